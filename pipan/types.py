@@ -1,0 +1,76 @@
+"""Plain types passed between pipeline stages (never bare tuples of arrays)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Tuple
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Person:
+    """One detected person in one frame.
+
+    ``keypoints``: (18, 3) float32 COCO-18, x and y in the frame's pixels, score in [0, 1]
+    (0 = joint not found). ``score``: the person's overall confidence in [0, 1].
+    """
+
+    keypoints: np.ndarray
+    score: float
+
+    def bbox(self) -> Tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) in pixels around the present joints; zeros if none."""
+        present = self.keypoints[:, 2] > 0
+        if not present.any():
+            return (0.0, 0.0, 0.0, 0.0)
+        xy = self.keypoints[present, :2]
+        x0, y0 = xy.min(0)
+        x1, y1 = xy.max(0)
+        return (float(x0), float(y0), float(x1), float(y1))
+
+
+@dataclass(frozen=True)
+class Track:
+    """A person followed across frames: a stable ``id`` (1, 2, ...) and the latest detection."""
+
+    id: int
+    person: Person
+    age: int = 0  # frames since the track was created
+    missed: int = 0  # consecutive frames without a matching detection
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A labelled span of one person's timeline, in seconds from the start of the source."""
+
+    person: int
+    start: float
+    end: float
+    label: str
+    confidence: float
+
+    def as_dict(self) -> dict:
+        return {
+            "person": self.person,
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "label": self.label,
+            "confidence": round(float(self.confidence), 4),
+        }
+
+
+@dataclass(frozen=True)
+class TrackPrediction:
+    """The action model's output for one track at one frame."""
+
+    track_id: int
+    probabilities: np.ndarray  # (num_classes,) float32, sums to 1
+    labels: Tuple[str, ...] = field(default=())
+
+    @property
+    def label(self) -> str:
+        return self.labels[int(np.argmax(self.probabilities))]
+
+    @property
+    def confidence(self) -> float:
+        return float(np.max(self.probabilities))

@@ -1,0 +1,111 @@
+import numpy as np
+import pytest
+
+from pipan import skeleton as sk
+
+
+def test_layout_shapes():
+    assert sk.NUM_JOINTS == 18 and sk.NUM_LIMBS == 19
+    a = sk.adjacency()
+    assert a.shape == (18, 18) and (a == a.T).all() and np.trace(a) == 0
+    assert a.sum() == 2 * 19  # 19 distinct undirected limbs
+    # every joint is connected to the body
+    reach = {1}
+    for _ in range(18):
+        reach |= {j for i in reach for j in np.flatnonzero(a[i])}
+    assert reach == set(range(18))
+
+
+def test_flip_is_an_involution_swapping_sides():
+    f = np.array(sk.FLIP)
+    assert (f[f] == np.arange(18)).all()
+    assert sk.COCO18[f[sk.JOINT_INDEX["left_wrist"]]] == "right_wrist"
+    assert f[sk.JOINT_INDEX["nose"]] == sk.JOINT_INDEX["nose"]
+
+
+@pytest.mark.parametrize("layout", ["coco17", "jhmdb15", "body25", "blazepose33"])
+def test_conversion_by_name(layout):
+    names = sk.LAYOUTS[layout]
+    rng = np.random.default_rng(0)
+    kp = rng.uniform(0, 100, (4, len(names), 3)).astype(np.float32)
+    kp[..., 2] = rng.uniform(0.1, 1, (4, len(names)))
+    out = sk.to_coco18(kp, names)
+    assert out.shape == (4, 18, 3)
+    for j, name in enumerate(sk.COCO18):
+        if name in names:
+            np.testing.assert_array_equal(out[:, j], kp[:, names.index(name)])
+        elif name == "nose" and "face" in names:
+            np.testing.assert_array_equal(out[:, j], kp[:, names.index("face")])
+        elif name == "neck":
+            r, l = names.index("right_shoulder"), names.index("left_shoulder")
+            np.testing.assert_allclose(out[:, j, :2], (kp[:, r, :2] + kp[:, l, :2]) / 2)
+        else:
+            assert (out[:, j] == 0).all(), f"{name} invented for {layout}"
+
+
+def test_jhmdb_lacks_eyes_and_ears():
+    out = sk.to_coco18(np.ones((1, 15, 2), np.float32), sk.JHMDB15)
+    missing = {sk.COCO18[j] for j in np.flatnonzero(out[0, :, 2] == 0)}
+    assert missing == {"right_eye", "left_eye", "right_ear", "left_ear"}
+
+
+def test_neck_not_derived_from_one_shoulder():
+    kp = np.ones((17, 3), np.float32)
+    kp[sk.COCO17.index("left_shoulder"), 2] = 0
+    out = sk.to_coco18(kp, sk.COCO17)
+    assert out[sk.JOINT_INDEX["neck"], 2] == 0
+
+
+def test_unknown_joint_name_refused():
+    with pytest.raises(ValueError, match="unknown joint"):
+        sk.to_coco18(np.zeros((2, 2), np.float32), ["nose", "left_wirst"])
+
+
+def _person(rng, n=1):
+    kp = np.zeros((n, 18, 3), np.float32)
+    kp[..., :2] = rng.uniform(100, 300, (n, 18, 2))
+    kp[..., 2] = 1.0
+    return kp
+
+
+def test_features_invariant_to_translation_and_scale():
+    rng = np.random.default_rng(1)
+    kp = _person(rng, 6)
+    f = sk.clip_features(kp)
+    moved = kp.copy()
+    moved[..., :2] = moved[..., :2] * 2.5 + np.float32([40, -7])
+    np.testing.assert_allclose(sk.clip_features(moved), f, atol=1e-4)
+
+
+def test_features_missing_joints_are_zero_and_first_velocity_zero():
+    rng = np.random.default_rng(2)
+    kp = _person(rng, 3)
+    kp[1, 4, 2] = 0
+    f = sk.clip_features(kp)
+    assert f.shape == (3, 18, sk.NUM_FEATURES)
+    assert (f[0, :, 3:] == 0).all()
+    assert (f[1, 4] == 0).all()
+    assert (f[2, 4, 3:] == 0).all()  # previous frame missed it
+    assert (f[2, 4, :3] != 0).any()
+
+
+def test_stream_features_equal_clip_features():
+    rng = np.random.default_rng(3)
+    kp = _person(rng, 5)
+    streamed = [sk.frame_features(kp[0])] + [sk.frame_features(kp[t], kp[t - 1])
+                                              for t in range(1, 5)]
+    np.testing.assert_allclose(np.stack(streamed), sk.clip_features(kp), atol=1e-6)
+
+
+def test_empty_frame_features_are_finite():
+    f = sk.frame_features(np.zeros((18, 3), np.float32))
+    assert np.isfinite(f).all() and (f == 0).all()
+
+
+def test_mirror_swaps_sides_and_is_involution():
+    rng = np.random.default_rng(4)
+    kp = _person(rng)[0]
+    m = sk.mirror(kp, width=400)
+    lw, rw = sk.JOINT_INDEX["left_wrist"], sk.JOINT_INDEX["right_wrist"]
+    assert m[lw, 0] == pytest.approx(400 - kp[rw, 0])
+    np.testing.assert_allclose(sk.mirror(m, width=400), kp, atol=1e-4)
