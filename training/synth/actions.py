@@ -33,8 +33,8 @@ def _progress(t: np.ndarray, rng: np.random.Generator, lo: float = 0.55,
     """0 -> 1 over a random window of the clip: onset in the first quarter, duration a
     random fraction ``[lo, hi]`` of the rest (timing variation of one-shot actions)."""
     D = float(t[-1] - t[0]) + (float(t[1] - t[0]) if len(t) > 1 else 1 / 30)
-    t0 = rng.uniform(0.0, 0.25) * D
-    dur = max(rng.uniform(lo, hi) * (D - t0), 0.25)
+    t0 = rng.uniform(-0.15, 0.25) * D  # < 0: already under way when the clip starts
+    dur = max(rng.uniform(lo, hi * 1.15) * (D - max(t0, 0.0)), 0.25)  # may not finish
     return np.clip((t - t[0] - t0) / dur, 0.0, 1.0)
 
 
@@ -109,8 +109,9 @@ def jump(t, body, rng, side):
 
 def _wave_arm(t, pose, p, rng, freq, amp, phase):
     up = pose.get("_up")
-    pose[p + "ua_a"] = _lerp(pose[p + "ua_a"], rng.uniform(1.2, 2.3), up)
-    pose[p + "ua_f"] = _lerp(pose[p + "ua_f"], rng.uniform(0.0, 0.6), up)
+    # the hand waves anywhere from shoulder height (elbow low) to high over the head
+    pose[p + "ua_a"] = _lerp(pose[p + "ua_a"], rng.uniform(0.5, 2.3), up)
+    pose[p + "ua_f"] = _lerp(pose[p + "ua_f"], rng.uniform(0.0, 1.0), up)
     swing = amp * np.sin(2 * PI * freq * t + phase)
     pose[p + "fa_a"] = _lerp(pose[p + "fa_a"], PI - rng.uniform(0.15, 0.5) - swing, up)
     pose[p + "fa_f"] = _lerp(pose[p + "fa_f"], rng.uniform(-0.2, 0.4), up)
@@ -151,7 +152,7 @@ def clap(t, body, rng, side):
     high = rng.random() < 0.2
     f = rng.uniform(1.8, 4.0)
     gap = rng.uniform(0.15, 0.4) * (0.5 - 0.5 * np.cos(2 * PI * f * t))  # 0 = hands touch
-    ua_f, fa_f = (rng.uniform(2.4, 2.9), PI) if high else (rng.uniform(0.2, 0.8), rng.uniform(1.3, 1.8))
+    ua_f, fa_f = (rng.uniform(2.4, 2.9), PI) if high else (rng.uniform(0.2, 1.3), rng.uniform(1.3, 2.5))
     ua_a = rng.uniform(0.1, 0.4)
     lateral = body.shoulder_width / 2 + body.upper_arm * np.sin(ua_a) * abs(np.cos(ua_f) if high else 1)
     fa_a = np.arcsin(np.clip((gap / 2 - lateral) / body.forearm, -1, 1))
@@ -299,9 +300,10 @@ def catch(t, body, rng, side):
     """Reach out with both hands (often high or to one side), catch, pull in to the chest."""
     pose = neutral(len(t))
     u = _progress(t, rng, 0.5, 0.9)
-    reach = _smooth(u / 0.45) * (1 - _smooth((u - 0.55) / 0.3))
+    ready = rng.uniform(0.0, 0.6)  # hands already half up, waiting for the ball
+    reach = np.maximum(_smooth(u / 0.45), ready) * (1 - _smooth((u - 0.55) / 0.3))
     hold = _smooth((u - 0.55) / 0.3)
-    height = rng.uniform(1.0, 2.6)
+    height = rng.uniform(1.2, 2.9)
     lean = rng.uniform(-0.4, 0.4)
     for p in ("l_", "r_"):
         pose[p + "ua_f"] = pose[p + "ua_f"] + (height - 0.05) * reach + 0.5 * hold
@@ -351,12 +353,12 @@ def pour(t, body, rng, side):
     up = _smooth(u / 0.25) * (1 - rng.integers(0, 2) * _smooth((u - 0.85) / 0.15))
     tip = _smooth((u - 0.2) / 0.3) * (1 - _smooth((u - 0.75) / 0.2))
     main, other = _arm_names(side)
-    pose[main + "ua_f"] = _lerp(pose[main + "ua_f"], rng.uniform(0.5, 1.0), up)
-    pose[main + "fa_f"] = _lerp(pose[main + "fa_f"], rng.uniform(1.2, 1.6), up) + 0.2 * tip
+    pose[main + "ua_f"] = _lerp(pose[main + "ua_f"], rng.uniform(0.5, 1.4), up)
+    pose[main + "fa_f"] = _lerp(pose[main + "fa_f"], rng.uniform(1.2, 2.2), up) + 0.2 * tip
     pose[main + "fa_a"] = _lerp(pose[main + "fa_a"], -0.2, up) - rng.uniform(0.2, 0.6) * tip
     pose[main + "ua_a"] = pose[main + "ua_a"] + 0.35 * tip
-    pose[other + "ua_f"] = _lerp(pose[other + "ua_f"], rng.uniform(0.2, 0.6), up)
-    pose[other + "fa_f"] = _lerp(pose[other + "fa_f"], rng.uniform(1.2, 1.6), up)
+    pose[other + "ua_f"] = _lerp(pose[other + "ua_f"], rng.uniform(0.2, 1.0), up)
+    pose[other + "fa_f"] = _lerp(pose[other + "fa_f"], rng.uniform(1.2, 2.0), up)
     pose[other + "fa_a"] = _lerp(pose[other + "fa_a"], -0.4, up)
     pose["head_pitch"] += 0.35 * up
     pose["torso_pitch"] += rng.uniform(0.0, 0.3) * up
@@ -371,7 +373,7 @@ def pullup(t, body, rng, side):
     width = rng.uniform(0.2, 0.5)
     for p in ("l_", "r_"):
         # upper arm swings from straight up (A ~ pi) down to the side; forearm stays up
-        pose[p + "ua_a"] = PI - width - 1.5 * c
+        pose[p + "ua_a"] = PI - width - rng.uniform(0.8, 1.3) * c
         pose[p + "ua_f"] = np.zeros(len(t)) + 0.15 * c
         pose[p + "fa_a"] = np.full(len(t), PI - width * 0.5)
         pose[p + "fa_f"] = np.zeros(len(t))
@@ -427,7 +429,6 @@ def idle(t, body, rng, side):
             pose[p + "fa_a"] -= 0.5
             pose[p + "fa_f"] -= 0.3
         pose[p + "ua_f"] += 0.08 * np.sin(ph * 1.3 + rng.uniform(0, 6))
-    main, _ = _arm_names(side)
     return pose
 
 

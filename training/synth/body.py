@@ -60,10 +60,14 @@ class Body:
         """A random adult-to-teen body: height 1.45-1.95 m, each segment +-8 % of the norm."""
         h = float(rng.uniform(1.45, 1.95))
         j = lambda: float(rng.uniform(0.92, 1.08))  # noqa: E731 (per-segment jitter)
-        return Body(height=h, torso=0.30 * h * j(), neck=0.085 * h * j(), head=0.062 * h * j(),
-                    shoulder_width=0.22 * h * j(), hip_width=0.12 * h * j(),
-                    upper_arm=0.172 * h * j(), forearm=0.157 * h * j(),
-                    thigh=0.245 * h * j(), shin=0.246 * h * j(), ankle=0.039 * h)
+        # Where the hip joints sit differs between people and between annotation
+        # conventions (COCO's hips vs JHMDB's puppet): shift them along the body.
+        hip_shift = float(rng.uniform(-0.02, 0.07)) * h
+        return Body(height=h, torso=0.30 * h * j() + hip_shift, neck=0.085 * h * j(),
+                    head=0.062 * h * j(), shoulder_width=0.22 * h * j(),
+                    hip_width=0.12 * h * j(), upper_arm=0.172 * h * j(),
+                    forearm=0.157 * h * j(), thigh=0.245 * h * j() - hip_shift,
+                    shin=0.246 * h * j(), ankle=0.039 * h)
 
 
 def neutral(T: int) -> Pose:

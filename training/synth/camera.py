@@ -51,7 +51,8 @@ def random_camera(rng: np.random.Generator, frames: int, *, width: int = 640,
     person is partly out of frame), from any direction all round."""
     focal = float(width * rng.uniform(0.75, 1.7))
     if fill is None:
-        fill = float(rng.uniform(0.35, 0.9) if rng.random() < 0.85 else rng.uniform(0.9, 1.4))
+        # 1/4 of clips are close-ups (upper body, legs out of frame), as in many real clips
+        fill = float(rng.uniform(0.35, 0.9) if rng.random() < 0.75 else rng.uniform(0.9, 1.8))
     distance = focal * person_height / (fill * height)
     amp = shake * rng.uniform(0.0005, 0.004)
     steps = rng.normal(0.0, amp, (frames, 3))
@@ -61,7 +62,9 @@ def random_camera(rng: np.random.Generator, frames: int, *, width: int = 640,
     offset = (float(rng.uniform(-0.22, 0.22) * width * off_centre),
               float(rng.uniform(-0.15, 0.15) * height * off_centre))
     return Camera(width=width, height=height, focal=focal, yaw=float(rng.uniform(0, 2 * np.pi)),
-                  pitch=float(rng.uniform(-0.08, 0.45)), roll=float(rng.normal(0, 0.03)),
+                  pitch=float(rng.uniform(-0.1, 0.45) if rng.random() < 0.8
+                              else rng.uniform(0.45, 0.8)),  # some cameras mounted high
+                  roll=float(rng.normal(0, 0.03)),
                   distance=float(distance), offset=offset, shake=jitter)
 
 

@@ -4,7 +4,7 @@ Public API (used by the pose, action and runtime parts):
 
 - ``ACTIONS``: every label this module can generate (tuple of str).
 - ``generate_clip(label, rng, frames=..., fps=30, width=640, height=480, noise=1.0) -> Clip``
-- ``generate_dataset(clips, seed, *, actions=ACTIONS, fps=30, min_frames=20, max_frames=60,
+- ``generate_dataset(clips, seed, *, actions=ACTIONS, fps=30, min_frames=20, max_frames=45,
   width=640, height=480, noise=1.0, test_fraction=0.25) -> pipan.dataset.SkeletonDataset``
 - ``action_motion(label, frames, rng, fps=30) -> Motion`` (3D, one action)
 - ``sequence_motion(rng, frames, fps=30, ...) -> Motion`` (3D, chained actions, known
@@ -40,6 +40,8 @@ assert set(ACTIONS) == set(PROGRAMS)
 Segment = Tuple[int, int, str]  # [start frame, end frame), label
 
 _ANGLES = tuple(k for k in PARAMS if k[:2] in ("l_", "r_") or k.startswith(("torso", "head")))
+_TORSO = np.array([JOINT_INDEX[n] for n in ("neck", "right_shoulder", "left_shoulder",
+                                            "right_hip", "left_hip")])
 _EXTREMITIES = np.array([JOINT_INDEX[n] for n in ("left_wrist", "right_wrist", "left_ankle",
                                                    "right_ankle")])
 
@@ -95,8 +97,8 @@ def _check_label(label: str) -> None:
 def _style(pose: Pose, rng: np.random.Generator, t: np.ndarray, amount: float = 1.0) -> Pose:
     """Per-clip personal style: a constant offset and a slow wobble on every joint angle."""
     n = len(_ANGLES)
-    offset = rng.normal(0.0, 0.09 * amount, n)
-    wob = rng.normal(0.0, 0.05 * amount, n)
+    offset = rng.normal(0.0, 0.12 * amount, n)
+    wob = rng.normal(0.0, 0.06 * amount, n)
     freq = rng.uniform(0.2, 0.8, n)
     phase = rng.uniform(0, 2 * np.pi, n)
     wobble = wob[:, None] * np.sin(2 * np.pi * freq[:, None] * t[None] + phase[:, None])
@@ -105,9 +107,28 @@ def _style(pose: Pose, rng: np.random.Generator, t: np.ndarray, amount: float = 
     return pose
 
 
+#: Actions whose meaning involves both arms: never given a busy hand.
+_TWO_HANDED = frozenset({"clap", "wave_both", "golf", "pullup", "push", "catch", "punch"})
+
+
+def _busy_hand(pose: Pose, rng: np.random.Generator, side: float) -> Pose:
+    """The non-leading arm holds something (a bag, a phone, a cup, a pocket): it stays in
+    one random pose for the clip, whatever the action does with it."""
+    p = "r_" if side > 0 else "l_"
+    T = len(pose["yaw"])
+    pose[p + "ua_f"] = np.full(T, rng.uniform(-0.2, 1.2))
+    pose[p + "ua_a"] = np.full(T, rng.uniform(0.0, 0.6))
+    pose[p + "fa_f"] = pose[p + "ua_f"] + rng.uniform(0.0, 2.0)
+    pose[p + "fa_a"] = np.full(T, rng.uniform(-0.8, 0.4))
+    return pose
+
+
 def _action_pose(label: str, t: np.ndarray, body: Body, rng: np.random.Generator,
                  side: float) -> Pose:
-    return _style(PROGRAMS[label](t, body, rng, side), rng, t)
+    pose = PROGRAMS[label](t, body, rng, side)
+    if label not in _TWO_HANDED and rng.random() < 0.25:
+        pose = _busy_hand(pose, rng, side)
+    return _style(pose, rng, t)
 
 
 def _side(rng: np.random.Generator) -> float:
@@ -211,7 +232,8 @@ def _detections(xy: np.ndarray, depth: np.ndarray, inside: np.ndarray, body: Bod
         kp[..., 2] = 1.0
     else:
         size = camera.focal * body.height / max(float(np.median(depth)), 1e-3)  # px
-        sigma = noise * rng.uniform(0.004, 0.02) * size
+        # pixel jitter: from ground-truth-like (0.1 % of the height) to a poor detector (2.5 %)
+        sigma = noise * float(np.exp(rng.uniform(np.log(0.001), np.log(0.025)))) * size
         scale = np.ones(J)
         scale[_EXTREMITIES] = 1.6
         bias = rng.normal(0.0, 0.5 * sigma, (1, J, 2)) * scale[None, :, None]
@@ -228,6 +250,7 @@ def _detections(xy: np.ndarray, depth: np.ndarray, inside: np.ndarray, body: Bod
         drop = u < p_drop
         drop[1:] |= (u[1:] < p_drop * 2.5) & drop[:-1]  # bursts: a miss tends to persist
         drop |= far & (rng.random((T, J)) < 0.25 * noise)
+        drop[:, _TORSO] &= rng.random((T, len(_TORSO))) < 0.3  # torso joints rarely missed
         kp[..., 2] = np.clip(score, 0.05, 1.0) * ~drop
     kp[~inside] = 0.0
     kp[kp[..., 2] <= 0] = 0.0
@@ -244,27 +267,30 @@ def _observe(motion: Motion, camera: Camera, aim: np.ndarray,
 
 
 def _follow_aim(motion: Motion, rng: np.random.Generator) -> np.ndarray:
-    """Aim points ``(T, 3)``: fixed on the start position, or (often) panning after the
-    person like a hand-held camera, lagging a little."""
+    """Aim points ``(T, 3)`` for a clip: a camera operator keeps the person in view, as in
+    real action clips. The aim follows the person's travel with a first-order lag (a
+    hand-held pan) and a random share of the travel left uncompensated, so the person
+    still drifts across the frame; a person who barely moves is filmed by a fixed camera."""
     J = JOINT_INDEX
     root = (motion.joints[:, J["left_hip"]] + motion.joints[:, J["right_hip"]]) / 2
     start = np.array([root[0, 0], 0.5 * motion.body.height, root[0, 2]])
     T = len(root)
     aim = np.tile(start, (T, 1))
-    if rng.random() < 0.6:
-        lag = rng.uniform(0.5, 1.0)
-        alpha = rng.uniform(0.15, 0.5)
+    travel = root[:, [0, 2]] - root[0, [0, 2]]
+    if np.abs(travel).max() > 0.05:
+        alpha = rng.uniform(0.2, 0.7)
+        keep = rng.uniform(0.8, 1.0)
         follow = np.empty((T, 2))
-        follow[0] = root[0, [0, 2]]
+        follow[0] = 0.0
         for i in range(1, T):  # a first-order lag (T is small)
-            follow[i] = follow[i - 1] + alpha * (root[i, [0, 2]] - follow[i - 1])
-        aim[:, [0, 2]] = start[[0, 2]] + lag * (follow - root[0, [0, 2]])
+            follow[i] = follow[i - 1] + alpha * (travel[i] - follow[i - 1])
+        aim[:, [0, 2]] += keep * follow
     return aim
 
 
 def generate_clip(label: str, rng: np.random.Generator, frames: Optional[int] = None, *,
                   fps: float = 30.0, width: int = 640, height: int = 480,
-                  noise: float = 1.0, min_frames: int = 20, max_frames: int = 60) -> Clip:
+                  noise: float = 1.0, min_frames: int = 20, max_frames: int = 45) -> Clip:
     """One person doing ``label`` seen by a random camera: see ``Clip``.
 
     ``frames`` defaults to a random length in ``[min_frames, max_frames]`` (JHMDB-like at
@@ -276,12 +302,16 @@ def generate_clip(label: str, rng: np.random.Generator, frames: Optional[int] = 
         raise ValueError("a clip needs at least one frame")
     motion = action_motion(label, T, rng, fps)
     camera = random_camera(rng, T, width=width, height=height, person_height=motion.body.height)
-    kp, xy, depth, inside = _observe(motion, camera, _follow_aim(motion, rng), rng, noise)
+    aim = _follow_aim(motion, rng)
+    fill = camera.focal * motion.body.height / (camera.distance * camera.height)
+    if fill > 1.0:  # a close-up frames the upper body
+        aim[:, 1] = rng.uniform(0.6, 0.8) * motion.body.height
+    kp, xy, depth, inside = _observe(motion, camera, aim, rng, noise)
     return Clip(label, kp, xy, depth, inside, motion, camera)
 
 
 def generate_dataset(clips: int, seed: int, *, actions: Seq[str] = ACTIONS,
-                     fps: float = 30.0, min_frames: int = 20, max_frames: int = 60,
+                     fps: float = 30.0, min_frames: int = 20, max_frames: int = 45,
                      width: int = 640, height: int = 480, noise: float = 1.0,
                      test_fraction: float = 0.25) -> SkeletonDataset:
     """``clips`` labelled clips in pipan's dataset format (COCO-18, x/y pixels + score).

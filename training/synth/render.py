@@ -158,11 +158,12 @@ def texture_bank(count: int = 24, size: int = 256) -> Tuple[np.ndarray, ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=4)
-def _noise_bank(h: int, w: int) -> np.ndarray:
-    """Gaussian sensor noise (int16, 2h x 2w x 3) to crop from, made once per size."""
-    rng = np.random.default_rng(777)
-    return rng.normal(0.0, 1.0, (2 * h, 2 * w, 3)).astype(np.float32)
+@lru_cache(maxsize=12)
+def _noise_bank(h: int, w: int, level: int) -> np.ndarray:
+    """Gaussian sensor noise (int16, 2h x 2w x 3, sigma 3 * level) to crop from, made once
+    per size and level."""
+    rng = np.random.default_rng(777 + level)
+    return np.round(rng.normal(0.0, 3.0 * level, (2 * h, 2 * w, 3))).astype(np.int16)
 
 
 def _random_colour(rng: np.random.Generator) -> Tuple[int, int, int]:
@@ -215,6 +216,7 @@ def _texture_crop(tex: np.ndarray, rng: np.random.Generator, width: int, height:
 
 # --- people ---------------------------------------------------------------------------
 
+@lru_cache(maxsize=4096)
 def _shade(colour: Tuple[int, int, int], f: float) -> Tuple[int, int, int]:
     return tuple(int(min(255, max(0, c * f))) for c in colour)
 
@@ -329,14 +331,16 @@ def _visibility(kp_xy: np.ndarray, depth: np.ndarray, lab: np.ndarray, index: in
 
 def render_frame(figures: Sequence[Figure], rng: np.random.Generator, *, width: int = 224,
                  height: int = 224, bg: Optional[np.ndarray] = None, occluders: float = 0.35,
-                 effects: bool = True) -> Tuple[np.ndarray, np.ndarray]:
-    """Draw ``figures`` on a background; returns ``(image, keypoints)``.
+                 effects: bool = True, labels: bool = False):
+    """Draw ``figures`` on a background; returns ``(image, keypoints)``, or
+    ``(image, keypoints, masks)`` with ``labels=True``.
 
     ``image``: ``(height, width, 3)`` uint8 BGR. ``keypoints``: ``(P, 18, 3)`` float32 per
     figure: exact x, y (pixels, the joints as projected) and the COCO visibility flag
     (0 outside, 1 hidden, 2 visible); x = y = 0 where v = 0. ``bg`` (optional) is used as
     the background instead of a random one. ``occluders`` is the chance of an object drawn
     over the people. ``effects`` adds lighting, colour changes, blur and sensor noise.
+    ``masks`` ``(P, height, width)`` bool: the pixels where each figure is seen.
     """
     img = background(rng, width, height) if bg is None else bg.copy()
     if img.shape[:2] != (height, width):
@@ -356,6 +360,11 @@ def render_frame(figures: Sequence[Figure], rng: np.random.Generator, *, width: 
         kps[i, :, 2] = v
     if effects:
         img = camera_effects(img, rng)
+    if labels:
+        owner = np.where(lab == OCCLUDER, -1, (lab.astype(np.int64) - 1) // PARTS_PER_PERSON)
+        owner[lab == 0] = -1
+        masks = owner[None] == np.arange(len(figures))[:, None, None]
+        return img, kps, masks
     return img, kps
 
 
@@ -384,15 +393,21 @@ def _occluder(img, lab, rng, figures: Sequence[Figure]) -> None:
 
 
 def camera_effects(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Lighting gradient, brightness/contrast/colour, blur (focus or motion) and noise."""
+    """Lighting gradient, brightness/contrast/colour, blur (focus or motion) and noise.
+
+    Done with OpenCV's saturating uint8 operations (a float copy of the frame would cost
+    more than drawing it)."""
     h, w = img.shape[:2]
-    out = img.astype(np.float32)
+    gain = rng.uniform(0.55, 1.35) * rng.uniform(0.85, 1.15, 3)
+    M = np.zeros((3, 4), np.float32)
+    M[[0, 1, 2], [0, 1, 2]] = gain
+    M[:, 3] = rng.uniform(-25, 25)
+    out = cv2.transform(img, M)
     gx, gy = rng.normal(0, 0.5, 2)
-    ramp = (1.0 + gx * (np.arange(w, dtype=np.float32) / w - 0.5))[None, :] \
-        + (gy * (np.arange(h, dtype=np.float32) / h - 0.5))[:, None]
-    gain = rng.uniform(0.55, 1.35) * rng.uniform(0.85, 1.15, 3).astype(np.float32)
-    out *= ramp[..., None] * gain
-    out += rng.uniform(-25, 25)
+    ramp = np.add.outer(gy * (np.arange(h, dtype=np.float32) / h - 0.5),
+                        1.0 + gx * (np.arange(w, dtype=np.float32) / w - 0.5))
+    out = cv2.multiply(out, cv2.cvtColor(np.maximum(ramp, 0.0).astype(np.float32),
+                                         cv2.COLOR_GRAY2BGR), dtype=cv2.CV_8U)
     r = rng.random()
     if r < 0.35:
         k = int(rng.integers(1, 3)) * 2 + 1
@@ -406,10 +421,11 @@ def camera_effects(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
             kern[:, n // 2] = 1.0 / n
         out = cv2.filter2D(out, -1, kern)
     if rng.random() < 0.7:
-        bank = _noise_bank(h, w)
+        level = int(rng.integers(1, 4))
+        bank = _noise_bank(h, w, level)
         y0, x0 = int(rng.integers(0, h)), int(rng.integers(0, w))
-        out += bank[y0:y0 + h, x0:x0 + w] * rng.uniform(2, 10)
-    return np.clip(out, 0, 255).astype(np.uint8)
+        out = cv2.add(out, bank[y0:y0 + h, x0:x0 + w], dtype=cv2.CV_8U)
+    return out
 
 
 def sample_figures(rng: np.random.Generator, width: int = 224, height: int = 224,
