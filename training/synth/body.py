@@ -78,36 +78,46 @@ def neutral(T: int) -> Pose:
 def direction(F: np.ndarray, A: np.ndarray, side: float) -> np.ndarray:
     """Unit segment direction ``(T, 3)`` from flexion ``F`` and abduction ``A`` (see module)."""
     cA = np.cos(A)
-    return np.stack([side * np.sin(A), -cA * np.cos(F), cA * np.sin(F)], axis=-1)
+    out = np.empty((len(F), 3))
+    out[:, 0] = side * np.sin(A)
+    out[:, 1] = -cA * np.cos(F)
+    out[:, 2] = cA * np.sin(F)
+    return out
+
+
+def _rot(a: np.ndarray, i: int, j: int, sign: float) -> np.ndarray:
+    """(T, 3, 3) rotations by ``a`` in the (i, j) coordinate plane (filled in place: this
+    runs once per clip and per joint chain, so it avoids np.stack's overhead)."""
+    c, s = np.cos(a), np.sin(a)
+    R = np.zeros((len(a), 3, 3))
+    k = 3 - i - j
+    R[:, k, k] = 1.0
+    R[:, i, i] = c
+    R[:, j, j] = c
+    R[:, i, j] = -sign * s
+    R[:, j, i] = sign * s
+    return R
 
 
 def _rot_y(a: np.ndarray) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
-    z, o = np.zeros_like(a), np.ones_like(a)
-    return np.stack([np.stack([c, z, s], -1), np.stack([z, o, z], -1),
-                     np.stack([-s, z, c], -1)], -2)
+    """Yaw about +y: +z turns towards +x."""
+    return _rot(a, 0, 2, -1.0)
 
 
 def _rot_x(a: np.ndarray) -> np.ndarray:
     """Pitch: positive ``a`` tips +y towards +z (leaning forward)."""
-    c, s = np.cos(a), np.sin(a)
-    z, o = np.zeros_like(a), np.ones_like(a)
-    return np.stack([np.stack([o, z, z], -1), np.stack([z, c, -s], -1),
-                     np.stack([z, s, c], -1)], -2)
+    return _rot(a, 1, 2, 1.0)
 
 
 def _rot_z(a: np.ndarray) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
-    z, o = np.zeros_like(a), np.ones_like(a)
-    return np.stack([np.stack([c, -s, z], -1), np.stack([s, c, z], -1),
-                     np.stack([z, z, o], -1)], -2)
+    return _rot(a, 0, 1, 1.0)
 
 
 def _apply(R: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Rotate ``(T, 3)`` (or a constant ``(3,)``) by ``(T, 3, 3)``."""
     if v.ndim == 1:
         return R @ v
-    return np.einsum("tij,tj->ti", R, v)
+    return (R @ v[:, :, None])[:, :, 0]
 
 
 def pose_joints(pose: Pose, body: Body) -> np.ndarray:

@@ -60,12 +60,11 @@ def coco_image(i: int, seed: int, size: Union[int, Tuple[int, int]] = 224,
     img, kps, masks = render_frame(figs, rng, width=w, height=h, labels=True)
     anns = []
     for kp18, mask in zip(kps, masks):
-        area = int(mask.sum())
+        m8 = mask.view(np.uint8)
+        area = int(cv2.countNonZero(m8))
         if area == 0:
             continue  # completely hidden or out of frame: nothing to annotate
-        ys, xs = np.nonzero(mask)
-        x0, y0 = float(xs.min()), float(ys.min())
-        bw, bh = float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1)
+        x0, y0, bw, bh = (float(v) for v in cv2.boundingRect(m8))
         kp17 = to_coco17(kp18)
         anns.append({
             "keypoints": [round(float(v), 2) for v in kp17.reshape(-1)],

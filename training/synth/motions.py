@@ -266,6 +266,22 @@ def _observe(motion: Motion, camera: Camera, aim: np.ndarray,
     return kp, xy, depth, inside
 
 
+def _lag(x: np.ndarray, alpha: float) -> np.ndarray:
+    """First-order lag ``y[i] = y[i-1] + alpha (x[i] - y[i-1])``, ``y[0] = alpha x[0]``,
+    of ``(T, C)`` as one matrix product (clips are short)."""
+    T = len(x)
+    if T > 1024:  # long inputs: the plain recurrence, linear memory
+        y = np.empty_like(x, dtype=np.float64)
+        y[0] = alpha * x[0]
+        for i in range(1, T):
+            y[i] = y[i - 1] + alpha * (x[i] - y[i - 1])
+        return y
+    i = np.arange(T)
+    d = i[:, None] - i[None, :]
+    W = np.where(d >= 0, alpha * (1 - alpha) ** np.maximum(d, 0), 0.0)
+    return W @ x
+
+
 def _follow_aim(motion: Motion, rng: np.random.Generator) -> np.ndarray:
     """Aim points ``(T, 3)`` for a clip: a camera operator keeps the person in view, as in
     real action clips. The aim follows the person's travel with a first-order lag (a
@@ -280,11 +296,7 @@ def _follow_aim(motion: Motion, rng: np.random.Generator) -> np.ndarray:
     if np.abs(travel).max() > 0.05:
         alpha = rng.uniform(0.2, 0.7)
         keep = rng.uniform(0.8, 1.0)
-        follow = np.empty((T, 2))
-        follow[0] = 0.0
-        for i in range(1, T):  # a first-order lag (T is small)
-            follow[i] = follow[i - 1] + alpha * (travel[i] - follow[i - 1])
-        aim[:, [0, 2]] += keep * follow
+        aim[:, [0, 2]] += keep * _lag(travel, alpha)
     return aim
 
 

@@ -14,6 +14,7 @@ per process from a fixed seed, so the same seed gives the same pixels.
 """
 from __future__ import annotations
 
+import colorsys
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import List, Optional, Sequence, Tuple
@@ -86,14 +87,15 @@ class Look:
 
     @staticmethod
     def random(rng: np.random.Generator) -> "Look":
-        def colour(sat_hi=255):
-            hsv = np.uint8([[[rng.integers(0, 180), rng.integers(0, sat_hi), rng.integers(30, 250)]]])
-            return tuple(int(c) for c in cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0])
+        def colour(sat_hi=1.0):
+            r, g, b = colorsys.hsv_to_rgb(rng.random(), rng.uniform(0, sat_hi),
+                                          rng.uniform(0.12, 0.98))
+            return int(b * 255), int(g * 255), int(r * 255)
         skin = _SKIN[rng.integers(len(_SKIN))] * rng.uniform(0.9, 1.1)
         hair = tuple(int(c) for c in np.clip(rng.uniform(10, 60) * np.array([1, 1.3, 1.8])
                                                * rng.uniform(0.5, 2.5), 0, 255))
         return Look(skin=tuple(int(c) for c in np.clip(skin, 0, 255)), shirt=colour(),
-                    trousers=colour(160), shoes=colour(120), hair=hair,
+                    trousers=colour(0.63), shoes=colour(0.47), hair=hair,
                     long_sleeves=bool(rng.random() < 0.5), shorts=bool(rng.random() < 0.25),
                     girth=float(rng.uniform(0.8, 1.45)))
 
@@ -208,10 +210,11 @@ def _texture_crop(tex: np.ndarray, rng: np.random.Generator, width: int, height:
     crop = tex[y0:y0 + ch, x0:x0 + cw]
     if rng.random() < 0.5:
         crop = crop[:, ::-1]
-    out = cv2.resize(crop, (width, height), interpolation=cv2.INTER_LINEAR)
-    gain = rng.uniform(0.6, 1.3, 3)
-    return cv2.multiply(out, np.array([*gain, 0.0]), dtype=cv2.CV_8U) if rng.random() < 0.8 \
-        else out
+    if rng.random() < 0.8:  # recolour the (smaller) crop, not the resized image
+        M = np.zeros((3, 4), np.float32)
+        M[[0, 1, 2], [0, 1, 2]] = rng.uniform(0.6, 1.3, 3)
+        crop = cv2.transform(np.ascontiguousarray(crop), M)
+    return cv2.resize(crop, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 # --- people ---------------------------------------------------------------------------
@@ -361,9 +364,9 @@ def render_frame(figures: Sequence[Figure], rng: np.random.Generator, *, width: 
     if effects:
         img = camera_effects(img, rng)
     if labels:
-        owner = np.where(lab == OCCLUDER, -1, (lab.astype(np.int64) - 1) // PARTS_PER_PERSON)
-        owner[lab == 0] = -1
-        masks = owner[None] == np.arange(len(figures))[:, None, None]
+        masks = np.stack([(lab > i * PARTS_PER_PERSON) & (lab <= (i + 1) * PARTS_PER_PERSON)
+                          for i in range(len(figures))]) if figures \
+            else np.zeros((0, height, width), bool)
         return img, kps, masks
     return img, kps
 
@@ -403,11 +406,13 @@ def camera_effects(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     M[[0, 1, 2], [0, 1, 2]] = gain
     M[:, 3] = rng.uniform(-25, 25)
     out = cv2.transform(img, M)
-    gx, gy = rng.normal(0, 0.5, 2)
-    ramp = np.add.outer(gy * (np.arange(h, dtype=np.float32) / h - 0.5),
-                        1.0 + gx * (np.arange(w, dtype=np.float32) / w - 0.5))
-    out = cv2.multiply(out, cv2.cvtColor(np.maximum(ramp, 0.0).astype(np.float32),
-                                         cv2.COLOR_GRAY2BGR), dtype=cv2.CV_8U)
+    if rng.random() < 0.6:  # uneven lighting: a brightness ramp across the frame
+        gx, gy = rng.normal(0, 0.5, 2)
+        ramp = np.add.outer(gy * (np.arange(h, dtype=np.float32) / h - 0.5),
+                            1.0 + gx * (np.arange(w, dtype=np.float32) / w - 0.5))
+        ramp = np.maximum(ramp, 0.0).astype(np.float32)
+        out = cv2.multiply(out, cv2.cvtColor(ramp, cv2.COLOR_GRAY2BGR),
+                           dtype=cv2.CV_8U)
     r = rng.random()
     if r < 0.35:
         k = int(rng.integers(1, 3)) * 2 + 1
