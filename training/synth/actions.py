@@ -30,8 +30,9 @@ def _smooth(x: np.ndarray) -> np.ndarray:
 
 def _progress(t: np.ndarray, rng: np.random.Generator, lo: float = 0.55,
               hi: float = 0.95) -> np.ndarray:
-    """0 -> 1 over a random window of the clip: onset in the first quarter, duration a
-    random fraction ``[lo, hi]`` of the rest (timing variation of one-shot actions)."""
+    """0 -> 1 over a random window of the clip (timing variation of one-shot actions):
+    onset from 15 % of the clip before its start (already under way) to a quarter in,
+    duration a random fraction ``[lo, 1.15 hi]`` of the rest (it may not finish)."""
     D = float(t[-1] - t[0]) + (float(t[1] - t[0]) if len(t) > 1 else 1 / 30)
     t0 = rng.uniform(-0.15, 0.25) * D  # < 0: already under way when the clip starts
     dur = max(rng.uniform(lo, hi * 1.15) * (D - max(t0, 0.0)), 0.25)  # may not finish

@@ -144,8 +144,10 @@ def pose_joints(pose: Pose, body: Body) -> np.ndarray:
     # Legs relative to the root (height fixed below).
     for side, p in ((1.0, "l_"), (-1.0, "r_")):
         hip = _apply(R_pel, np.array([side * body.hip_width / 2, 0.0, 0.0]))
-        knee = hip + _apply(R_pel, direction(pose[p + "th_f"], pose[p + "th_a"], side)) * body.thigh
-        ankle = knee + _apply(R_pel, direction(pose[p + "sh_f"], pose[p + "th_a"], side)) * body.shin
+        thigh = direction(pose[p + "th_f"], pose[p + "th_a"], side)
+        shin = direction(pose[p + "sh_f"], pose[p + "th_a"], side)
+        knee = hip + _apply(R_pel, thigh) * body.thigh
+        ankle = knee + _apply(R_pel, shin) * body.shin
         name = "left" if side > 0 else "right"
         out[:, J[f"{name}_hip"]] = hip
         out[:, J[f"{name}_knee"]] = knee
@@ -155,9 +157,12 @@ def pose_joints(pose: Pose, body: Body) -> np.ndarray:
     out[:, J["neck"]] = neck
     for side, p in ((1.0, "l_"), (-1.0, "r_")):
         name = "left" if side > 0 else "right"
-        sh = neck + _apply(R_tor, np.array([side * body.shoulder_width / 2, -body.neck_lift, 0.0]))
-        el = sh + _apply(R_tor, direction(pose[p + "ua_f"], pose[p + "ua_a"], side)) * body.upper_arm
-        wr = el + _apply(R_tor, direction(pose[p + "fa_f"], pose[p + "fa_a"], side)) * body.forearm
+        sh = neck + _apply(R_tor, np.array([side * body.shoulder_width / 2,
+                                            -body.neck_lift, 0.0]))
+        upper = direction(pose[p + "ua_f"], pose[p + "ua_a"], side)
+        fore = direction(pose[p + "fa_f"], pose[p + "fa_a"], side)
+        el = sh + _apply(R_tor, upper) * body.upper_arm
+        wr = el + _apply(R_tor, fore) * body.forearm
         out[:, J[f"{name}_shoulder"]] = sh
         out[:, J[f"{name}_elbow"]] = el
         out[:, J[f"{name}_wrist"]] = wr
@@ -166,8 +171,10 @@ def pose_joints(pose: Pose, body: Body) -> np.ndarray:
     head_c = neck + _apply(R_head, np.array([0.0, body.neck, 0.0]))
     out[:, J["nose"]] = head_c + _apply(R_head, np.array([0.0, -0.15 * r, 0.95 * r]))
     for side, name in ((1.0, "left"), (-1.0, "right")):
-        out[:, J[f"{name}_eye"]] = head_c + _apply(R_head, np.array([side * 0.42 * r, 0.22 * r, 0.82 * r]))
-        out[:, J[f"{name}_ear"]] = head_c + _apply(R_head, np.array([side * 0.95 * r, 0.0, -0.05 * r]))
+        eye = np.array([side * 0.42 * r, 0.22 * r, 0.82 * r])
+        ear = np.array([side * 0.95 * r, 0.0, -0.05 * r])
+        out[:, J[f"{name}_eye"]] = head_c + _apply(R_head, eye)
+        out[:, J[f"{name}_ear"]] = head_c + _apply(R_head, ear)
 
     if np.any(pose["body_pitch"] != 0):  # somersaults: turn everything about the hips
         R_flip = R_pel @ _rot_x(pose["body_pitch"]) @ np.swapaxes(R_pel, 1, 2)
@@ -180,8 +187,3 @@ def pose_joints(pose: Pose, body: Body) -> np.ndarray:
     root = np.stack([pose["root_x"], np.zeros(T), pose["root_z"]], -1)
     out += root[:, None, :]
     return out
-
-
-def head_centre(joints: np.ndarray) -> np.ndarray:
-    """Centre of the head ``(T, 3)``: the midpoint of the ears (for drawing the head)."""
-    return (joints[:, JOINT_INDEX["left_ear"]] + joints[:, JOINT_INDEX["right_ear"]]) / 2
