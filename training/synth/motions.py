@@ -405,6 +405,7 @@ class Scene:
     camera: Camera
     fps: float
     frames: int
+    aim: np.ndarray  # (3,) world point the camera looks at (metres)
 
 
 def generate_scene(seed: int, people: int = 2, seconds: float = 10.0, *, fps: float = 15.0,
@@ -440,4 +441,4 @@ def generate_scene(seed: int, people: int = 2, seconds: float = 10.0, *, fps: fl
                                  body=Body.random(prng, "coco"))  # drawn: COCO's joints
         kp, xy, depth, inside = _observe(motion, camera, aim, prng, noise)
         out.append(ScenePerson(p, motion, xy, depth, inside, kp, seed))
-    return Scene(out, camera, fps, T)
+    return Scene(out, camera, fps, T, aim)

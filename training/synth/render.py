@@ -173,14 +173,17 @@ def _random_colour(rng: np.random.Generator) -> Tuple[int, int, int]:
 
 
 def background(rng: np.random.Generator, width: int, height: int,
-               clutter: int = -1) -> np.ndarray:
+               clutter: int = -1, floor_y: Optional[int] = None) -> np.ndarray:
     """A random background ``(height, width, 3)`` uint8 BGR: one or two textures (wall and
     floor), a colour cast, and ``clutter`` random shapes (random 3-10 when -1), some of
-    them limb-like so the pose net learns that a stick is not an arm."""
+    them limb-like so the pose net learns that a stick is not an arm. ``floor_y``: the
+    image row where the floor meets the wall (random, or no floor, when None)."""
     bank = texture_bank()
     img = _texture_crop(bank[rng.integers(len(bank))], rng, width, height)
-    if rng.random() < 0.7:  # a floor with its own texture below a horizon
-        y = int(rng.uniform(0.35, 0.85) * height)
+    has_floor = rng.random() < 0.7
+    if floor_y is not None or has_floor:  # a floor with its own texture below a horizon
+        y = int(rng.uniform(0.35, 0.85) * height) if floor_y is None else int(floor_y)
+        y = min(max(y, 0), height - 1)
         img[y:] = _texture_crop(bank[rng.integers(len(bank))], rng, width, height - y)
     n = int(rng.integers(3, 11)) if clutter < 0 else clutter
     s = max(width, height)

@@ -28,6 +28,7 @@ import numpy as np
 from pipan.errors import VideoError
 from pipan.fileio import atomic_write_text
 
+from .camera import project
 from .motions import ACTIONS, generate_scene
 from .render import Figure, Look, background, camera_effects, render_frame
 
@@ -48,7 +49,14 @@ def write_video(out: Union[str, os.PathLike], seed: int, *, seconds: float = 10.
                            actions=actions)
     rng = np.random.default_rng([seed, 0x71D])
     looks = [Look.random(rng) for _ in scene.people]
-    bg = background(rng, width, height, clutter=int(rng.integers(3, 9)))
+    # the wall meets the floor a couple of metres behind the people
+    back = rng.uniform(1.5, 3.0)
+    yaw = scene.camera.yaw
+    wall = np.array([[[-np.sin(yaw) * back, 0.0, -np.cos(yaw) * back]]])
+    floor_y = float(project(np.repeat(wall, scene.frames, 0), scene.camera,
+                            scene.aim)[0][0, 0, 1])
+    bg = background(rng, width, height, clutter=int(rng.integers(3, 9)),
+                    floor_y=int(np.clip(floor_y, 0, height - 1)))
     fx_seed = int(rng.integers(2 ** 31))
     kps = np.zeros((len(scene.people), scene.frames, 18, 3), np.float32)
 
