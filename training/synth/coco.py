@@ -99,6 +99,9 @@ def write_coco(out_dir: Union[str, os.PathLike], images: int, seed: int, *,
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the result is not
         params = [cv2.IMWRITE_JPEG_QUALITY, quality] if ext == "jpg" else \
             [cv2.IMWRITE_PNG_COMPRESSION, 3]
         coco_images: List[Dict] = []
