@@ -420,12 +420,21 @@ class BlazePoseResult:
         return Person(keypoints=to_coco18(kp, BLAZEPOSE33), score=float(self.score))
 
 
-def _same_person(a: np.ndarray, b: np.ndarray, tolerance: float = 0.1) -> bool:
+def _same_person(a: np.ndarray, b: np.ndarray, tolerance: float = 0.1,
+                 max_iou: float = 0.4) -> bool:
     """Whether two (33, >=2) landmark sets in pixels describe one body: the median landmark
-    distance is under ``tolerance`` times the body's size (its landmarks' box diagonal)."""
-    size = float(np.linalg.norm(a[:, :2].max(0) - a[:, :2].min(0)))
+    distance is under ``tolerance`` times the body's size (its landmarks' box diagonal), or
+    their landmark boxes overlap by IoU > ``max_iou``. The second rule catches a second
+    detection of one person whose landmarks came out scrambled (seen on weightlifting
+    video: IoU 0.48-0.56 while two people hugging stay under 0.05)."""
+    lo_a, hi_a = a[:, :2].min(0), a[:, :2].max(0)
+    lo_b, hi_b = b[:, :2].min(0), b[:, :2].max(0)
+    size = float(np.linalg.norm(hi_a - lo_a))
     dist = np.linalg.norm(a[:, :2] - b[:, :2], axis=1)
-    return float(np.median(dist)) < tolerance * max(size, 1.0)
+    if float(np.median(dist)) < tolerance * max(size, 1.0):
+        return True
+    iou = box_iou(np.concatenate([lo_a, hi_a]), np.concatenate([lo_b, hi_b])[None])[0]
+    return bool(iou > max_iou)
 
 
 # --- running the models -------------------------------------------------------------------

@@ -263,3 +263,12 @@ def test_bad_frames_are_refused_clearly(estimator):
         estimator.estimate(np.zeros((10, 10), np.uint8))
     with pytest.raises(PipanError, match="BGR uint8"):
         estimator.estimate(np.zeros((10, 10, 3), np.float32))
+
+
+def test_duplicate_people_are_recognised():
+    rng = np.random.default_rng(0)
+    body = rng.uniform(0, 100, (33, 2)).astype(np.float32)
+    assert bp._same_person(body, body + 2.0)  # the same landmarks, slightly off
+    assert not bp._same_person(body, body + [300.0, 0.0])  # someone beside them
+    scrambled = body[rng.permutation(33)] * 0.9 + 5  # one body's box, landmarks mixed up
+    assert bp._same_person(body, scrambled)
