@@ -1,7 +1,8 @@
 """Accuracy of the BlazePose teacher (and of pipan's own pose net, when it exists) on real
 frames, and how well the student agrees with the teacher.
 
-1. PCK@0.2 (and @0.1, @0.5) against the per-frame ground truth of the real JHMDB clip in
+1. PCK@0.2 (and @0.1, @0.5) of the teacher with 1 landmark pass (the runtime backend) and 2
+   (the labeller) against the per-frame ground truth of the real JHMDB clip in
    ``../shared/data/jhmdb-clip`` (JHMDB-15 joints mapped to COCO-18; a joint counts as
    right within alpha * max(width, height) of the ground-truth person's box; a frame where
    nobody is found counts every joint as wrong). Per joint, too.
@@ -10,6 +11,7 @@ frames, and how well the student agrees with the teacher.
    student's people against the teacher's (the teacher's joints with confidence >= 0.5 as
    the reference; each teacher person matched to the student person that agrees best).
    Pass the videos the student was NOT trained on with --videos for a held-out figure.
+   The teacher here is the labeller's (2 passes).
 
     python benchmarks/teacher_pck.py [--model-dir DIR] [--videos V1 V2 ...] [--every 5]
 """
@@ -91,8 +93,9 @@ def main() -> None:
     model_dir = args.model_dir
     if model_dir is None and (SHARED / "models" / "blazepose").is_dir():
         model_dir = str(SHARED / "models" / "blazepose")
-    teacher = BlazePoseEstimator(model_dir, threads=2)
-    clip_scores(teacher, "teacher (BlazePose full)")
+    for passes in (1, 2):
+        teacher = BlazePoseEstimator(model_dir, threads=2, passes=passes)
+        clip_scores(teacher, f"teacher (BlazePose full, {passes} landmark pass(es))")
     try:
         from pipan.pose import PoseEstimator  # written on the 'pose' branch
     except ImportError:
