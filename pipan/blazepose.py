@@ -30,7 +30,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -100,7 +100,8 @@ def find_model_files(model_dir: Union[str, os.PathLike, None] = None) -> Tuple[P
         folder = Path(model_dir).expanduser()
         if not _has_models(folder):
             raise BlazePoseNotFoundError(
-                f"{folder}: needs {DETECTOR_FILE} and {LANDMARK_FILE}; fetch them with: "
+                f"{folder}: needs {DETECTOR_FILE} and {LANDMARK_FILE}; fetch them with "
+                f"`pipan fetch-blazepose --dest {folder}` or without pipan: "
                 f"{FETCH_COMMAND.replace(str(CACHE_DIR), str(folder))}")
         return folder / DETECTOR_FILE, folder / LANDMARK_FILE
     looked: List[str] = []
@@ -123,7 +124,67 @@ def find_model_files(model_dir: Union[str, os.PathLike, None] = None) -> Tuple[P
     looked.append(str(cache))
     raise BlazePoseNotFoundError(
         f"BlazePose models not found (looked in {', '.join(looked)}); "
-        f"fetch them with: {FETCH_COMMAND}")
+        f"fetch them with `pipan fetch-blazepose` or without pipan: {FETCH_COMMAND}")
+
+
+#: SHA-256 of the two files in the mediapipe 0.10.18 wheel: what ``extract_models`` accepts.
+MODEL_SHA256 = {
+    DETECTOR_FILE: "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
+    LANDMARK_FILE: "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
+}
+
+
+def extract_models(wheel: Union[str, os.PathLike], dest: Union[str, os.PathLike],
+                   check_sha256: bool = True) -> Tuple[Path, Path]:
+    """Copy the two model files out of a mediapipe wheel (a zip) into ``dest``, each written
+    atomically, after checking their SHA-256 against :data:`MODEL_SHA256`."""
+    import hashlib
+    import zipfile
+    from .fileio import atomic_write_bytes
+    dest = Path(dest).expanduser()
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            data = {}
+            for name, member in WHEEL_PATHS.items():
+                try:
+                    data[name] = zf.read(member)
+                except KeyError:
+                    raise BlazePoseNotFoundError(f"{wheel}: has no {member}") from None
+    except (OSError, zipfile.BadZipFile) as e:
+        raise BlazePoseNotFoundError(f"{wheel}: not a readable wheel ({e})") from None
+    for name, blob in data.items():
+        digest = hashlib.sha256(blob).hexdigest()
+        if check_sha256 and digest != MODEL_SHA256[name]:
+            raise ModelError(f"{wheel}: {name} has SHA-256 {digest[:12]}..., expected "
+                             f"{MODEL_SHA256[name][:12]}... (mediapipe {MEDIAPIPE_VERSION})")
+    for name, blob in data.items():
+        atomic_write_bytes(dest / name, blob)
+    return dest / DETECTOR_FILE, dest / LANDMARK_FILE
+
+
+def fetch_models(dest: Union[str, os.PathLike, None] = None) -> Tuple[Path, Path]:
+    """Download the mediapipe wheel with pip (into a temporary folder, never installed) and
+    extract the two model files into ``dest`` (default ``~/.cache/pipan/blazepose``).
+
+    The wheel is the CPython 3.11 x86-64 one whatever this machine is: the model files
+    are the same in every wheel, and pinning the platform makes the download work from any
+    Python and the result the same bytes.
+    """
+    import subprocess
+    import sys
+    import tempfile
+    dest = Path(dest).expanduser() if dest is not None else CACHE_DIR.expanduser()
+    with tempfile.TemporaryDirectory(prefix="pipan-mediapipe-") as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+               "--python-version", "3.11", "--platform", "manylinux_2_17_x86_64",
+               f"mediapipe=={MEDIAPIPE_VERSION}", "-d", tmp]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        wheels = sorted(Path(tmp).glob("mediapipe-*.whl"))
+        if r.returncode != 0 or not wheels:
+            last = (r.stderr.strip().splitlines() or ["no output"])[-1]
+            raise BlazePoseNotFoundError(f"pip could not download mediapipe=="
+                                         f"{MEDIAPIPE_VERSION} ({last})")
+        return extract_models(wheels[0], dest)
 
 
 # --- detector: anchors, decoding, non-maximum suppression -------------------------------
@@ -208,9 +269,6 @@ class Detections:
 
     def __len__(self) -> int:
         return int(self.scores.shape[0])
-
-    def take(self, index) -> "Detections":
-        return Detections(self.boxes[index], self.keypoints[index], self.scores[index])
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

@@ -319,7 +319,7 @@ def label_videos(videos_dir: os.PathLike, out_dir: os.PathLike,
             parts.append(part)
     info = {
         "description": "BlazePose teacher labels (pipan distill label)",
-        "teacher": f"BlazePose pose_detection + pose_landmark_full (mediapipe 0.10.18)",
+        "teacher": "BlazePose pose_detection + pose_landmark_full (mediapipe 0.10.18)",
         "teacher_sha256": {p.name: _sha256(p) for p in (det, lmk)},
         "options": options.signature(),
         "command": command,
