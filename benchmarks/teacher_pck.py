@@ -13,7 +13,8 @@ frames, and how well the student agrees with the teacher.
    Pass the videos the student was NOT trained on with --videos for a held-out figure.
    The teacher here is the labeller's (2 passes).
 
-    python benchmarks/teacher_pck.py [--model-dir DIR] [--videos V1 V2 ...] [--every 5]
+    python benchmarks/teacher_pck.py [--model-dir DIR] [--student POSE.tflite]
+                                     [--videos V1 V2 ...] [--every 5]
 """
 from __future__ import annotations
 
@@ -87,6 +88,8 @@ def main() -> None:
     ap.add_argument("--videos", nargs="*", default=None,
                     help="videos for student-vs-teacher agreement (default: ../shared's)")
     ap.add_argument("--every", type=int, default=5)
+    ap.add_argument("--student", default=None,
+                    help="pose .tflite to compare (default: pipan/models/pose.tflite)")
     args = ap.parse_args()
     if not CLIP.is_dir():
         sys.exit(f"{CLIP} is absent: nothing to measure")
@@ -100,10 +103,11 @@ def main() -> None:
         from pipan.pose import PoseEstimator  # written on the 'pose' branch
     except ImportError:
         PoseEstimator = None
-    if PoseEstimator is None or not (ROOT / "pipan" / "models" / "pose.tflite").is_file():
-        print("student: pipan/pose.py or pipan/models/pose.tflite not here yet; skipped")
+    student_path = Path(args.student or ROOT / "pipan" / "models" / "pose.tflite")
+    if PoseEstimator is None or not student_path.is_file():
+        print(f"student: pipan/pose.py or {student_path} not here yet; skipped")
         return
-    student = PoseEstimator(threads=2)
+    student = PoseEstimator(student_path, threads=2)
     clip_scores(student, "student (pipan pose net)")
     videos = args.videos
     if videos is None:
