@@ -543,12 +543,17 @@ class BlazePoseEstimator:
     MediaPipe itself tracks with from frame to frame. 2 costs one more landmark run per
     person and measured PCK@0.2 0.873 instead of 0.861 on the JHMDB clip (teacher labels
     use 2; the runtime default is 1, for speed).
+    ``track``: for consecutive frames of one video (call ``reset()`` between videos): the
+    people found in the previous frame are looked for again in their last ROI, beside the
+    detector's candidates, so a person the detector misses in a frame is still found (as
+    MediaPipe does in video mode). Costs a landmark run per tracked person.
     """
 
     def __init__(self, model_dir: Union[str, os.PathLike, None] = None,
                  threads: Optional[int] = None, max_people: int = 4,
                  min_score: float = 0.5, min_presence: float = 0.5,
-                 nms_threshold: float = 0.3, refine: bool = True, passes: int = 1):
+                 nms_threshold: float = 0.3, refine: bool = True, passes: int = 1,
+                 track: bool = False):
         if passes < 1:
             raise PipanError(f"passes must be at least 1, got {passes}")
         det_path, lmk_path = find_model_files(model_dir)
@@ -575,6 +580,12 @@ class BlazePoseEstimator:
         self.nms_threshold = nms_threshold
         self.refine = refine
         self.passes = passes
+        self.track = track
+        self._tracked: List[Tuple[Roi, float]] = []
+
+    def reset(self) -> None:
+        """Forget the people tracked so far (a new video starts)."""
+        self._tracked = []
 
     def detect(self, frame_bgr: np.ndarray) -> List[Tuple[Roi, float]]:
         """The detector's people in ``frame_bgr``: (ROI in frame pixels, score), best first."""
@@ -607,7 +618,11 @@ class BlazePoseEstimator:
         """Everyone found in a BGR frame, with all 33 BlazePose landmarks."""
         frame_bgr = _check_frame(frame_bgr)
         people: List[BlazePoseResult] = []
-        for roi, det_score in self.detect(frame_bgr):
+        following: List[Tuple[Roi, float]] = []
+        # Tracked people first: their ROI comes from landmarks, better than a detection's.
+        for roi, det_score in self._tracked + self.detect(frame_bgr):
+            if len(people) >= self.max_people:
+                break
             lm, presence = self.landmarks(frame_bgr, roi)
             for _ in range(self.passes - 1):
                 roi = roi_from_alignment(lm[NUM_LANDMARKS, :2], lm[NUM_LANDMARKS + 1, :2])
@@ -618,6 +633,9 @@ class BlazePoseEstimator:
             if any(_same_person(p.landmarks, body) for p in people):
                 continue  # two detections of one person (e.g. face boxes that barely overlap)
             people.append(BlazePoseResult(body, presence, det_score, roi))
+            following.append((roi_from_alignment(lm[NUM_LANDMARKS, :2],
+                                                 lm[NUM_LANDMARKS + 1, :2]), det_score))
+        self._tracked = following if self.track else []
         return people
 
     def estimate(self, frame_bgr: np.ndarray) -> List[Person]:

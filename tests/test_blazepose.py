@@ -307,3 +307,19 @@ def test_the_real_model_files_have_the_recorded_hashes(shared):
         pytest.skip("../shared/models/blazepose is absent")
     for name, digest in bp.MODEL_SHA256.items():
         assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
+
+
+def test_tracking_follows_a_person_and_forgets_them(shared):
+    folder = shared / "models" / "blazepose"
+    if not (folder / bp.LANDMARK_FILE).is_file():
+        pytest.skip("../shared/models/blazepose is absent")
+    est = bp.BlazePoseEstimator(folder, threads=1, track=True)
+    frame = cv2.imread(str(shared / "data" / "jhmdb-clip" / "frames" / "00010.png"))
+    first = est.estimate(frame)
+    assert len(first) == 1 and len(est._tracked) == 1
+    again = est.estimate(frame)  # the tracked ROI and the detection: still one person
+    assert len(again) == 1
+    assert est.estimate(np.zeros_like(frame)) == [] and est._tracked == []
+    est.estimate(frame)
+    est.reset()
+    assert est._tracked == []
