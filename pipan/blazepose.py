@@ -617,6 +617,8 @@ class BlazePoseEstimator:
     def estimate_blazepose(self, frame_bgr: np.ndarray) -> List[BlazePoseResult]:
         """Everyone found in a BGR frame, with all 33 BlazePose landmarks."""
         frame_bgr = _check_frame(frame_bgr)
+        if frame_bgr.shape[0] == 0 or frame_bgr.shape[1] == 0:
+            return []  # no pixels, nobody (as pipan.pose.PoseEstimator answers)
         people: List[BlazePoseResult] = []
         following: List[Tuple[Roi, float]] = []
         # Tracked people first: their ROI comes from landmarks, better than a detection's.
@@ -646,8 +648,7 @@ class BlazePoseEstimator:
 
 def _check_frame(frame: np.ndarray) -> np.ndarray:
     frame = np.asarray(frame)
-    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8 or \
-            frame.shape[0] < 2 or frame.shape[1] < 2:
+    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
         raise PipanError(f"expected a BGR uint8 image (H, W, 3), got {frame.dtype} "
                          f"{frame.shape}")
     return frame

@@ -263,6 +263,8 @@ def test_bad_frames_are_refused_clearly(estimator):
         estimator.estimate(np.zeros((10, 10), np.uint8))
     with pytest.raises(PipanError, match="BGR uint8"):
         estimator.estimate(np.zeros((10, 10, 3), np.float32))
+    assert estimator.estimate(np.zeros((0, 10, 3), np.uint8)) == []
+    assert estimator.estimate(np.zeros((1, 1, 3), np.uint8)) == []
 
 
 def test_duplicate_people_are_recognised():
