@@ -30,6 +30,313 @@ def cli() -> None:
     """pipan: who is doing what, frame by frame, from a video or a camera, on a Raspberry Pi."""
 
 
+# --- runtime commands: recognize, live, benchmark (issue 6) ------------------------------
+# Thin: parse options, call pipan.recognize / pipan.live / pipan.benchmark, print.
+
+DEMO_VIDEO = "models/demo.mp4"
+
+
+def _model_options(f):
+    """Options shared by recognize, live and benchmark."""
+    for opt in reversed([
+        click.option("--threads", type=click.IntRange(1, 64), default=None,
+                     help="Interpreter threads (default: PIPAN_THREADS, else up to 4)."),
+        click.option("--pose", "pose_backend", type=click.Choice(["pipan", "blazepose"]),
+                     default="pipan", show_default=True, help="Pose estimator."),
+        click.option("--pose-model", type=click.Path(dir_okay=False), default=None,
+                     help="Pose model (default: the bundled one)."),
+        click.option("--action-model", type=click.Path(dir_okay=False), default=None,
+                     help="Action model (default: the bundled one)."),
+        click.option("--every", type=click.IntRange(1), default=1, show_default=True,
+                     help="Run the pose net on one frame in N (faster, coarser)."),
+        click.option("--min-score", type=click.FloatRange(0, 1), default=0.0,
+                     show_default=True, help="Ignore detected people scoring below this."),
+        click.option("--min-duration", type=click.FloatRange(0), default=0.5,
+                     show_default=True, help="Seconds an action must last to start a segment."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def _pipeline(pose_backend, pose_model, action_model, threads, every, min_score, min_duration):
+    from . import pipeline as P
+    pose = P.load_pose(pose_backend, pose_model, threads)
+    action = P.load_action(action_model, threads)
+    return P.Pipeline(pose, action, every=every, min_score=min_score,
+                      min_duration=min_duration)
+
+
+def _logging(log_file=None):
+    """Route the 'pipan' logger: warnings to stderr; everything with timestamps to
+    ``log_file`` (appended) when given. Returns a function that undoes it."""
+    import logging
+
+    class Echo(logging.Handler):
+        # click.echo resolves stderr at emit time, so click's test runner captures it
+        def emit(self, record):
+            click.echo(f"{record.levelname.capitalize()}: {record.getMessage()}", err=True)
+
+    log = logging.getLogger("pipan")
+    handlers = [Echo(logging.WARNING)]
+    if log_file:
+        try:
+            fh = logging.FileHandler(log_file, mode="a", encoding="utf-8")
+        except OSError as e:
+            raise click.BadParameter(f"{log_file}: {e.strerror}", param_hint="--log")
+        fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        fh.setLevel(logging.INFO)
+        handlers.append(fh)
+    old_level, old_propagate = log.level, log.propagate
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    for h in handlers:
+        log.addHandler(h)
+
+    def undo():
+        for h in handlers:
+            log.removeHandler(h)
+            h.close()
+        log.setLevel(old_level)
+        log.propagate = old_propagate
+    return undo
+
+
+def _segment_text(s) -> str:
+    return (f"person {s.person}  {s.start:8.2f} - {s.end:8.2f} s  {s.label}  "
+            f"({s.confidence:.2f})")
+
+
+@cli.command()
+@click.argument("video", required=False)
+@click.option("--demo", is_flag=True, help="Run on the short sample video bundled with pipan.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print segments as JSON Lines on stdout (and nothing else).")
+@click.option("--frames-json", type=click.Path(dir_okay=False), default=None,
+              help="Write per-frame keypoints and probabilities as JSON Lines to FILE.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="Write the annotated video (skeletons, ids, actions, FPS) to FILE.")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+              help="Write the timeline chart (PNG/JPEG) to FILE.")
+@_model_options
+def recognize(video, demo, as_json, frames_json, output, plot, threads, pose_backend,
+              pose_model, action_model, every, min_score, min_duration):
+    """Recognise who does what in VIDEO: a timeline of actions per person.
+
+    \b
+    Examples:
+      pipan recognize --demo
+      pipan recognize clip.mp4 --output annotated.mp4 --plot timeline.png
+      pipan recognize clip.mp4 --json > segments.jsonl
+    """
+    import json
+    from pathlib import Path
+
+    from .errors import VideoError
+    from .recognize import check_output_paths, format_timeline, recognize as run
+    from .video import VideoFileSource
+
+    if demo == (video is not None):
+        raise click.UsageError("give a VIDEO or --demo (one of them)")
+    if demo:
+        video = str(Path(__file__).parent / DEMO_VIDEO)
+        if not Path(video).is_file():
+            raise VideoError("the demo video is not bundled with this installation "
+                             f"({DEMO_VIDEO} is missing)")
+    undo = _logging()
+    try:
+        check_output_paths(output, plot)
+        with VideoFileSource(video) as source:
+            pipe = _pipeline(pose_backend, pose_model, action_model, threads, every,
+                             min_score, min_duration)
+            show_bar = sys.stderr.isatty() and source.info.frame_count
+            if show_bar:
+                with click.progressbar(length=source.info.frame_count, file=sys.stderr,
+                                       label="Recognising") as bar:
+                    result = run(source, pipe, output=output, plot=plot,
+                                 frames_json=frames_json, progress=bar.update)
+            else:
+                result = run(source, pipe, output=output, plot=plot, frames_json=frames_json)
+    finally:
+        undo()
+    if as_json:
+        for s in result.segments:
+            click.echo(json.dumps(s.as_dict()))
+        return
+    click.echo(format_timeline(result.segments))
+    T = result.times
+    click.echo(f"{T.frames} frames, {T.frames / result.info.fps:.1f} s of video, "
+               f"in {T.wall:.1f} s ({T.fps:.1f} FPS)", err=True)
+
+
+@cli.command()
+@click.option("--camera", default=None, metavar="INDEX|DEVICE",
+              help="A camera: OpenCV index (0) or device path (/dev/video0).")
+@click.option("--picamera", is_flag=True, help="The Raspberry Pi Camera Module (picamera2).")
+@click.option("--source", default=None, metavar="FILE|URL", help="A video file or stream URL.")
+@click.option("--size", default="640x480", show_default=True, metavar="WxH",
+              help="Capture size for --camera/--picamera.")
+@click.option("--json", "as_json", is_flag=True, help="Print segments as JSON Lines on stdout.")
+@click.option("--jsonl", type=click.Path(dir_okay=False), default=None,
+              help="Append segments as JSON Lines to FILE (flushed per segment).")
+@click.option("--log", "log_file", type=click.Path(dir_okay=False), default=None,
+              help="Append segments, status and warnings, with timestamps, to FILE.")
+@click.option("--show", is_flag=True, help="Show the annotated video in a window.")
+@click.option("--serve", default=None, metavar="[HOST:]PORT",
+              help="Serve the annotated stream as MJPEG (default host 127.0.0.1).")
+@click.option("--status-every", type=click.FloatRange(0.1), default=None,
+              help="Seconds between status lines (default: 1 on a terminal, else 60).")
+@click.option("--retry", type=click.FloatRange(0), default=10.0, show_default=True,
+              help="Seconds to retry a camera or stream that stops delivering frames.")
+@click.option("--max-frames", type=click.IntRange(1), default=None,
+              help="Stop after N frames.")
+@_model_options
+def live(camera, picamera, source, size, as_json, jsonl, log_file, show, serve, status_every,
+         retry, max_frames, threads, pose_backend, pose_model, action_model, every, min_score,
+         min_duration):
+    """Recognise actions live from a camera or stream; report each segment as it ends.
+
+    \b
+    Examples:
+      pipan live --camera 0
+      pipan live --picamera --serve 8080
+      pipan live --source rtsp://cam.local/stream --jsonl actions.jsonl --log pipan.log
+    \b
+    Exit status: 0 when the source ends, --max-frames is reached or SIGTERM arrives;
+    130 after Ctrl-C; 1 for a lost camera or bad input; 3 for a missing package. Open
+    segments are closed and files flushed in every case.
+    """
+    import json
+    import logging
+    import signal
+    import threading
+
+    from .live import check_display, run_live
+    from .serve import FrameServer, parse_address
+    from .video import open_source
+
+    if sum([camera is not None, picamera, source is not None]) != 1:
+        raise click.UsageError("give one of --camera, --picamera or --source")
+    try:
+        width, height = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"{size!r} is not WxH", param_hint="--size") from None
+    address = None
+    if serve is not None:
+        try:
+            address = parse_address(serve)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--serve") from None
+    tty = sys.stderr.isatty()
+    if status_every is None:
+        status_every = 1.0 if tty else 60.0
+    log = logging.getLogger("pipan")
+    undo = _logging(log_file)
+    server = None
+    jf = None
+    stop = threading.Event()
+    old_term = None
+    try:
+        if show:
+            check_display()
+        src = open_source(source, camera=camera, picamera=picamera, retry_s=retry,
+                          width=width, height=height)
+        with src:
+            pipe = _pipeline(pose_backend, pose_model, action_model, threads, every,
+                             min_score, min_duration)
+            if jsonl:
+                try:
+                    jf = open(jsonl, "a", encoding="utf-8")
+                except OSError as e:
+                    raise click.BadParameter(f"{jsonl}: {e.strerror}", param_hint="--jsonl")
+            if address is not None:
+                server = FrameServer(*address)
+                click.echo(f"Serving the annotated stream on {server.url}", err=True)
+            if threading.current_thread() is threading.main_thread():
+                old_term = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+            log.info("started: %s (%dx%d)", src.info.name, src.info.width, src.info.height)
+
+            def on_segment(s):
+                line = json.dumps(s.as_dict())
+                if tty and not as_json:
+                    click.echo("\r\033[K", nl=False, err=True)
+                click.echo(line if as_json else _segment_text(s))
+                if jf is not None:
+                    jf.write(line + "\n")
+                    jf.flush()
+                log.info("segment %s", line)
+
+            def on_status(st):
+                if tty:
+                    click.echo(f"\r\033[K{st}", nl=False, err=True)
+                else:
+                    click.echo(str(st), err=True)
+                log.info("status %s", st)
+
+            how = run_live(src, pipe, on_segment=on_segment, on_status=on_status,
+                           status_every=status_every, show=show, server=server,
+                           max_frames=max_frames, stop=stop)
+            if tty:
+                click.echo("\r\033[K", nl=False, err=True)
+            log.info("%s after %d frames", how, pipe.times.frames)
+    finally:
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+        if server is not None:
+            server.close()
+        if jf is not None:
+            jf.close()
+        undo()
+    if how == "interrupted":
+        click.echo("Interrupted; open segments closed.", err=True)
+        sys.exit(130)
+
+
+@cli.command()
+@click.argument("video", required=False)
+@click.option("--frames", type=click.IntRange(1), default=None,
+              help="Use the first N frames only.")
+@click.option("--repeats", type=click.IntRange(1), default=3, show_default=True,
+              help="Passes (medians reported).")
+@click.option("--draw", is_flag=True, help="Include drawing the annotations.")
+@click.option("--no-reference", is_flag=True,
+              help="Skip the decode + pose alone reference passes.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@_model_options
+def benchmark(video, frames, repeats, draw, no_reference, as_json, threads, pose_backend,
+              pose_model, action_model, every, min_score, min_duration):
+    """Time each stage per frame on VIDEO (default: the demo video) and end-to-end FPS,
+    against decoding + the pose net alone.
+
+    \b
+    Stages: decode (video), pose (net), maps (decoding heatmaps/PAFs into people),
+    tracking, action (all people's steps), segments, drawing (with --draw).
+    """
+    import json
+    from pathlib import Path
+
+    from . import pipeline as P
+    from .benchmark import benchmark as run, format_report
+    from .errors import VideoError
+    from .video import VideoFileSource
+
+    if video is None:
+        video = str(Path(__file__).parent / DEMO_VIDEO)
+        if not Path(video).is_file():
+            raise VideoError("give a VIDEO (the demo video is not bundled here)")
+    undo = _logging()
+    try:
+        VideoFileSource(video).close()  # a clear error before loading models
+        pose = P.load_pose(pose_backend, pose_model, threads)
+        action = P.load_action(action_model, threads)
+        progress = None if as_json else (lambda m: click.echo(m, err=True))
+        result = run(video, pose, action, frames=frames, repeats=repeats, draw=draw,
+                     reference=not no_reference, progress=progress, every=every,
+                     min_score=min_score, min_duration=min_duration)
+    finally:
+        undo()
+    click.echo(json.dumps(result) if as_json else format_report(result))
+
+
 def main() -> None:
     cli(prog_name="pipan")
 

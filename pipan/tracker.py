@@ -1,0 +1,145 @@
+"""A stable id per person across frames.
+
+Each track keeps its last keypoints and a smoothed per-frame velocity of the body centre.
+Every frame, each live track predicts where its keypoints are now (constant velocity, also
+across frames where it was missed), detections are scored against predictions with object
+keypoint similarity (OKS), and pairs are matched greedily, most similar first, above a
+gate. Unmatched detections start new tracks (ids 1, 2, ...; never reused); a track missed
+for more than ``max_missed`` frames in a row ends.
+
+Greedy matching rather than Hungarian: with the handful of people a Pi sees, the two differ
+only when similarities tie, and the velocity prediction is what separates crossing people.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Sequence
+
+import numpy as np
+
+from .types import Person, Track
+
+
+@dataclass
+class _State:
+    id: int
+    keypoints: np.ndarray  # (18, 3) last matched detection, frame pixels
+    person: Person
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2, np.float32))  # px/frame
+    age: int = 0
+    missed: int = 0
+    hits: int = 1
+
+    def predicted(self) -> np.ndarray:
+        """Keypoints moved by the velocity for every frame since the last match."""
+        kp = self.keypoints.copy()
+        kp[:, :2] += self.velocity * (self.missed + 1)
+        return kp
+
+
+def _centre(kp: np.ndarray) -> np.ndarray:
+    present = kp[:, 2] > 0
+    if not present.any():
+        return np.zeros(2, np.float32)
+    return kp[present, :2].mean(0)
+
+
+def _area(kp: np.ndarray) -> float:
+    present = kp[:, 2] > 0
+    if present.sum() < 2:
+        return 1.0
+    xy = kp[present, :2]
+    w, h = xy.max(0) - xy.min(0)
+    return float(max(w * h, 1.0))
+
+
+def oks(a: np.ndarray, b: np.ndarray, area: float, kappa: float) -> float:
+    """Object keypoint similarity of (18, 3) keypoints over the joints present in both:
+    mean of exp(-d^2 / (2 area kappa^2)); 0 when they share no joint."""
+    both = (a[:, 2] > 0) & (b[:, 2] > 0)
+    if not both.any():
+        return 0.0
+    d2 = ((a[both, :2] - b[both, :2]) ** 2).sum(-1)
+    return float(np.exp(-d2 / (2.0 * area * kappa * kappa)).mean())
+
+
+class Tracker:
+    """Online multi-person tracker. ``update(people)`` returns the tracks matched in this
+    frame; ``ended`` then lists the ids that ended in that call.
+
+    ``kappa``: OKS falloff relative to the person's size (larger = more tolerant of motion);
+    ``min_similarity``: the gate below which a detection never joins a track;
+    ``velocity_smoothing``: weight of the newest displacement in the velocity estimate.
+    """
+
+    def __init__(self, max_missed: int = 15, kappa: float = 0.25, min_similarity: float = 0.1,
+                 velocity_smoothing: float = 0.5):
+        self.max_missed = int(max_missed)
+        self.kappa = float(kappa)
+        self.min_similarity = float(min_similarity)
+        self.velocity_smoothing = float(velocity_smoothing)
+        self._tracks: List[_State] = []
+        self._next_id = 1
+        self.ended: List[int] = []
+
+    @property
+    def active_ids(self) -> List[int]:
+        return [t.id for t in self._tracks]
+
+    def update(self, people: Sequence[Person]) -> List[Track]:
+        """Match this frame's detections to tracks; returns matched tracks, sorted by id."""
+        self.ended = []
+        dets = [np.asarray(p.keypoints, np.float32) for p in people]
+        N, M = len(self._tracks), len(dets)
+        pairs = []
+        if N and M:
+            preds = [t.predicted() for t in self._tracks]
+            areas = [_area(t.keypoints) for t in self._tracks]
+            sim = np.array([[oks(preds[i], dets[j], areas[i], self.kappa) for j in range(M)]
+                            for i in range(N)], np.float32)
+            order = np.argsort(-sim, axis=None, kind="stable")
+            used_t, used_d = set(), set()
+            for flat in order:
+                i, j = divmod(int(flat), M)
+                if sim[i, j] < self.min_similarity:
+                    break
+                if i in used_t or j in used_d:
+                    continue
+                used_t.add(i)
+                used_d.add(j)
+                pairs.append((i, j))
+        matched_t = {i for i, _ in pairs}
+        matched_d = {j for _, j in pairs}
+        out: List[Track] = []
+        a = self.velocity_smoothing
+        for i, j in pairs:
+            t = self._tracks[i]
+            step = (_centre(dets[j]) - _centre(t.keypoints)) / (t.missed + 1)
+            t.velocity = (a * step + (1 - a) * t.velocity).astype(np.float32)
+            t.keypoints, t.person = dets[j], people[j]
+            t.missed, t.hits = 0, t.hits + 1
+        survivors: List[_State] = []
+        for i, t in enumerate(self._tracks):
+            t.age += 1
+            if i not in matched_t:
+                t.missed += 1
+                if t.missed > self.max_missed:
+                    self.ended.append(t.id)
+                    continue
+            survivors.append(t)
+        for j in range(M):
+            if j not in matched_d:
+                survivors.append(_State(id=self._next_id, keypoints=dets[j], person=people[j]))
+                self._next_id += 1
+        self._tracks = survivors
+        for t in survivors:
+            if t.missed == 0:
+                out.append(Track(id=t.id, person=t.person, age=t.age, missed=0))
+        out.sort(key=lambda tr: tr.id)
+        return out
+
+    def finish(self) -> List[int]:
+        """End every live track (end of the source); returns their ids."""
+        ids = [t.id for t in self._tracks]
+        self._tracks = []
+        return ids
