@@ -277,7 +277,9 @@ def live(camera, picamera, source, size, as_json, jsonl, log_file, show, serve, 
                            max_frames=max_frames, stop=stop)
             if tty:
                 click.echo("\r\033[K", nl=False, err=True)
-            log.info("%s after %d frames", how, pipe.times.frames)
+            summary = f"{how} after {pipe.times.frames} frames ({pipe.times.fps:.1f} FPS)"
+            click.echo(summary[0].upper() + summary[1:], err=True)
+            log.info("%s", summary)
     finally:
         if old_term is not None:
             signal.signal(signal.SIGTERM, old_term)
