@@ -29,6 +29,15 @@ class _State:
     age: int = 0
     missed: int = 0
     hits: int = 1
+    centre: np.ndarray = None  # (2,) of ``keypoints``, pixels
+    area: float = 1.0  # of ``keypoints``' bounding box, pixels^2
+
+    def __post_init__(self):
+        self.set(self.keypoints, self.person)
+
+    def set(self, keypoints: np.ndarray, person: Person) -> None:
+        self.keypoints, self.person = keypoints, person
+        self.centre, self.area = _centre(keypoints), _area(keypoints)
 
     def predicted(self) -> np.ndarray:
         """Keypoints moved by the velocity for every frame since the last match."""
@@ -39,9 +48,10 @@ class _State:
 
 def _centre(kp: np.ndarray) -> np.ndarray:
     present = kp[:, 2] > 0
-    if not present.any():
+    n = int(present.sum())
+    if not n:
         return np.zeros(2, np.float32)
-    return kp[present, :2].mean(0)
+    return kp[present, :2].sum(0) / n
 
 
 def _area(kp: np.ndarray) -> float:
@@ -56,11 +66,18 @@ def _area(kp: np.ndarray) -> float:
 def oks(a: np.ndarray, b: np.ndarray, area: float, kappa: float) -> float:
     """Object keypoint similarity of (18, 3) keypoints over the joints present in both:
     mean of exp(-d^2 / (2 area kappa^2)); 0 when they share no joint."""
-    both = (a[:, 2] > 0) & (b[:, 2] > 0)
-    if not both.any():
-        return 0.0
-    d2 = ((a[both, :2] - b[both, :2]) ** 2).sum(-1)
-    return float(np.exp(-d2 / (2.0 * area * kappa * kappa)).mean())
+    return float(oks_matrix(a[None], b[None], np.float32([area]), kappa)[0, 0])
+
+
+def oks_matrix(preds: np.ndarray, dets: np.ndarray, areas: np.ndarray,
+               kappa: float) -> np.ndarray:
+    """OKS of every track prediction (N, 18, 3) against every detection (M, 18, 3), with
+    each track's area (N,) in pixels^2 -> (N, M); one vectorised pass for the whole frame."""
+    both = (preds[:, None, :, 2] > 0) & (dets[None, :, :, 2] > 0)  # (N, M, J)
+    d2 = ((preds[:, None, :, :2] - dets[None, :, :, :2]) ** 2).sum(-1)
+    e = np.exp(-d2 / (2.0 * areas[:, None, None] * kappa * kappa))
+    n = both.sum(-1)
+    return np.where(n > 0, (e * both).sum(-1) / np.maximum(n, 1), 0.0).astype(np.float32)
 
 
 class Tracker:
@@ -93,10 +110,9 @@ class Tracker:
         N, M = len(self._tracks), len(dets)
         pairs = []
         if N and M:
-            preds = [t.predicted() for t in self._tracks]
-            areas = [_area(t.keypoints) for t in self._tracks]
-            sim = np.array([[oks(preds[i], dets[j], areas[i], self.kappa) for j in range(M)]
-                            for i in range(N)], np.float32)
+            preds = np.stack([t.predicted() for t in self._tracks])
+            areas = np.float32([t.area for t in self._tracks])
+            sim = oks_matrix(preds, np.stack(dets), areas, self.kappa)
             order = np.argsort(-sim, axis=None, kind="stable")
             used_t, used_d = set(), set()
             for flat in order:
@@ -114,9 +130,10 @@ class Tracker:
         a = self.velocity_smoothing
         for i, j in pairs:
             t = self._tracks[i]
-            step = (_centre(dets[j]) - _centre(t.keypoints)) / (t.missed + 1)
+            old = t.centre
+            t.set(dets[j], people[j])
+            step = (t.centre - old) / (t.missed + 1)
             t.velocity = (a * step + (1 - a) * t.velocity).astype(np.float32)
-            t.keypoints, t.person = dets[j], people[j]
             t.missed, t.hits = 0, t.hits + 1
         survivors: List[_State] = []
         for i, t in enumerate(self._tracks):
