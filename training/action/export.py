@@ -45,7 +45,7 @@ def step_from_sequence_model(model: keras.Model) -> keras.Model:
     hidden = gru.cell.units
     feats = keras.Input((NUM_JOINTS, NUM_FEATURES), batch_size=1, name="features")
     h_prev = keras.Input((hidden,), batch_size=1, name="h_prev")
-    x = feats
+    x = model.get_layer("input_norm")(feats) if "input_norm" in names else feats
     # Replay the per-frame layers up to the joint-attended feature s_t, in graph order.
     if "pool" in names:
         i = 1

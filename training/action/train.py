@@ -30,7 +30,7 @@ from .data import (NO_AUGMENT, Augment, augment_clip, clip_list, crop, features_
 FRACTIONS = (0.1, 0.25, 0.5, 0.75, 1.0)
 
 DEFAULT_BUILDER = dict(hidden=128, gcn_units=64, gcn_layers=2, clusters=5,
-                       attention_units=64, dropout=0.3, use_graph=True,
+                       attention_units=64, dropout=0.1, input_norm=True, use_graph=True,
                        use_joint_attention=True, frame_attention=True,
                        lambda_pose=1.0, lambda_joints=0.3)
 
