@@ -1,0 +1,1 @@
+"""Distillation: a pretrained teacher (BlazePose) labels real video for pipan's pose net."""

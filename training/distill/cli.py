@@ -1,0 +1,60 @@
+"""``python -m training distill``: teacher labels for pipan's pose net."""
+from __future__ import annotations
+
+import shlex
+import sys
+
+import click
+
+from pipan.cli import PipanGroup
+
+
+@click.group(name="distill", cls=PipanGroup)
+def group() -> None:
+    """Learn the pose net from a teacher (BlazePose) on real, unlabelled video."""
+
+
+@group.command("label")
+@click.option("--videos", "videos", required=True,
+              type=click.Path(exists=True, file_okay=False, readable=True),
+              help="Folder of videos (searched recursively).")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False),
+              help="Output folder: images/, parts/, annotations.json.")
+@click.option("--every", default=2, show_default=True, type=click.IntRange(min=1),
+              help="Label every k-th frame.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Processes labelling videos in parallel (one interpreter thread each).")
+@click.option("--model-dir", default=None, type=click.Path(file_okay=False),
+              help="Folder with pose_detection.tflite and pose_landmark_full.tflite "
+                   "(default: $PIPAN_BLAZEPOSE_DIR, an installed mediapipe, "
+                   "~/.cache/pipan/blazepose).")
+@click.option("--max-side", default=640, show_default=True, type=click.IntRange(min=0),
+              help="Shrink saved images to this longer side (0: keep).")
+@click.option("--max-people", default=4, show_default=True, type=click.IntRange(min=1),
+              help="People per frame at most.")
+@click.option("--min-score", default=0.5, show_default=True, type=click.FloatRange(0, 1),
+              help="Detector score threshold.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def label(videos, out, every, workers, model_dir, max_side, max_people, min_score, quiet):
+    """Label every k-th frame of every video with BlazePose, as COCO keypoints.
+
+    Writes OUT/images/*.jpg and OUT/annotations.json (COCO-17 x, y, v plus per-person
+    `keypoint_scores`, the teacher's confidences). Finished videos are kept in OUT/parts/,
+    so running the same command again resumes.
+
+    \b
+    Example:
+      python -m training distill label --videos ../shared/data/videos --out /tmp/teacher \\
+          --every 2 --workers 2
+    """
+    from .label import LabelOptions, label_videos
+    options = LabelOptions(every=every, max_side=max_side, max_people=max_people,
+                           min_score=min_score, model_dir=model_dir)
+    command = "python -m training " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    s = label_videos(videos, out, options, workers=workers, show_progress=not quiet,
+                     command=command)
+    for err in s.skipped:
+        click.echo(f"skipped: {err}", err=True)
+    click.echo(f"{s.path}: {s.images} images, {s.annotations} people from {s.videos} "
+               f"videos ({s.labelled} labelled now, {s.videos - s.labelled - len(s.skipped)}"
+               f" resumed) in {s.seconds:.1f} s")
