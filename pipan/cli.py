@@ -43,8 +43,9 @@ def _model_options(f):
                      help="Interpreter threads (default: PIPAN_THREADS, else up to 4)."),
         click.option("--pose", "pose_backend", type=click.Choice(["pipan", "blazepose"]),
                      default="pipan", show_default=True, help="Pose estimator."),
-        click.option("--pose-model", type=click.Path(dir_okay=False), default=None,
-                     help="Pose model (default: the bundled one)."),
+        click.option("--pose-model", type=click.Path(), default=None,
+                     help="Pose model (default: the bundled one; with --pose blazepose "
+                          "the folder holding its two .tflite files)."),
         click.option("--action-model", type=click.Path(dir_okay=False), default=None,
                      help="Action model (default: the bundled one)."),
         click.option("--every", type=click.IntRange(1), default=1, show_default=True,

@@ -193,20 +193,21 @@ def load_pose(backend: str = "pipan", model_path: Optional[str] = None,
     """The pose estimator of ``backend`` ("pipan": pipan's own int8 net; "blazepose": the
     BlazePose reference), from ``model_path`` or the bundled model."""
     if backend == "pipan":
-        module, cls = "pipan.pose", "PoseEstimator"
-    elif backend == "blazepose":
-        module, cls = "pipan.blazepose", "BlazePoseEstimator"
-    else:
-        raise ModelError(f"unknown pose backend {backend!r} (choose {', '.join(POSE_BACKENDS)})")
-    return _construct(module, cls, model_path, threads)
+        return _construct("pipan.pose", "PoseEstimator", threads=threads,
+                          model_path=model_path)
+    if backend == "blazepose":  # two files: model_path names their folder
+        return _construct("pipan.blazepose", "BlazePoseEstimator", threads=threads,
+                          model_dir=model_path)
+    raise ModelError(f"unknown pose backend {backend!r} (choose {', '.join(POSE_BACKENDS)})")
 
 
 def load_action(model_path: Optional[str] = None, threads: Optional[int] = None):
     """The action recognizer from ``model_path`` or the bundled model."""
-    return _construct("pipan.action", "ActionRecognizer", model_path, threads)
+    return _construct("pipan.action", "ActionRecognizer", model_path=model_path,
+                      threads=threads)
 
 
-def _construct(module: str, cls: str, model_path: Optional[str], threads: Optional[int]):
+def _construct(module: str, cls: str, **kwargs):
     import importlib
     try:
         mod = importlib.import_module(module)
@@ -214,4 +215,4 @@ def _construct(module: str, cls: str, model_path: Optional[str], threads: Option
         if e.name != module:
             raise
         raise ModelError(f"{module} is not part of this installation") from None
-    return getattr(mod, cls)(model_path=model_path, threads=threads)
+    return getattr(mod, cls)(**kwargs)

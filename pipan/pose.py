@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import List, Optional, Union
 
@@ -49,6 +50,9 @@ class PoseEstimator:
                              f"{sorted(self.model.output_names)})")
         self.input_size = self.model.input_shape("image")[1]
         self.decode_options = decode_options
+        #: seconds the last estimate() spent in "pose" (letterbox + net) and "maps"
+        #: (decoding heatmaps/PAFs into people); read by pipan.pipeline's stage timing
+        self.last_timing = {"pose": 0.0, "maps": 0.0}
 
     def estimate(self, frame_bgr: np.ndarray) -> List[Person]:
         """People in one BGR uint8 frame (H, W, 3), keypoints in the frame's pixels,
@@ -58,7 +62,10 @@ class PoseEstimator:
             raise ValueError(f"expected a BGR frame (H, W, 3), got shape {frame.shape}")
         if frame.shape[0] == 0 or frame.shape[1] == 0:
             return []
+        t0 = time.perf_counter()
         rgb, lb = letterbox(frame, self.input_size)
         out = self.model(image=to_net_input(rgb)[None])
-        people = decode(out["heatmaps"], out["pafs"], **self.decode_options)
-        return to_frame(people, lb)
+        t1 = time.perf_counter()
+        people = to_frame(decode(out["heatmaps"], out["pafs"], **self.decode_options), lb)
+        self.last_timing = {"pose": t1 - t0, "maps": time.perf_counter() - t1}
+        return people

@@ -172,7 +172,10 @@ class TFLiteModel:
             data, self.name = bytes(model), "<bytes>"
         else:
             data, self.name = _read_model_file(model), str(model)
-        self.metadata: Dict[str, Any] = read_metadata_bytes(data) or {}
+        try:
+            self.metadata: Dict[str, Any] = read_metadata_bytes(data) or {}
+        except ModelError as e:  # say which file: a command may load several models
+            raise ModelError(f"{self.name}: {e}") from None
         if expected_kind is not None:
             kind = self.metadata.get("kind")
             if kind is None:
