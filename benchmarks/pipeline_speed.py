@@ -1,0 +1,102 @@
+"""Pipeline speed on a 640x480 video against decoding + the pose net alone, and the
+action step's cost per person.
+
+    python benchmarks/pipeline_speed.py [--video V] [--pose-model P] [--action-model A]
+
+Without ``--video`` it makes a 640x480 MP4 from ../shared/data/videos/armwrestling_340x256.mp4
+(two people; resized, in a temp folder) or from the bundled demo video. Models default to
+the bundled ones. Prints per-stage ms/frame, end-to-end FPS, the ratio to decode + pose
+alone (goal >= 0.90), and the action step in ms per person (goal < 0.2): medians of
+``--repeats`` alternating passes in one process.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def make_640x480(dst: Path, frames: int) -> Path:
+    import cv2
+    from pipan.video import VideoFileSource
+    src_path = ROOT.parent / "shared" / "data" / "videos" / "armwrestling_340x256.mp4"
+    if not src_path.is_file():
+        src_path = ROOT / "pipan" / "models" / "demo.mp4"
+    with VideoFileSource(src_path) as src:
+        w = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), src.info.fps, (640, 480))
+        for f in src:
+            if f.index >= frames:
+                break
+            w.write(cv2.resize(f.image, (640, 480), interpolation=cv2.INTER_LINEAR))
+        w.release()
+    return dst
+
+
+def action_step_ms(action, people: int, steps: int, repeats: int) -> float:
+    """Median ms per person-step of ``action.update`` (features + int8 step + attention)
+    for ``people`` tracks moving a little each frame."""
+    rng = np.random.default_rng(0)
+    base = np.concatenate([rng.random((people, 18, 2), np.float32) * 300 + 100,
+                           np.full((people, 18, 1), 0.8, np.float32)], -1)
+    results = []
+    for _ in range(repeats):
+        for p in range(people):
+            action.forget(p)
+        t0 = time.perf_counter()
+        for t in range(steps):
+            kp = base.copy()
+            kp[..., :2] += t * 0.5
+            for p in range(people):
+                action.update(p, kp[p])
+        results.append(1000 * (time.perf_counter() - t0) / (steps * people))
+    return statistics.median(results)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--video", default=None)
+    ap.add_argument("--frames", type=int, default=150, help="frames per pass")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--pose", default="pipan", choices=["pipan", "blazepose"])
+    ap.add_argument("--pose-model", default=None)
+    ap.add_argument("--action-model", default=None)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    from pipan.benchmark import benchmark, format_report
+    from pipan.pipeline import load_action, load_pose
+
+    pose = load_pose(args.pose, args.pose_model, args.threads)
+    action = load_action(args.action_model, args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        video = args.video or str(make_640x480(Path(tmp) / "speed_640x480.mp4", args.frames))
+        result = benchmark(video, pose, action, frames=args.frames, repeats=args.repeats)
+    result["action_step_ms_per_person_isolated"] = {
+        str(n): round(action_step_ms(action, n, 200, args.repeats), 4) for n in (1, 2, 4)}
+    result["threads"] = getattr(getattr(pose, "model", None), "threads", args.threads)
+    if args.json:
+        print(json.dumps(result))
+        return
+    print(format_report(result))
+    print("action step alone, ms per person:",
+          ", ".join(f"{k} people {v:.3f}"
+                    for k, v in result["action_step_ms_per_person_isolated"].items()))
+    print(f"goals: pipeline >= 90% of decode + pose: "
+          f"{'met' if result['ratio_to_reference'] >= 0.9 else 'NOT met'} "
+          f"({100 * result['ratio_to_reference']:.0f}%); action step < 0.2 ms/person: "
+          f"{'met' if result['action_ms_per_person'] < 0.2 else 'NOT met'} "
+          f"({result['action_ms_per_person']:.3f} ms in the pipeline)")
+
+
+if __name__ == "__main__":
+    main()
