@@ -84,11 +84,12 @@ class Pipeline:
 
     ``every``: run the pose net on one frame in ``every`` (the others reuse the last
     result); ``min_score``: drop detected people whose overall score is below it;
-    ``min_duration``: seconds a new action must last to open a segment (flicker filter).
+    ``min_duration``: seconds a new action must last to open a segment; ``window``:
+    seconds of the centred mode filter on per-frame labels (see pipan.segments).
     """
 
     def __init__(self, pose, action, *, tracker: Optional[Tracker] = None, every: int = 1,
-                 min_score: float = 0.0, min_duration: float = 0.5,
+                 min_score: float = 0.0, min_duration: float = 0.5, window: float = 0.4,
                  times: Optional[StageTimes] = None):
         if every < 1:
             raise ValueError("every must be at least 1")
@@ -96,7 +97,7 @@ class Pipeline:
         self.action = action
         self.labels: Tuple[str, ...] = tuple(action.labels)
         self.tracker = tracker or Tracker()
-        self.segmenter = Segmenter(self.labels, min_duration=min_duration)
+        self.segmenter = Segmenter(self.labels, min_duration=min_duration, window=window)
         self.every = int(every)
         self.min_score = float(min_score)
         self.times = times or StageTimes()
@@ -138,13 +139,9 @@ class Pipeline:
         T.add("action", t3 - t2)
         closed: List[Segment] = []
         for tr in tracks:
-            seg = self.segmenter.update(tr.id, frame.time, probs[tr.id])
-            if seg is not None:
-                closed.append(seg)
+            closed += self.segmenter.update(tr.id, frame.time, probs[tr.id])
         for tid in ended:
-            seg = self.segmenter.close(tid)
-            if seg is not None:
-                closed.append(seg)
+            closed += self.segmenter.close(tid)
         T.add("segments", clock() - t3)
         self._last = FrameResult(frame.index, frame.time, tracks, probs, ended, closed)
         return self._last
