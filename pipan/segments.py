@@ -15,7 +15,8 @@ Two stages of smoothing:
 
 A segment's confidence is the mean, over its frames, of the probability of its label.
 Segments are closed at the next segment's start, or at the last frame's time plus one
-frame period when a track or the source ends.
+frame period when a track or the source ends. A track shorter than ``min_duration`` in
+all (a false detection, a person at the frame's edge) yields no segment.
 """
 from __future__ import annotations
 
@@ -176,7 +177,11 @@ class Segmenter:
         s = st.seg
         if s is not None:
             s.flush_pending()
-            closed.append(self._segment(person, s, s.last + (s.period or st.period)))
+            end = s.last + (s.period or st.period)
+            # A person seen for less than min_duration in all is a blip (a false
+            # detection, someone crossing the frame's edge): no segment of its own.
+            if s.closed_once or end - s.start >= self.min_duration - 1e-9:
+                closed.append(self._segment(person, s, end))
         return closed
 
     def finish(self) -> List[Segment]:

@@ -42,6 +42,11 @@ def test_change_starts_the_new_segment_where_its_run_began():
                                                                              pytest.approx(4.0))]
 
 
+def test_a_track_shorter_than_min_duration_gives_no_segment():
+    assert run([1] * 4, min_duration=0.5) == []
+    assert [s.label for s in run([1] * 5, min_duration=0.5)] == ["b"]
+
+
 def test_short_noisy_start_merges_into_the_first_real_segment():
     segs = run([2, 2] + [0] * 30)
     assert [(s.label, s.start) for s in segs] == [("a", 0.0)]
