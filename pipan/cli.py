@@ -303,10 +303,12 @@ def live(camera, picamera, source, size, as_json, jsonl, log_file, show, serve, 
 @click.option("--draw", is_flag=True, help="Include drawing the annotations.")
 @click.option("--no-reference", is_flag=True,
               help="Skip the decode + pose alone reference passes.")
+@click.option("--clock", type=click.Choice(["wall", "cpu"]), default="wall", show_default=True,
+              help="cpu: process CPU time, steadier on a busy machine (use --threads 1).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @_model_options
-def benchmark(video, frames, repeats, draw, no_reference, as_json, threads, pose_backend,
-              pose_model, action_model, every, min_score, min_duration):
+def benchmark(video, frames, repeats, draw, no_reference, clock, as_json, threads,
+              pose_backend, pose_model, action_model, every, min_score, min_duration):
     """Time each stage per frame on VIDEO (default: the demo video) and end-to-end FPS,
     against decoding + the pose net alone.
 
@@ -333,7 +335,7 @@ def benchmark(video, frames, repeats, draw, no_reference, as_json, threads, pose
         action = P.load_action(action_model, threads)
         progress = None if as_json else (lambda m: click.echo(m, err=True))
         result = run(video, pose, action, frames=frames, repeats=repeats, draw=draw,
-                     reference=not no_reference, progress=progress, every=every,
+                     reference=not no_reference, clock=clock, progress=progress, every=every,
                      min_score=min_score, min_duration=min_duration)
     finally:
         undo()

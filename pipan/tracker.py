@@ -29,38 +29,23 @@ class _State:
     age: int = 0
     missed: int = 0
     hits: int = 1
-    centre: np.ndarray = None  # (2,) of ``keypoints``, pixels
-    area: float = 1.0  # of ``keypoints``' bounding box, pixels^2
-
-    def __post_init__(self):
-        self.set(self.keypoints, self.person)
-
-    def set(self, keypoints: np.ndarray, person: Person) -> None:
-        self.keypoints, self.person = keypoints, person
-        self.centre, self.area = _centre(keypoints), _area(keypoints)
-
-    def predicted(self) -> np.ndarray:
-        """Keypoints moved by the velocity for every frame since the last match."""
-        kp = self.keypoints.copy()
-        kp[:, :2] += self.velocity * (self.missed + 1)
-        return kp
+    centre: np.ndarray = field(default_factory=lambda: np.zeros(2, np.float32))  # pixels
+    area: float = 1.0  # of the present joints' bounding box, pixels^2 (>= 1)
 
 
-def _centre(kp: np.ndarray) -> np.ndarray:
-    present = kp[:, 2] > 0
-    n = int(present.sum())
-    if not n:
-        return np.zeros(2, np.float32)
-    return kp[present, :2].sum(0) / n
-
-
-def _area(kp: np.ndarray) -> float:
-    present = kp[:, 2] > 0
-    if present.sum() < 2:
-        return 1.0
-    xy = kp[present, :2]
-    w, h = xy.max(0) - xy.min(0)
-    return float(max(w * h, 1.0))
+def centres_and_areas(kp: np.ndarray):
+    """Per skeleton of ``(M, 18, 3)``: the mean of the present joints ``(M, 2)`` (0 when
+    none) and their bounding box's area ``(M,)`` in pixels^2 (1 when under two joints)."""
+    present = kp[..., 2] > 0
+    n = present.sum(-1)
+    xy = kp[..., :2]
+    centre = (xy * present[..., None]).sum(-2) / np.maximum(n, 1)[:, None]
+    big = np.float32(1e9)
+    hi = np.where(present[..., None], xy, -big).max(-2)
+    lo = np.where(present[..., None], xy, big).min(-2)
+    wh = hi - lo
+    area = np.where(n >= 2, np.maximum(wh[:, 0] * wh[:, 1], 1.0), 1.0)
+    return centre.astype(np.float32), area.astype(np.float32)
 
 
 def oks(a: np.ndarray, b: np.ndarray, area: float, kappa: float) -> float:
@@ -106,13 +91,20 @@ class Tracker:
     def update(self, people: Sequence[Person]) -> List[Track]:
         """Match this frame's detections to tracks; returns matched tracks, sorted by id."""
         self.ended = []
-        dets = [np.asarray(p.keypoints, np.float32) for p in people]
-        N, M = len(self._tracks), len(dets)
+        N, M = len(self._tracks), len(people)
+        D = np.stack([np.asarray(p.keypoints, np.float32) for p in people]) if M else \
+            np.zeros((0, 18, 3), np.float32)
+        centres, det_areas = centres_and_areas(D)
         pairs = []
         if N and M:
-            preds = np.stack([t.predicted() for t in self._tracks])
+            # every track's keypoints moved by its velocity for each frame since its match
+            preds = np.stack([t.keypoints for t in self._tracks])
+            steps = np.float32([t.missed + 1 for t in self._tracks])
+            vel = np.stack([t.velocity for t in self._tracks])
+            preds = preds.copy()
+            preds[..., :2] += (vel * steps[:, None])[:, None, :]
             areas = np.float32([t.area for t in self._tracks])
-            sim = oks_matrix(preds, np.stack(dets), areas, self.kappa)
+            sim = oks_matrix(preds, D, areas, self.kappa)
             order = np.argsort(-sim, axis=None, kind="stable")
             used_t, used_d = set(), set()
             for flat in order:
@@ -130,10 +122,10 @@ class Tracker:
         a = self.velocity_smoothing
         for i, j in pairs:
             t = self._tracks[i]
-            old = t.centre
-            t.set(dets[j], people[j])
-            step = (t.centre - old) / (t.missed + 1)
+            step = (centres[j] - t.centre) / (t.missed + 1)
             t.velocity = (a * step + (1 - a) * t.velocity).astype(np.float32)
+            t.keypoints, t.person = D[j], people[j]
+            t.centre, t.area = centres[j], float(det_areas[j])
             t.missed, t.hits = 0, t.hits + 1
         survivors: List[_State] = []
         for i, t in enumerate(self._tracks):
@@ -146,7 +138,8 @@ class Tracker:
             survivors.append(t)
         for j in range(M):
             if j not in matched_d:
-                survivors.append(_State(id=self._next_id, keypoints=dets[j], person=people[j]))
+                survivors.append(_State(id=self._next_id, keypoints=D[j], person=people[j],
+                                        centre=centres[j], area=float(det_areas[j])))
                 self._next_id += 1
         self._tracks = survivors
         for t in survivors:

@@ -227,6 +227,6 @@ def test_benchmark_json(fakes, video):
 
 
 def test_benchmark_text(fakes, video):
-    r = invoke("benchmark", video, "--repeats", "1", "--no-reference")
+    r = invoke("benchmark", video, "--repeats", "1", "--no-reference", "--clock", "cpu")
     assert r.exit_code == 0, r.stderr
-    assert "end to end" in r.stdout and "action step" in r.stdout
+    assert "end to end" in r.stdout and "action step" in r.stdout and "cpu clock" in r.stdout
