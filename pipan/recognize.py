@@ -13,7 +13,7 @@ from typing import Callable, List, Optional, Sequence
 import cv2
 
 from .draw import draw_frame, timeline_image
-from .errors import VideoError
+from .errors import PipanError, VideoError
 from .fileio import atomic_path, atomic_write_bytes
 from .pipeline import FrameResult, Pipeline, StageTimes, frames_with_decode_time
 from .types import Segment
@@ -72,8 +72,17 @@ def recognize(source: FrameSource, pipeline: Pipeline, *, output: Optional[str] 
               progress: Optional[Callable[[int], None]] = None) -> Recognition:
     """Run ``pipeline`` over every frame of ``source``. ``output``: annotated video path;
     ``plot``: timeline chart image path; ``frames_json``: per-frame JSON Lines path;
-    ``progress(n)``: called with the number of frames done since the last call."""
+    ``progress(n)``: called with the number of frames done since the last call.
+    An output that cannot be written is a PipanError (nothing is left half-written)."""
     check_output_paths(output, plot)
+    try:
+        return _recognize(source, pipeline, output, plot, frames_json, progress)
+    except OSError as e:
+        where = e.filename or output or frames_json or plot
+        raise PipanError(f"{where}: cannot write ({e.strerror or e})") from None
+
+
+def _recognize(source, pipeline, output, plot, frames_json, progress) -> Recognition:
     info, T = source.info, pipeline.times
     segments: List[Segment] = []
     with ExitStack() as stack:

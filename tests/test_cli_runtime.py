@@ -119,6 +119,15 @@ def test_model_failure_midway_leaves_no_partial_outputs(fakes, video, tmp_path):
     assert list(out.iterdir()) == []
 
 
+def test_unwritable_output_is_one_line_and_leaves_nothing(fakes, video, tmp_path):
+    (tmp_path / "file").write_text("a file where a folder should be")
+    one_line_error(invoke("recognize", video, "-o", tmp_path / "file" / "a.mp4"),
+                   match="cannot write")
+    one_line_error(invoke("recognize", video, "--frames-json", tmp_path / "file" / "f.jsonl"),
+                   match="cannot write")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.avi", "file"]
+
+
 def test_video_and_demo_together_is_a_usage_error(fakes, video):
     r = invoke("recognize", video, "--demo")
     assert r.exit_code == 2 and "--demo" in r.stderr
