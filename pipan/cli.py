@@ -102,6 +102,13 @@ def _logging(log_file=None):
     return undo
 
 
+def _iso(unix_s: float) -> str:
+    """UTC ISO 8601 with milliseconds, e.g. 2026-11-26T10:33:46.120Z."""
+    import datetime as dt
+    t = dt.datetime.fromtimestamp(unix_s, dt.timezone.utc)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
 def _segment_text(s) -> str:
     return (f"person {s.person}  {s.start:8.2f} - {s.end:8.2f} s  {s.label}  "
             f"({s.confidence:.2f})")
@@ -257,7 +264,10 @@ def live(camera, picamera, source, size, as_json, jsonl, log_file, show, serve, 
             log.info("started: %s (%dx%d)", src.info.name, src.info.width, src.info.height)
 
             def on_segment(s):
-                line = json.dumps(s.as_dict())
+                d = s.as_dict()
+                if src.started_at is not None:  # live: when it began, for logs over days
+                    d["at"] = _iso(src.started_at + s.start)
+                line = json.dumps(d)
                 if tty and not as_json:
                     click.echo("\r\033[K", nl=False, err=True)
                 click.echo(line if as_json else _segment_text(s))

@@ -59,9 +59,11 @@ class SourceInfo:
 
 
 class FrameSource:
-    """Base class: iterate for frames, ``close()`` (or use as a context manager)."""
+    """Base class: iterate for frames, ``close()`` (or use as a context manager).
+    Live sources set ``started_at`` (Unix time of frame time 0) when iteration starts."""
 
     info: SourceInfo
+    started_at: Optional[float] = None
 
     def __iter__(self) -> Iterator[Frame]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -237,7 +239,7 @@ class CaptureSource(FrameSource):
         return image if ok else None
 
     def __iter__(self) -> Iterator[Frame]:
-        t0 = time.monotonic()
+        t0, self.started_at = time.monotonic(), time.time()
         for index, image in enumerate(_retrying_reads(self._read, self._open, self.name,
                                                       self.retry_s)):
             yield Frame(index, time.monotonic() - t0, image)
@@ -288,7 +290,7 @@ class PiCameraSource(FrameSource):
         return np.ascontiguousarray(image)
 
     def __iter__(self) -> Iterator[Frame]:
-        t0 = time.monotonic()
+        t0, self.started_at = time.monotonic(), time.time()
         for index, image in enumerate(_retrying_reads(self._read, lambda: True, self.name,
                                                       self.retry_s)):
             yield Frame(index, time.monotonic() - t0, image)

@@ -239,3 +239,33 @@ def test_benchmark_text(fakes, video):
     r = invoke("benchmark", video, "--repeats", "1", "--no-reference", "--clock", "cpu")
     assert r.exit_code == 0, r.stderr
     assert "end to end" in r.stdout and "action step" in r.stdout and "cpu clock" in r.stdout
+
+
+def test_live_picamera_with_fake_module_stamps_segments_with_wall_time(fakes, monkeypatch):
+    import numpy as np
+    from test_video import fake_picamera2
+    mod, calls = fake_picamera2([np.zeros((48, 64, 4), np.uint8) for _ in range(200)])
+    monkeypatch.setitem(sys.modules, "picamera2", mod)
+    # frames come faster than real time: let even the shortest segments through
+    r = invoke("live", "--picamera", "--size", "64x48", "--json", "--max-frames", "60",
+               "--min-duration", "0")
+    assert r.exit_code == 0, r.stderr
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert rows and all(row["at"].endswith("Z") and row["at"][:2] == "20" for row in rows)
+    assert calls["stopped"]  # the camera is released at the end
+
+
+def test_live_camera_lost_mid_stream_exits_1_after_closing_segments(fakes, monkeypatch,
+                                                                     tmp_path):
+    import numpy as np
+    from test_video import fake_picamera2
+    mod, _ = fake_picamera2([np.zeros((48, 64, 4), np.uint8) for _ in range(90)])
+    monkeypatch.setitem(sys.modules, "picamera2", mod)
+    jl = tmp_path / "s.jsonl"
+    r = invoke("live", "--picamera", "--size", "64x48", "--retry", "0", "--jsonl", jl,
+               "--min-duration", "0")
+    assert r.exit_code == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == [
+        "Warning: picamera: stopped delivering frames; retrying for up to 0 s",
+        "Error: picamera: lost (no frames for 0 s)"]
+    assert {json.loads(line)["person"] for line in jl.read_text().splitlines()} == {1, 2}
