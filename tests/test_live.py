@@ -139,3 +139,39 @@ def test_soak_memory_stays_flat():
     assert segments[0] > 1000  # hundreds of people came, acted and left
     assert grown < 200_000, f"memory grew by {grown} bytes over {N - 3000} frames"
     assert len(action.state) == 0  # every ended track was forgotten
+
+
+def test_url_source_reads_an_mjpeg_stream_and_reports_it_lost():
+    """A network stream through OpenCV: pipan's own MJPEG server as the camera. When the
+    server goes away, the source retries for retry_s, then raises VideoError."""
+    from pipan.errors import VideoError
+    from pipan.video import CaptureSource, open_source
+    server = FrameServer("127.0.0.1", 0)
+    stop = threading.Event()
+
+    def publish():
+        i = 0
+        while not stop.is_set():
+            server.publish(np.full((48, 64, 3), (i * 7) % 255, np.uint8))
+            i += 1
+            time.sleep(0.02)
+
+    th = threading.Thread(target=publish, daemon=True)
+    th.start()
+    try:
+        src = open_source(server.url + "stream.mjpg", retry_s=1.0)
+        assert isinstance(src, CaptureSource) and src.info.live
+        assert (src.info.width, src.info.height) == (64, 48)
+        frames = []
+        with pytest.raises(VideoError, match="lost"):
+            for f in src:
+                frames.append(f.time)
+                if len(frames) == 5:
+                    stop.set()
+                    server.close()
+        assert len(frames) >= 5 and frames == sorted(frames)
+        src.close()
+    finally:
+        stop.set()
+        if not server._closed:
+            server.close()
