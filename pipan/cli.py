@@ -59,59 +59,20 @@ def _model_options(f):
     return f
 
 
+def _route_logging(log_file=None):
+    from .logs import route_logging
+    try:
+        return route_logging(log_file)
+    except OSError as e:
+        raise click.BadParameter(f"{log_file}: {e.strerror}", param_hint="--log") from None
+
+
 def _pipeline(pose_backend, pose_model, action_model, threads, every, min_score, min_duration):
     from . import pipeline as P
     pose = P.load_pose(pose_backend, pose_model, threads)
     action = P.load_action(action_model, threads)
     return P.Pipeline(pose, action, every=every, min_score=min_score,
                       min_duration=min_duration)
-
-
-def _logging(log_file=None):
-    """Route the 'pipan' logger: warnings to stderr; everything with timestamps to
-    ``log_file`` (appended) when given. Returns a function that undoes it."""
-    import logging
-
-    class Echo(logging.Handler):
-        # click.echo resolves stderr at emit time, so click's test runner captures it
-        def emit(self, record):
-            click.echo(f"{record.levelname.capitalize()}: {record.getMessage()}", err=True)
-
-    log = logging.getLogger("pipan")
-    handlers = [Echo(logging.WARNING)]
-    if log_file:
-        try:
-            fh = logging.FileHandler(log_file, mode="a", encoding="utf-8")
-        except OSError as e:
-            raise click.BadParameter(f"{log_file}: {e.strerror}", param_hint="--log")
-        fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        fh.setLevel(logging.INFO)
-        handlers.append(fh)
-    old_level, old_propagate = log.level, log.propagate
-    log.setLevel(logging.INFO)
-    log.propagate = False
-    for h in handlers:
-        log.addHandler(h)
-
-    def undo():
-        for h in handlers:
-            log.removeHandler(h)
-            h.close()
-        log.setLevel(old_level)
-        log.propagate = old_propagate
-    return undo
-
-
-def _iso(unix_s: float) -> str:
-    """UTC ISO 8601 with milliseconds, e.g. 2026-11-26T10:33:46.120Z."""
-    import datetime as dt
-    t = dt.datetime.fromtimestamp(unix_s, dt.timezone.utc)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
-
-
-def _segment_text(s) -> str:
-    return (f"person {s.person}  {s.start:8.2f} - {s.end:8.2f} s  {s.label}  "
-            f"({s.confidence:.2f})")
 
 
 @cli.command()
@@ -150,7 +111,7 @@ def recognize(video, demo, as_json, frames_json, output, plot, threads, pose_bac
         if not Path(video).is_file():
             raise VideoError("the demo video is not bundled with this installation "
                              f"({DEMO_VIDEO} is missing)")
-    undo = _logging()
+    undo = _route_logging()
     try:
         check_output_paths(output, plot)
         with VideoFileSource(video) as source:
@@ -218,7 +179,8 @@ def live(camera, picamera, source, size, as_json, jsonl, log_file, show, serve, 
     import signal
     import threading
 
-    from .live import check_display, run_live
+    from .live import check_display, iso_utc, run_live
+    from .recognize import segment_line
     from .serve import FrameServer, parse_address
     from .video import open_source
 
@@ -238,7 +200,7 @@ def live(camera, picamera, source, size, as_json, jsonl, log_file, show, serve, 
     if status_every is None:
         status_every = 1.0 if tty else 60.0
     log = logging.getLogger("pipan")
-    undo = _logging(log_file)
+    undo = _route_logging(log_file)
     server = None
     jf = None
     stop = threading.Event()
@@ -266,11 +228,11 @@ def live(camera, picamera, source, size, as_json, jsonl, log_file, show, serve, 
             def on_segment(s):
                 d = s.as_dict()
                 if src.started_at is not None:  # live: when it began, for logs over days
-                    d["at"] = _iso(src.started_at + s.start)
+                    d["at"] = iso_utc(src.started_at + s.start)
                 line = json.dumps(d)
                 if tty and not as_json:
                     click.echo("\r\033[K", nl=False, err=True)
-                click.echo(line if as_json else _segment_text(s))
+                click.echo(line if as_json else segment_line(s))
                 if jf is not None:
                     jf.write(line + "\n")
                     jf.flush()
@@ -338,7 +300,7 @@ def benchmark(video, frames, repeats, draw, no_reference, clock, as_json, thread
         video = str(Path(__file__).parent / DEMO_VIDEO)
         if not Path(video).is_file():
             raise VideoError("give a VIDEO (the demo video is not bundled here)")
-    undo = _logging()
+    undo = _route_logging()
     try:
         VideoFileSource(video).close()  # a clear error before loading models
         pose = P.load_pose(pose_backend, pose_model, threads)

@@ -34,6 +34,13 @@ class LiveStatus:
         return f"{self.fps:5.1f} FPS, {self.people} people, {self.frames} frames"
 
 
+def iso_utc(unix_s: float) -> str:
+    """UTC ISO 8601 with milliseconds, e.g. 2026-11-26T10:33:46.120Z."""
+    import datetime as dt
+    t = dt.datetime.fromtimestamp(unix_s, dt.timezone.utc)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
 def check_display() -> None:
     """Raise a one-line error unless an OpenCV window can be opened here."""
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")

@@ -132,6 +132,12 @@ def _recognize(source, pipeline, output, plot, frames_json, progress) -> Recogni
     return Recognition(segments=segments, info=info, times=T, labels=pipeline.labels)
 
 
+def segment_line(s: Segment) -> str:
+    """One segment as a line (what `pipan live` prints as each segment ends)."""
+    return (f"person {s.person}  {s.start:8.2f} - {s.end:8.2f} s  {s.label}  "
+            f"({s.confidence:.2f})")
+
+
 def format_timeline(segments: Sequence[Segment]) -> str:
     """A readable per-person timeline (what `pipan recognize` prints)."""
     if not segments:
