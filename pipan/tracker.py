@@ -92,9 +92,11 @@ class Tracker:
         """Match this frame's detections to tracks; returns matched tracks, sorted by id."""
         self.ended = []
         N, M = len(self._tracks), len(people)
+        if N == 0 and M == 0:  # nobody, before or now: the common case of an empty scene
+            return []
         D = np.stack([np.asarray(p.keypoints, np.float32) for p in people]) if M else \
             np.zeros((0, 18, 3), np.float32)
-        centres, det_areas = centres_and_areas(D)
+        centres, det_areas = centres_and_areas(D) if M else (None, None)
         pairs = []
         if N and M:
             # every track's keypoints moved by its velocity for each frame since its match
