@@ -249,6 +249,11 @@ def _pct(x: float) -> float:
     return round(100.0 * float(x), 2)
 
 
+def _sig(x: float) -> float:
+    """``x`` to 4 significant digits (differences span many orders of magnitude)."""
+    return float(f"{float(x):.4g}")
+
+
 # --- pose ---------------------------------------------------------------------------------------
 
 def _pose_inputs(samples: Sequence[cal.ImageSample], size: int):
@@ -353,8 +358,8 @@ def _validate_pose(ref: TFLiteModel, q: TFLiteModel, items, truth: Optional[list
             pck[name][1] += t
     out: Dict[str, Any] = {
         "images": len(items),
-        "heatmap_mean_abs_diff": round(float(np.mean(hm_err)), 5),
-        "paf_mean_abs_diff": round(float(np.mean(paf_err)), 5),
+        "heatmap_mean_abs_diff": _sig(np.mean(hm_err)),
+        "paf_mean_abs_diff": _sig(np.mean(paf_err)),
         "strong_peaks": peaks,
         "peak_agreement_pct": _pct(agree / peaks) if peaks else None,
         "decoded": decode is not None,
@@ -417,7 +422,7 @@ def _validate_action(ref: TFLiteModel, q: TFLiteModel, clips: Sequence[np.ndarra
         "frames": frames,
         "top1_agreement_frames_pct": _pct(frame_agree / frames),
         "top1_agreement_clips_pct": _pct(clip_agree / len(clips)),
-        "max_prob_diff": round(max_prob_diff, 5),
+        "max_prob_diff": _sig(max_prob_diff),
         "labelled_clips": known,
         "accuracy_float_pct": _pct(correct["float"] / known) if known else None,
         "accuracy_int8_pct": _pct(correct["int8"] / known) if known else None,
@@ -557,6 +562,13 @@ def convert_keras(model, config: Mapping[str, Any], calibration: PathLike, *,
     qbytes, left = int8_tflite(model, representative, io=io, allow_float_ops=allow_float_ops)
     qbytes = embed_metadata(qbytes, meta)
     q = TFLiteModel(qbytes, threads=threads, expected_kind=kind)
+    try:  # LiteRT prepares its delegate on the first call: a broken model fails here
+        q(**probe)
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ConversionError(f"the int8 model does not run in {runtime_name()} ({first}); "
+                              f"often a tensor that is constant (e.g. dead channels) "
+                              f"quantised with a degenerate scale") from None
 
     keras_out = model({k: v for k, v in probe.items()}, training=False)
     ref_out = ref(**probe)
@@ -585,7 +597,7 @@ def convert_keras(model, config: Mapping[str, Any], calibration: PathLike, *,
             "disjoint": bool(disjoint),
             "seed": seed,
         },
-        "float_tflite_vs_keras_max_abs": round(keras_gap, 6),
+        "float_tflite_vs_keras_max_abs": _sig(keras_gap),
         "validation": validation,
         "accuracy": {
             "metric": metric, "float": acc_f, "int8": acc_q, "drop": drop,
