@@ -128,7 +128,7 @@ def load_skeletons(path: PathLike) -> skeleton_dataset.SkeletonDataset:
     p = Path(path)
     what = describe(p)
     if what != "skeletons":
-        raise DatasetError(f"{p} is {'a COCO keypoints file' if what == 'coco' else 'images'}; "
+        raise DatasetError(f"{p} {'is a COCO keypoints file' if what == 'coco' else 'holds images'}; "
                            f"an action model calibrates on a skeleton dataset (.npz)")
     return skeleton_dataset.load(p).to_coco18()
 

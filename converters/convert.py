@@ -29,7 +29,7 @@ import numpy as np
 
 from pipan.errors import DatasetError, ModelError, PipanError
 from pipan.image import letterbox, to_net_input
-from pipan.runtime import TFLiteModel, default_threads, runtime_name
+from pipan.runtime import TFLiteModel, default_threads, quantize, runtime_name
 from pipan.skeleton import COCO18, FEATURES, NUM_FEATURES, NUM_JOINTS, clip_features
 
 from . import calibration as cal
@@ -233,14 +233,21 @@ def int8_tflite(model, representative: Callable[[], Iterator[Dict[str, np.ndarra
 # --- validation helpers -----------------------------------------------------------------------
 
 def median_latency_ms(model: TFLiteModel, inputs: Mapping[str, np.ndarray], runs: int,
-                      warmup: int = 3) -> float:
-    """Median wall time (ms) of one call through the runtime wrapper, after ``warmup``."""
+                      warmup: int = 3, invoke_only: bool = False) -> float:
+    """Median wall time (ms) of one call after ``warmup``: through the runtime wrapper
+    (float in and out, as pipan runs it), or with ``invoke_only`` the interpreter alone on
+    inputs already in the model's types."""
+    if invoke_only:
+        feed = {k: quantize(v, model.input_details[k]) for k, v in inputs.items()}
+        call = lambda: model.runner(**feed)  # noqa: E731
+    else:
+        call = lambda: model(**inputs)  # noqa: E731
     for _ in range(warmup):
-        model(**inputs)
+        call()
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        model(**inputs)
+        call()
         times.append(time.perf_counter() - t0)
     return float(np.median(times) * 1e3)
 
@@ -483,7 +490,8 @@ def convert(model_dir: PathLike, calibration: PathLike, *, io: str = DEFAULT_IO,
         raise ModelError(f"{model_dir}: no model.keras")
     # Check the calibration data's kind before the (slow) model loading.
     _load_calibration(kind, calibration)
-    model = deployable_model(model_dir, kind, stages)
+    with _quiet():  # Keras/TensorFlow start-up chatter
+        model = deployable_model(model_dir, kind, stages)
     return convert_keras(model, config, calibration, sha256=file_sha256(keras_path), io=io,
                          allow_float_ops=allow_float_ops, max_drop=max_drop, force=force,
                          samples=samples, eval_samples=eval_samples, seed=seed,
@@ -522,7 +530,8 @@ def convert_keras(model, config: Mapping[str, Any], calibration: PathLike, *,
                              f"{info['num_classes']} classes")
     meta = build_metadata(kind, config, info, stages=stages, sha256=sha256, io=io)
     float_bytes = embed_metadata(float_tflite(model), dict(meta, quantization="float32"))
-    ref = TFLiteModel(float_bytes, threads=threads, expected_kind=kind)
+    with _quiet():  # LiteRT announces its XNNPACK delegate once per process
+        ref = TFLiteModel(float_bytes, threads=threads, expected_kind=kind)
 
     if kind == "pose":
         S = info["input_size"]
@@ -606,6 +615,9 @@ def convert_keras(model, config: Mapping[str, Any], calibration: PathLike, *,
         "latency_ms": {
             "int8_median": round(median_latency_ms(q, probe, runs), 4),
             "float32_median": round(median_latency_ms(ref, probe, runs), 4),
+            "int8_invoke_median": round(median_latency_ms(q, probe, runs, invoke_only=True), 4),
+            "float32_invoke_median": round(
+                median_latency_ms(ref, probe, runs, invoke_only=True), 4),
             "runs": runs,
             "threads": threads,
             "runtime": runtime_name(),

@@ -47,6 +47,8 @@ def _converter_module():
     try:
         if importlib.util.find_spec("tensorflow") is None:
             raise missing
+        import os
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
         return importlib.import_module("converters.convert")
     except ModuleNotFoundError as e:
         if e.name and e.name.split(".")[0] in ("tensorflow", "keras", "converters"):
@@ -80,9 +82,10 @@ def _print_conversion_table(out: str, report: dict) -> None:
                                       f"({v['strong_peaks']} peaks, {v['images']} images)"))
         if v.get("decoded"):
             rows.append(("keypoint shift", f"{fmt(v['keypoint_shift_px'])} px mean"))
-    rows.append(("latency (median)", f"int8 {lat['int8_median']:.3f} ms, float32 "
-                                     f"{lat['float32_median']:.3f} ms, {lat['threads']} "
-                                     f"thread(s), {lat['runtime']}"))
+    rows.append(("latency (median)", f"int8 {lat['int8_median']:.3f} ms "
+                                     f"({lat['int8_invoke_median']:.3f} ms in the "
+                                     f"interpreter), float32 {lat['float32_median']:.3f} ms, "
+                                     f"{lat['threads']} thread(s), {lat['runtime']}"))
     width = max(len(k) for k, _ in rows)
     for k, val in rows:
         click.echo(f"{k:<{width}}  {val}")
@@ -170,8 +173,10 @@ def info(model: str, as_json: bool) -> None:
     meta = m.metadata
     click.echo(f"{model}: " + (f"pipan {meta.get('kind')} model" if meta else
                                "no pipan metadata (not made by pipan convert)"))
-    for key in sorted(meta or {}):
+    for key in sorted(meta or {}, key=lambda k: (k != "kind", k)):
         val = meta[key]
+        if val is None:  # a key that does not apply to this kind of model
+            continue
         if isinstance(val, list):
             val = ", ".join(map(str, val))
         click.echo(f"  {key}: {val}")
