@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Union
 
 import keras
+import numpy as np
 
 from pipan.errors import ModelError
 from pipan.skeleton import NUM_FEATURES, NUM_JOINTS
@@ -45,6 +46,11 @@ def step_from_sequence_model(model: keras.Model) -> keras.Model:
     feats = keras.Input((NUM_JOINTS, NUM_FEATURES), batch_size=1, name="features")
     h_prev = keras.Input((hidden,), batch_size=1, name="h_prev")
     x = feats
+    if "input_norm" in names:
+        # The batch norm was built for (B, T, 18, 5): give it a time axis of one frame.
+        x = keras.layers.Reshape((1, NUM_JOINTS, NUM_FEATURES))(x)
+        x = model.get_layer("input_norm")(x, training=False)
+        x = keras.layers.Reshape((NUM_JOINTS, NUM_FEATURES))(x)
     # Replay the per-frame layers up to the joint-attended feature s_t, in graph order.
     if "pool" in names:
         i = 1
@@ -65,6 +71,27 @@ def step_from_sequence_model(model: keras.Model) -> keras.Model:
     logits = keras.layers.Identity(name="logits")(model.get_layer("classifier")(h))
     return keras.Model({"features": feats, "h_prev": h_prev},
                        {"h": h, "score": score, "logits": logits}, name="action_step")
+
+
+def keras_step_fn(step: keras.Model):
+    """A step function for :class:`pipan.action.StreamingAction` running the float Keras
+    step model (tests and calibration use it; the Pi runs the TFLite form)."""
+    def run(**inputs):
+        out = step({k: np.asarray(v, np.float32) for k, v in inputs.items()}, training=False)
+        return {k: np.asarray(v) for k, v in out.items()}
+    return run
+
+
+def streaming_from_model_dir(model_dir: Union[str, Path], decay: float = 1.0,
+                             window=None):
+    """A :class:`pipan.action.StreamingAction` over the float step model of a trained
+    model directory (labels from its config.json)."""
+    from pipan.action import StreamingAction
+
+    model, config = load_model_dir(model_dir)
+    step = step_from_sequence_model(model)
+    return StreamingAction(keras_step_fn(step), config["labels"],
+                           int(step.get_layer("h_prev").batch_shape[-1]), decay, window)
 
 
 def step_model(model_dir: Union[str, Path]) -> keras.Model:

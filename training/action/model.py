@@ -28,7 +28,7 @@ from .layers import (CausalFrameAttention, FrameScore, GraphConv, JointAttention
 
 def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 64,
                        gcn_layers: int = 2, clusters: int = 5, attention_units: int = 64,
-                       dropout: float = 0.3, use_graph: bool = True,
+                       dropout: float = 0.1, input_norm: bool = True, use_graph: bool = True,
                        use_joint_attention: bool = True, frame_attention: bool = True,
                        lambda_pose: float = 1.0, lambda_joints: float = 0.3,
                        max_frames: Optional[int] = None) -> keras.Model:
@@ -40,13 +40,16 @@ def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 
     attending. ``frame_attention=False`` classifies the last hidden state h_t.
     ``lambda_pose`` and ``lambda_joints`` weight the two loss terms (eq. 16); they are
     kept here so that the builder's kwargs in config.json describe the whole recipe.
-    ``max_frames`` only fixes the time axis (None = any length).
+    ``input_norm`` learns a per-channel scale and offset of the features (batch
+    normalisation; velocities are ~50x smaller than positions). ``max_frames`` only fixes the time axis (None = any length).
     """
     if num_classes < 2:
         raise ValueError(f"need at least 2 classes, got {num_classes}")
     adj = adjacency()
     x_in = keras.Input((max_frames, NUM_JOINTS, NUM_FEATURES), name="features")
     x = x_in
+    if input_norm:
+        x = layers.BatchNormalization(axis=-1, momentum=0.9, name="input_norm")(x)
     if use_graph:
         for i in range(gcn_layers):
             x = GraphConv(gcn_units, adj, name=f"gcn{i + 1}")(x)
