@@ -109,8 +109,10 @@ def _print_conversion_table(out: str, report: dict) -> None:
               help="Calibration samples (pose: images, default 100; action: frames, 500).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed drawing the calibration and held-out samples.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Interpreter threads for validation and latency (default: as the runtime).")
 def convert(model: str, calibration: str, out: str, io_type: str, allow_float_ops: bool,
-            max_drop: float, force: bool, stages, samples, seed: int) -> None:
+            max_drop: float, force: bool, stages, samples, seed: int, threads) -> None:
     """Quantise a trained MODEL directory to a validated full-int8 TFLite model.
 
     \b
@@ -130,7 +132,7 @@ def convert(model: str, calibration: str, out: str, io_type: str, allow_float_op
     conv = _converter_module()
     result = conv.convert(model, calibration, io=io_type, allow_float_ops=allow_float_ops,
                           max_drop=max_drop, force=force, stages=stages, samples=samples,
-                          seed=seed)
+                          seed=seed, threads=threads)
     atomic_write_bytes(out_path, result.model_bytes)
     atomic_write_text(out_path.with_suffix(".json"),
                       json.dumps(result.report, indent=2, sort_keys=True) + "\n")
