@@ -536,6 +536,7 @@ def convert_keras(model, config: Mapping[str, Any], calibration: PathLike, *,
     if kind == "pose":
         S = info["input_size"]
         calib_idx, eval_idx, disjoint = cal.split(len(data), samples, eval_samples, seed)
+        # The first held-out image also times the models and checks float TFLite = Keras.
         calib = [x for x, _ in _pose_inputs([data[i] for i in calib_idx], S)]
         evals = _pose_inputs([data[i] for i in eval_idx], S)
         truth = [data[i].people for i in eval_idx]
@@ -561,7 +562,6 @@ def convert_keras(model, config: Mapping[str, Any], calibration: PathLike, *,
                 break
         pick = np.sort(np.random.default_rng(seed + 1).permutation(len(pairs))[:samples])
         rep_samples = [{"features": pairs[i][0], "h_prev": pairs[i][1]} for i in pick]
-        calib_idx = pick
         probe = rep_samples[0]
 
     def representative():
@@ -610,6 +610,8 @@ def convert_keras(model, config: Mapping[str, Any], calibration: PathLike, *,
         "validation": validation,
         "accuracy": {
             "metric": metric, "float": acc_f, "int8": acc_q, "drop": drop,
+            # unchecked: nothing to measure it on (no labelled clip, no peak, no person)
+            "checked": drop is not None,
             "max_drop": max_drop, "passed": passed, "forced": bool(force and not passed),
         },
         "latency_ms": {

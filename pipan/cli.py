@@ -71,7 +71,8 @@ def _print_conversion_table(out: str, report: dict) -> None:
          or "none"),
         (acc["metric"], f"float {fmt(acc['float'])}  int8 {fmt(acc['int8'])}  "
                         f"drop {fmt(acc['drop'])} (max {acc['max_drop']:g})"
-                        + ("  FORCED" if acc["forced"] else "")),
+                        + ("  FORCED" if acc["forced"] else "")
+                        + ("" if acc["checked"] else "  (not checked: nothing to measure)")),
     ]
     if report["kind"] == "action":
         rows.append(("top-1 agreement", f"{fmt(v['top1_agreement_clips_pct'])}% of "
