@@ -128,8 +128,9 @@ def load_skeletons(path: PathLike) -> skeleton_dataset.SkeletonDataset:
     p = Path(path)
     what = describe(p)
     if what != "skeletons":
-        raise DatasetError(f"{p} is {'a COCO keypoints file' if what == 'coco' else 'images'}; "
-                           f"an action model calibrates on a skeleton dataset (.npz)")
+        found = "is a COCO keypoints file" if what == "coco" else "holds images"
+        raise DatasetError(f"{p} {found}; an action model calibrates on a skeleton "
+                           f"dataset (.npz)")
     return skeleton_dataset.load(p).to_coco18()
 
 

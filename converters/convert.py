@@ -29,7 +29,7 @@ import numpy as np
 
 from pipan.errors import DatasetError, ModelError, PipanError
 from pipan.image import letterbox, to_net_input
-from pipan.runtime import TFLiteModel, default_threads, runtime_name
+from pipan.runtime import TFLiteModel, default_threads, quantize, runtime_name
 from pipan.skeleton import COCO18, FEATURES, NUM_FEATURES, NUM_JOINTS, clip_features
 
 from . import calibration as cal
@@ -233,20 +233,32 @@ def int8_tflite(model, representative: Callable[[], Iterator[Dict[str, np.ndarra
 # --- validation helpers -----------------------------------------------------------------------
 
 def median_latency_ms(model: TFLiteModel, inputs: Mapping[str, np.ndarray], runs: int,
-                      warmup: int = 3) -> float:
-    """Median wall time (ms) of one call through the runtime wrapper, after ``warmup``."""
+                      warmup: int = 3, invoke_only: bool = False) -> float:
+    """Median wall time (ms) of one call after ``warmup``: through the runtime wrapper
+    (float in and out, as pipan runs it), or with ``invoke_only`` the interpreter alone on
+    inputs already in the model's types."""
+    if invoke_only:
+        feed = {k: quantize(v, model.input_details[k]) for k, v in inputs.items()}
+        call = lambda: model.runner(**feed)  # noqa: E731
+    else:
+        call = lambda: model(**inputs)  # noqa: E731
     for _ in range(warmup):
-        model(**inputs)
+        call()
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        model(**inputs)
+        call()
         times.append(time.perf_counter() - t0)
     return float(np.median(times) * 1e3)
 
 
 def _pct(x: float) -> float:
     return round(100.0 * float(x), 2)
+
+
+def _sig(x: float) -> float:
+    """``x`` to 4 significant digits (differences span many orders of magnitude)."""
+    return float(f"{float(x):.4g}")
 
 
 # --- pose ---------------------------------------------------------------------------------------
@@ -353,8 +365,8 @@ def _validate_pose(ref: TFLiteModel, q: TFLiteModel, items, truth: Optional[list
             pck[name][1] += t
     out: Dict[str, Any] = {
         "images": len(items),
-        "heatmap_mean_abs_diff": round(float(np.mean(hm_err)), 5),
-        "paf_mean_abs_diff": round(float(np.mean(paf_err)), 5),
+        "heatmap_mean_abs_diff": _sig(np.mean(hm_err)),
+        "paf_mean_abs_diff": _sig(np.mean(paf_err)),
         "strong_peaks": peaks,
         "peak_agreement_pct": _pct(agree / peaks) if peaks else None,
         "decoded": decode is not None,
@@ -417,7 +429,7 @@ def _validate_action(ref: TFLiteModel, q: TFLiteModel, clips: Sequence[np.ndarra
         "frames": frames,
         "top1_agreement_frames_pct": _pct(frame_agree / frames),
         "top1_agreement_clips_pct": _pct(clip_agree / len(clips)),
-        "max_prob_diff": round(max_prob_diff, 5),
+        "max_prob_diff": _sig(max_prob_diff),
         "labelled_clips": known,
         "accuracy_float_pct": _pct(correct["float"] / known) if known else None,
         "accuracy_int8_pct": _pct(correct["int8"] / known) if known else None,
@@ -478,7 +490,8 @@ def convert(model_dir: PathLike, calibration: PathLike, *, io: str = DEFAULT_IO,
         raise ModelError(f"{model_dir}: no model.keras")
     # Check the calibration data's kind before the (slow) model loading.
     _load_calibration(kind, calibration)
-    model = deployable_model(model_dir, kind, stages)
+    with _quiet():  # Keras/TensorFlow start-up chatter
+        model = deployable_model(model_dir, kind, stages)
     return convert_keras(model, config, calibration, sha256=file_sha256(keras_path), io=io,
                          allow_float_ops=allow_float_ops, max_drop=max_drop, force=force,
                          samples=samples, eval_samples=eval_samples, seed=seed,
@@ -517,11 +530,13 @@ def convert_keras(model, config: Mapping[str, Any], calibration: PathLike, *,
                              f"{info['num_classes']} classes")
     meta = build_metadata(kind, config, info, stages=stages, sha256=sha256, io=io)
     float_bytes = embed_metadata(float_tflite(model), dict(meta, quantization="float32"))
-    ref = TFLiteModel(float_bytes, threads=threads, expected_kind=kind)
+    with _quiet():  # LiteRT announces its XNNPACK delegate once per process
+        ref = TFLiteModel(float_bytes, threads=threads, expected_kind=kind)
 
     if kind == "pose":
         S = info["input_size"]
         calib_idx, eval_idx, disjoint = cal.split(len(data), samples, eval_samples, seed)
+        # The first held-out image also times the models and checks float TFLite = Keras.
         calib = [x for x, _ in _pose_inputs([data[i] for i in calib_idx], S)]
         evals = _pose_inputs([data[i] for i in eval_idx], S)
         truth = [data[i].people for i in eval_idx]
@@ -547,7 +562,6 @@ def convert_keras(model, config: Mapping[str, Any], calibration: PathLike, *,
                 break
         pick = np.sort(np.random.default_rng(seed + 1).permutation(len(pairs))[:samples])
         rep_samples = [{"features": pairs[i][0], "h_prev": pairs[i][1]} for i in pick]
-        calib_idx = pick
         probe = rep_samples[0]
 
     def representative():
@@ -557,6 +571,13 @@ def convert_keras(model, config: Mapping[str, Any], calibration: PathLike, *,
     qbytes, left = int8_tflite(model, representative, io=io, allow_float_ops=allow_float_ops)
     qbytes = embed_metadata(qbytes, meta)
     q = TFLiteModel(qbytes, threads=threads, expected_kind=kind)
+    try:  # LiteRT prepares its delegate on the first call: a broken model fails here
+        q(**probe)
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ConversionError(f"the int8 model does not run in {runtime_name()} ({first}); "
+                              f"often a tensor that is constant (e.g. dead channels) "
+                              f"quantised with a degenerate scale") from None
 
     keras_out = model({k: v for k, v in probe.items()}, training=False)
     ref_out = ref(**probe)
@@ -585,15 +606,20 @@ def convert_keras(model, config: Mapping[str, Any], calibration: PathLike, *,
             "disjoint": bool(disjoint),
             "seed": seed,
         },
-        "float_tflite_vs_keras_max_abs": round(keras_gap, 6),
+        "float_tflite_vs_keras_max_abs": _sig(keras_gap),
         "validation": validation,
         "accuracy": {
             "metric": metric, "float": acc_f, "int8": acc_q, "drop": drop,
+            # unchecked: nothing to measure it on (no labelled clip, no peak, no person)
+            "checked": drop is not None,
             "max_drop": max_drop, "passed": passed, "forced": bool(force and not passed),
         },
         "latency_ms": {
             "int8_median": round(median_latency_ms(q, probe, runs), 4),
             "float32_median": round(median_latency_ms(ref, probe, runs), 4),
+            "int8_invoke_median": round(median_latency_ms(q, probe, runs, invoke_only=True), 4),
+            "float32_invoke_median": round(
+                median_latency_ms(ref, probe, runs, invoke_only=True), 4),
             "runs": runs,
             "threads": threads,
             "runtime": runtime_name(),

@@ -3,9 +3,10 @@
 The JSON goes into the flatbuffer's ``metadata`` list under the name ``"pipan"``, its UTF-8
 bytes in a new buffer (docs/design.md). ``pipan.runtime.read_metadata_bytes`` reads it back
 on the Pi without TensorFlow. The edit goes through TensorFlow's own flatbuffer object API
-(``schema_py_generated``), which re-serialises the whole model; every buffer's data is then
-re-aligned to 16 bytes, as the TFLite converter writes it (the schema's ``force_align: 16``,
-which the generated Python code ignores), so kernels reading weights in place stay aligned.
+(``schema_py_generated``), which re-serialises the whole model; every buffer's data is
+placed on a 16-byte boundary (the schema's ``force_align: 16`` for ``Buffer.data``, which the
+generated Python code ignores and the converter's own output does not always honour), so
+kernels that read weights in place see them aligned.
 """
 from __future__ import annotations
 

@@ -331,6 +331,8 @@ def _converter_module():
     try:
         if importlib.util.find_spec("tensorflow") is None:
             raise missing
+        import os
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
         return importlib.import_module("converters.convert")
     except ModuleNotFoundError as e:
         if e.name and e.name.split(".")[0] in ("tensorflow", "keras", "converters"):
@@ -353,7 +355,8 @@ def _print_conversion_table(out: str, report: dict) -> None:
          or "none"),
         (acc["metric"], f"float {fmt(acc['float'])}  int8 {fmt(acc['int8'])}  "
                         f"drop {fmt(acc['drop'])} (max {acc['max_drop']:g})"
-                        + ("  FORCED" if acc["forced"] else "")),
+                        + ("  FORCED" if acc["forced"] else "")
+                        + ("" if acc["checked"] else "  (not checked: nothing to measure)")),
     ]
     if report["kind"] == "action":
         rows.append(("top-1 agreement", f"{fmt(v['top1_agreement_clips_pct'])}% of "
@@ -364,9 +367,10 @@ def _print_conversion_table(out: str, report: dict) -> None:
                                       f"({v['strong_peaks']} peaks, {v['images']} images)"))
         if v.get("decoded"):
             rows.append(("keypoint shift", f"{fmt(v['keypoint_shift_px'])} px mean"))
-    rows.append(("latency (median)", f"int8 {lat['int8_median']:.3f} ms, float32 "
-                                     f"{lat['float32_median']:.3f} ms, {lat['threads']} "
-                                     f"thread(s), {lat['runtime']}"))
+    rows.append(("latency (median)", f"int8 {lat['int8_median']:.3f} ms "
+                                     f"({lat['int8_invoke_median']:.3f} ms in the "
+                                     f"interpreter), float32 {lat['float32_median']:.3f} ms, "
+                                     f"{lat['threads']} thread(s), {lat['runtime']}"))
     width = max(len(k) for k, _ in rows)
     for k, val in rows:
         click.echo(f"{k:<{width}}  {val}")
@@ -390,8 +394,10 @@ def _print_conversion_table(out: str, report: dict) -> None:
               help="Calibration samples (pose: images, default 100; action: frames, 500).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed drawing the calibration and held-out samples.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Interpreter threads for validation and latency (default: as the runtime).")
 def convert(model: str, calibration: str, out: str, io_type: str, allow_float_ops: bool,
-            max_drop: float, force: bool, stages, samples, seed: int) -> None:
+            max_drop: float, force: bool, stages, samples, seed: int, threads) -> None:
     """Quantise a trained MODEL directory to a validated full-int8 TFLite model.
 
     \b
@@ -411,7 +417,7 @@ def convert(model: str, calibration: str, out: str, io_type: str, allow_float_op
     conv = _converter_module()
     result = conv.convert(model, calibration, io=io_type, allow_float_ops=allow_float_ops,
                           max_drop=max_drop, force=force, stages=stages, samples=samples,
-                          seed=seed)
+                          seed=seed, threads=threads)
     atomic_write_bytes(out_path, result.model_bytes)
     atomic_write_text(out_path.with_suffix(".json"),
                       json.dumps(result.report, indent=2, sort_keys=True) + "\n")
@@ -454,8 +460,10 @@ def info(model: str, as_json: bool) -> None:
     meta = m.metadata
     click.echo(f"{model}: " + (f"pipan {meta.get('kind')} model" if meta else
                                "no pipan metadata (not made by pipan convert)"))
-    for key in sorted(meta or {}):
+    for key in sorted(meta or {}, key=lambda k: (k != "kind", k)):
         val = meta[key]
+        if val is None:  # a key that does not apply to this kind of model
+            continue
         if isinstance(val, list):
             val = ", ".join(map(str, val))
         click.echo(f"  {key}: {val}")

@@ -35,8 +35,11 @@ def random_clips(n, rng, lo=6, hi=20):
 def perturbed(model, seed=0):
     """Give every weight a random value so nothing is trivially zero (e.g. biases)."""
     rng = np.random.default_rng(seed)
-    model.set_weights([rng.normal(0, 0.4, w.shape).astype(np.float32)
-                       for w in model.get_weights()])
+    for w in model.weights:
+        v = rng.normal(0, 0.4, w.shape).astype(np.float32)
+        if "variance" in w.path:  # batch-norm statistics must stay positive
+            v = np.abs(v) + 0.5
+        w.assign(v)
     return model
 
 

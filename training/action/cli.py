@@ -2,11 +2,31 @@
 from __future__ import annotations
 
 import json
-import sys
+import shlex
 from pathlib import Path
 from typing import Optional, Tuple
 
 import click
+
+
+def command_line(ctx: click.Context) -> str:
+    """The command that reproduces this invocation, rebuilt from its parsed options (so it
+    is right however the command was called: shell, ``python -m``, tests)."""
+    words = ["python -m training action", ctx.info_name or ""]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if not isinstance(param, click.Option) or value is None:
+            continue
+        flag = param.opts[0]
+        if param.is_flag:
+            if value:
+                words.append(flag)
+        elif param.multiple:
+            for v in value:
+                words += [flag, shlex.quote(str(v))]
+        else:
+            words += [flag, shlex.quote(str(value))]
+    return " ".join(words)
 
 
 @click.group("action")
@@ -63,7 +83,7 @@ def train_cmd(data: Tuple[Path, ...], out: Path, epochs: int, batch_size: int,
     metrics = train(dataset, out, epochs=epochs, batch_size=batch_size,
                     learning_rate=learning_rate, seed=seed, max_frames=max_frames,
                     augment=NO_AUGMENT if no_augment else Augment(), builder=builder,
-                    command=" ".join(["python -m training"] + sys.argv[1:]),
+                    command=command_line(click.get_current_context()),
                     verbose=2 if quiet else 1)
     click.echo(f"wrote {out}/model.keras and config.json; accuracy "
                f"{metrics.get('accuracy', 'n/a')}, {metrics['params']} parameters, "

@@ -45,7 +45,12 @@ def step_from_sequence_model(model: keras.Model) -> keras.Model:
     hidden = gru.cell.units
     feats = keras.Input((NUM_JOINTS, NUM_FEATURES), batch_size=1, name="features")
     h_prev = keras.Input((hidden,), batch_size=1, name="h_prev")
-    x = model.get_layer("input_norm")(feats) if "input_norm" in names else feats
+    x = feats
+    if "input_norm" in names:
+        # The batch norm was built for (B, T, 18, 5): give it a time axis of one frame.
+        x = keras.layers.Reshape((1, NUM_JOINTS, NUM_FEATURES))(x)
+        x = model.get_layer("input_norm")(x, training=False)
+        x = keras.layers.Reshape((NUM_JOINTS, NUM_FEATURES))(x)
     # Replay the per-frame layers up to the joint-attended feature s_t, in graph order.
     if "pool" in names:
         i = 1

@@ -49,7 +49,7 @@ def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 
     x_in = keras.Input((max_frames, NUM_JOINTS, NUM_FEATURES), name="features")
     x = x_in
     if input_norm:
-        x = layers.BatchNormalization(axis=-1, name="input_norm")(x)
+        x = layers.BatchNormalization(axis=-1, momentum=0.9, name="input_norm")(x)
     if use_graph:
         for i in range(gcn_layers):
             x = GraphConv(gcn_units, adj, name=f"gcn{i + 1}")(x)
