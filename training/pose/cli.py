@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import sys
 
 import click
 
@@ -22,6 +21,19 @@ def _widths(text: str | None):
         return tuple(int(v) for v in text.split(","))
     except ValueError:
         raise click.BadParameter("comma-separated whole numbers, e.g. 32,48,...") from None
+
+
+def _command(ctx: click.Context) -> str:
+    """The command line that reproduces this run (every option spelled out, no --resume)."""
+    parts = ["python -m training pose", ctx.command.name]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        flag = param.opts[0]
+        if value is None or param.name == "resume" or value == ():
+            continue
+        for v in (value if isinstance(value, tuple) else (value,)):
+            parts += [flag, shlex.quote(str(v))]
+    return " ".join(parts)
 
 
 @group.command()
@@ -60,7 +72,7 @@ def train(data, val, out, epochs, steps_per_epoch, batch_size, learning_rate, se
             raise click.BadParameter("give 11 widths (layers 2-12)",
                                      param_hint="--backbone-widths")
         builder["backbone_widths"] = list(widths)
-    command = "python -m training pose " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    command = _command(click.get_current_context())
     config = run(list(data), out, builder=builder, epochs=epochs,
                  steps_per_epoch=steps_per_epoch, batch_size=batch_size,
                  learning_rate=learning_rate, seed=seed, resume=resume, val_data=list(val),

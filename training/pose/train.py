@@ -129,6 +129,7 @@ def train(data: Sequence[PathLike], out: PathLike, *, builder: Optional[dict] = 
         history, start = state["history"], int(state["epoch"])
         keras.utils.set_random_seed(seed + start)
         model = keras.models.load_model(ckpt, custom_objects={"masked_l2": loss})
+        model.jit_compile = False  # XLA on CPU: slower to compile and to run here
     else:
         out.mkdir(parents=True, exist_ok=True)
         model = build_pose_net(seed=seed, **builder)
@@ -137,7 +138,7 @@ def train(data: Sequence[PathLike], out: PathLike, *, builder: Optional[dict] = 
             learning_rate, decay_steps=total, alpha=0.05,
             warmup_target=None) if total > 0 else learning_rate
         model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=10.0),
-                      loss=[loss] * len(model.outputs))
+                      loss=[loss] * len(model.outputs), jit_compile=False)
 
     aug = augment
     spec = (tf.TensorSpec((None, INPUT_SIZE, INPUT_SIZE, 3), tf.float32),
