@@ -40,9 +40,9 @@ def group() -> None:
               help="Skeleton dataset .npz (repeatable; clips are pooled).")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Model directory to write (model.keras, config.json, PNGs).")
-@click.option("--epochs", default=60, show_default=True, type=click.IntRange(1))
+@click.option("--epochs", default=100, show_default=True, type=click.IntRange(1))
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1))
-@click.option("--lr", "learning_rate", default=2e-3, show_default=True, type=float)
+@click.option("--lr", "learning_rate", default=3e-3, show_default=True, type=float)
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--max-frames", default=64, show_default=True, type=click.IntRange(2),
               help="Longer training clips are cropped to a random window this long.")
