@@ -98,7 +98,10 @@ def train_cmd(data: Tuple[Path, ...], out: Path, epochs: int, batch_size: int,
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @click.option("--threads", default=None, type=click.IntRange(1),
               help="Interpreter threads (a .tflite model).")
-def evaluate_cmd(model: Path, data: Path, as_json: bool, threads: Optional[int]) -> None:
+@click.option("--data-classes-only", is_flag=True,
+              help="Predict only among the classes that occur in the evaluation clips.")
+def evaluate_cmd(model: Path, data: Path, as_json: bool, threads: Optional[int],
+                 data_classes_only: bool) -> None:
     """Top-1 accuracy on the clips with test=1 (all clips if the file has no test column).
 
     \b
@@ -109,7 +112,7 @@ def evaluate_cmd(model: Path, data: Path, as_json: bool, threads: Optional[int])
 
     from .train import evaluate
 
-    scores = evaluate(model, load(data), threads=threads)
+    scores = evaluate(model, load(data), threads=threads, data_classes_only=data_classes_only)
     if as_json:
         click.echo(json.dumps({k: scores[k] for k in
                                ("accuracy", "per_class", "clips", "by_fraction", "skipped")}))

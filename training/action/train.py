@@ -203,12 +203,15 @@ def train(dataset: SkeletonDataset, out_dir: Path, *, epochs: int = 100, batch_s
     return metrics
 
 
-def evaluate(model_path: Path, dataset: SkeletonDataset, threads: Optional[int] = None) -> Dict:
+def evaluate(model_path: Path, dataset: SkeletonDataset, threads: Optional[int] = None,
+             data_classes_only: bool = False) -> Dict:
     """Accuracy of a trained model directory, or a ``.tflite`` step model streamed by the
     runtime, on the clips with test=1 (all clips when the file has no test column).
 
     Clips whose label the model does not know are skipped (counted in ``skipped``);
-    predictions still range over all the model's classes."""
+    predictions range over all the model's classes, or, with ``data_classes_only``, over
+    those that occur among the evaluation clips (for a model trained on other data, e.g.
+    synthetic motions evaluated on JHMDB's overlapping classes)."""
     ds = dataset.to_coco18()
     mask = ds.test.astype(bool) if ds.test is not None else np.ones(len(ds), bool)
     if not mask.any():
@@ -232,6 +235,11 @@ def evaluate(model_path: Path, dataset: SkeletonDataset, threads: Optional[int] 
         raise DatasetError(f"no evaluation clip has a label the model knows "
                            f"({', '.join(classes)})")
     clips = [c for c, k in zip(clip_list(ds), keep) if k]
-    scores = score_predictions(predict(clips), y[keep], classes)
+    probs = predict(clips)
+    if data_classes_only:
+        allowed = np.zeros(len(classes), bool)
+        allowed[np.unique(y[keep])] = True
+        probs = [np.where(allowed, p, 0.0) for p in probs]
+    scores = score_predictions(probs, y[keep], classes)
     scores["skipped"] = int((mask & (y < 0)).sum())
     return scores
