@@ -1,7 +1,8 @@
 """Accuracy of the BlazePose teacher (and of pipan's own pose net, when it exists) on real
 frames, and how well the student agrees with the teacher.
 
-1. PCK@0.2 (and @0.1, @0.5) against the per-frame ground truth of the real JHMDB clip in
+1. PCK@0.2 (and @0.1, @0.5) of the teacher with 1 landmark pass (the runtime backend) and 2
+   (the labeller) against the per-frame ground truth of the real JHMDB clip in
    ``../shared/data/jhmdb-clip`` (JHMDB-15 joints mapped to COCO-18; a joint counts as
    right within alpha * max(width, height) of the ground-truth person's box; a frame where
    nobody is found counts every joint as wrong). Per joint, too.
@@ -10,8 +11,10 @@ frames, and how well the student agrees with the teacher.
    student's people against the teacher's (the teacher's joints with confidence >= 0.5 as
    the reference; each teacher person matched to the student person that agrees best).
    Pass the videos the student was NOT trained on with --videos for a held-out figure.
+   The teacher here is the labeller's (2 passes).
 
-    python benchmarks/teacher_pck.py [--model-dir DIR] [--videos V1 V2 ...] [--every 5]
+    python benchmarks/teacher_pck.py [--model-dir DIR] [--student POSE.tflite]
+                                     [--videos V1 V2 ...] [--every 5]
 """
 from __future__ import annotations
 
@@ -85,22 +88,26 @@ def main() -> None:
     ap.add_argument("--videos", nargs="*", default=None,
                     help="videos for student-vs-teacher agreement (default: ../shared's)")
     ap.add_argument("--every", type=int, default=5)
+    ap.add_argument("--student", default=None,
+                    help="pose .tflite to compare (default: pipan/models/pose.tflite)")
     args = ap.parse_args()
     if not CLIP.is_dir():
         sys.exit(f"{CLIP} is absent: nothing to measure")
     model_dir = args.model_dir
     if model_dir is None and (SHARED / "models" / "blazepose").is_dir():
         model_dir = str(SHARED / "models" / "blazepose")
-    teacher = BlazePoseEstimator(model_dir, threads=2)
-    clip_scores(teacher, "teacher (BlazePose full)")
+    for passes in (1, 2):
+        teacher = BlazePoseEstimator(model_dir, threads=2, passes=passes)
+        clip_scores(teacher, f"teacher (BlazePose full, {passes} landmark pass(es))")
     try:
         from pipan.pose import PoseEstimator  # written on the 'pose' branch
     except ImportError:
         PoseEstimator = None
-    if PoseEstimator is None or not (ROOT / "pipan" / "models" / "pose.tflite").is_file():
-        print("student: pipan/pose.py or pipan/models/pose.tflite not here yet; skipped")
+    student_path = Path(args.student or ROOT / "pipan" / "models" / "pose.tflite")
+    if PoseEstimator is None or not student_path.is_file():
+        print(f"student: pipan/pose.py or {student_path} not here yet; skipped")
         return
-    student = PoseEstimator(threads=2)
+    student = PoseEstimator(student_path, threads=2)
     clip_scores(student, "student (pipan pose net)")
     videos = args.videos
     if videos is None:

@@ -475,6 +475,17 @@ def info(model: str, as_json: bool) -> None:
             click.echo(f"  {name}: {t['dtype']} {tuple(t['shape'])}{q}")
 
 
+@cli.command("fetch-blazepose")
+@click.option("--dest", type=click.Path(file_okay=False), default=None,
+              help="Folder for the two files (default: ~/.cache/pipan/blazepose).")
+def fetch_blazepose(dest) -> None:
+    """Download BlazePose's two model files (from the mediapipe 0.10.18 wheel, with pip;
+    mediapipe is not installed) for `--pose blazepose` and teacher labelling."""
+    from .blazepose import fetch_models
+    det, lmk = fetch_models(dest)
+    click.echo(f"{det}\n{lmk}")
+
+
 def main() -> None:
     cli(prog_name="pipan")
 

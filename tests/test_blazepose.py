@@ -263,6 +263,8 @@ def test_bad_frames_are_refused_clearly(estimator):
         estimator.estimate(np.zeros((10, 10), np.uint8))
     with pytest.raises(PipanError, match="BGR uint8"):
         estimator.estimate(np.zeros((10, 10, 3), np.float32))
+    assert estimator.estimate(np.zeros((0, 10, 3), np.uint8)) == []
+    assert estimator.estimate(np.zeros((1, 1, 3), np.uint8)) == []
 
 
 def test_duplicate_people_are_recognised():
@@ -272,3 +274,54 @@ def test_duplicate_people_are_recognised():
     assert not bp._same_person(body, body + [300.0, 0.0])  # someone beside them
     scrambled = body[rng.permutation(33)] * 0.9 + 5  # one body's box, landmarks mixed up
     assert bp._same_person(body, scrambled)
+
+
+def _wheel(path, members):
+    import zipfile
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_extract_models_from_a_wheel(tmp_path):
+    members = {bp.WHEEL_PATHS[bp.DETECTOR_FILE]: b"detector",
+               bp.WHEEL_PATHS[bp.LANDMARK_FILE]: b"landmarks",
+               "mediapipe/other.py": b"x"}
+    wheel = _wheel(tmp_path / "mediapipe-0.10.18-x.whl", members)
+    with pytest.raises(bp.ModelError, match="SHA-256"):  # not the real files
+        bp.extract_models(wheel, tmp_path / "dest")
+    assert not (tmp_path / "dest" / bp.DETECTOR_FILE).exists()  # nothing half-done
+    det, lmk = bp.extract_models(wheel, tmp_path / "dest", check_sha256=False)
+    assert det.read_bytes() == b"detector" and lmk.read_bytes() == b"landmarks"
+    assert bp.find_model_files(tmp_path / "dest") == (det, lmk)
+    assert sorted(p.name for p in (tmp_path / "dest").iterdir()) == sorted(
+        [bp.DETECTOR_FILE, bp.LANDMARK_FILE])
+    partial = _wheel(tmp_path / "partial.whl", {bp.WHEEL_PATHS[bp.DETECTOR_FILE]: b"d"})
+    with pytest.raises(bp.BlazePoseNotFoundError, match="pose_landmark_full"):
+        bp.extract_models(partial, tmp_path / "d2")
+
+
+def test_the_real_model_files_have_the_recorded_hashes(shared):
+    import hashlib
+    folder = shared / "models" / "blazepose"
+    if not (folder / bp.LANDMARK_FILE).is_file():
+        pytest.skip("../shared/models/blazepose is absent")
+    for name, digest in bp.MODEL_SHA256.items():
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
+
+
+def test_tracking_follows_a_person_and_forgets_them(shared):
+    folder = shared / "models" / "blazepose"
+    if not (folder / bp.LANDMARK_FILE).is_file():
+        pytest.skip("../shared/models/blazepose is absent")
+    est = bp.BlazePoseEstimator(folder, threads=1, track=True)
+    frame = cv2.imread(str(shared / "data" / "jhmdb-clip" / "frames" / "00010.png"))
+    first = est.estimate(frame)
+    assert len(first) == 1 and len(est._tracked) == 1
+    again = est.estimate(frame)  # the tracked ROI and the detection: still one person
+    assert len(again) == 1
+    assert est.estimate(np.zeros_like(frame)) == [] and est._tracked == []
+    est.estimate(frame)
+    est.reset()
+    assert est._tracked == []

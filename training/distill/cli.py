@@ -34,8 +34,13 @@ def group() -> None:
               help="People per frame at most.")
 @click.option("--min-score", default=0.5, show_default=True, type=click.FloatRange(0, 1),
               help="Detector score threshold.")
+@click.option("--passes", default=2, show_default=True, type=click.IntRange(min=1),
+              help="Landmark runs per person (each from the previous run's region).")
+@click.option("--track", is_flag=True,
+              help="Also look for the previous labelled frame's people where they were.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def label(videos, out, every, workers, model_dir, max_side, max_people, min_score, quiet):
+def label(videos, out, every, workers, model_dir, max_side, max_people, min_score, passes,
+          track, quiet):
     """Label every k-th frame of every video with BlazePose, as COCO keypoints.
 
     Writes OUT/images/*.jpg and OUT/annotations.json (COCO-17 x, y, v plus per-person
@@ -49,7 +54,8 @@ def label(videos, out, every, workers, model_dir, max_side, max_people, min_scor
     """
     from .label import LabelOptions, label_videos
     options = LabelOptions(every=every, max_side=max_side, max_people=max_people,
-                           min_score=min_score, model_dir=model_dir)
+                           min_score=min_score, passes=passes, track=track,
+                           model_dir=model_dir)
     command = "python -m training " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     s = label_videos(videos, out, options, workers=workers, show_progress=not quiet,
                      command=command)
