@@ -58,17 +58,27 @@ class Body:
     neck_lift: float = 0.03  # neck joint above the shoulder line
 
     @staticmethod
-    def random(rng: np.random.Generator) -> "Body":
-        """A random adult-to-teen body: height 1.45-1.95 m, each segment +-8 % of the norm."""
+    def random(rng: np.random.Generator, convention: str = "mixed") -> "Body":
+        """A random adult-to-teen body: height 1.45-1.95 m, each segment +-8 % of the norm.
+
+        Where the hip and neck *joints* sit differs between people and even more between
+        annotation conventions: COCO's hips are at the hip joints and OpenPose's neck is
+        the shoulders' midpoint; JHMDB's puppet puts the hips far lower (legs about as long
+        as the torso) and the neck above the shoulders. ``convention="coco"`` keeps to
+        COCO's (for rendered people, whose labels train the pose net); ``"mixed"`` (for
+        skeleton clips) is COCO-like 60 % of the time and JHMDB-like otherwise, so that
+        an action model trained on it meets both.
+        """
+        if convention not in ("coco", "mixed"):
+            raise ValueError(f"convention must be 'coco' or 'mixed', got {convention!r}")
         h = float(rng.uniform(1.45, 1.95))
         j = lambda: float(rng.uniform(0.92, 1.08))  # noqa: E731 (per-segment jitter)
-        # Where the hip and neck joints sit differs between people and even more between
-        # annotation conventions: COCO's hips are at the hip joints and its neck is the
-        # shoulders' midpoint; JHMDB's puppet puts the hips far lower (legs about as long
-        # as the torso) and the neck above the shoulders. Randomise between the two.
-        hip_shift = float(rng.uniform(-0.02, 0.05) if rng.random() < 0.6
-                          else rng.uniform(0.05, 0.13)) * h
-        neck_lift = float(rng.uniform(0.0, 0.035)) * h
+        if convention == "coco" or rng.random() < 0.6:
+            hip_shift = float(rng.uniform(-0.02, 0.03)) * h
+            neck_lift = float(rng.uniform(0.0, 0.01)) * h
+        else:
+            hip_shift = float(rng.uniform(0.03, 0.13)) * h
+            neck_lift = float(rng.uniform(0.01, 0.04)) * h
         return Body(height=h, torso=0.30 * h * j() + hip_shift, neck=0.085 * h * j(),
                     head=0.062 * h * j(), shoulder_width=0.22 * h * j(),
                     hip_width=0.12 * h * j(), upper_arm=0.172 * h * j(),

@@ -154,14 +154,16 @@ def sequence_motion(rng: np.random.Generator, frames: int, fps: float = 30.0, *,
                     actions: Seq[str] = ACTIONS, min_seconds: float = 1.5,
                     max_seconds: float = 4.0, blend_seconds: float = 0.3,
                     home: Tuple[float, float] = (0.0, 0.0), roam: float = 1.2,
-                    max_travel: float = 2.5, body: Optional[Body] = None) -> Motion:
+                    max_travel: float = 2.5, leash: float = 3.0,
+                    body: Optional[Body] = None) -> Motion:
     """3D motion of one person chaining random ``actions`` over ``frames`` frames.
 
     Each segment lasts ``min_seconds``-``max_seconds``; the pose blends from the previous
     segment over ``blend_seconds`` (counted as the new segment). A ``sit`` is followed by
     ``stand`` and ``stand`` only follows ``sit``. The person turns between segments and heads
     back towards ``home`` (x, z metres) when further than ``roam`` from it; one segment
-    travels at most ``max_travel`` metres, so that people stay in view.
+    travels at most ``max_travel`` metres and nobody goes further than ``leash`` metres
+    from home (travel is shortened), so that people stay in view.
     """
     for a in actions:
         _check_label(a)
@@ -201,8 +203,13 @@ def sequence_motion(rng: np.random.Generator, frames: int, fps: float = 30.0, *,
         if travel > max_travel:
             local *= max_travel / travel
         c, sn = np.cos(heading), np.sin(heading)
-        world = np.stack([c * local[:, 0] + sn * local[:, 1], -sn * local[:, 0] + c * local[:, 1]], -1)
-        world += pos
+        step = np.stack([c * local[:, 0] + sn * local[:, 1],
+                         -sn * local[:, 0] + c * local[:, 1]], -1)
+        # never further than `leash` from home: shorten this segment's travel if needed
+        for scale in (1.0, 0.75, 0.5, 0.25, 0.0):
+            world = pos + scale * step
+            if np.hypot(*(world - np.asarray(home)).T).max() <= max(leash, np.hypot(*(pos - home))):
+                break
         pose["root_x"], pose["root_z"] = world[:, 0], world[:, 1]
         pose["yaw"] = pose["yaw"] + heading
         if k > 0:
@@ -428,7 +435,9 @@ def generate_scene(seed: int, people: int = 2, seconds: float = 10.0, *, fps: fl
         prng = np.random.default_rng([seed, 0x5CE, p])
         home = (float(xs[p]), float(rng.uniform(-0.6, 0.6)))
         motion = sequence_motion(prng, T, fps, actions=actions, min_seconds=min_seconds,
-                                 max_seconds=max_seconds, home=home, roam=0.6, max_travel=1.5)
+                                 max_seconds=max_seconds, home=home, roam=0.6,
+                                 max_travel=1.5, leash=1.0,
+                                 body=Body.random(prng, "coco"))  # drawn: COCO's joints
         kp, xy, depth, inside = _observe(motion, camera, aim, prng, noise)
         out.append(ScenePerson(p, motion, xy, depth, inside, kp, seed))
     return Scene(out, camera, fps, T)

@@ -447,7 +447,8 @@ def sample_figures(rng: np.random.Generator, width: int = 224, height: int = 224
     figs = []
     for _ in range(n):
         T = int(rng.integers(8, 40))
-        motion = action_motion(str(rng.choice(acts)), T, rng, 30.0)
+        motion = action_motion(str(rng.choice(acts)), T, rng, 30.0,
+                               body=Body.random(rng, "coco"))
         t = int(rng.integers(T))
         joints = motion.joints[t:t + 1]
         cam = random_camera(rng, 1, width=width, height=height,
