@@ -145,3 +145,19 @@ def test_timeline_image_has_a_bar_per_segment():
         c = np.array(label_colour(LABELS.index(name)), np.uint8)
         assert (img == c).all(-1).sum() > 500, name
     assert timeline_image([], LABELS).shape[1] == 1000
+
+
+def test_pose_and_maps_split_follows_the_estimators_own_proportions():
+    scene = two_people_scene()
+
+    class Split(FakePose):
+        def estimate(self, frame):
+            people = super().estimate(frame)
+            self.last_timing = {"pose": 0.003, "maps": 0.001}
+            return people
+
+    pipe = Pipeline(Split(scene), FakeAction())
+    recognize(ArraySource(blank_frames(10), fps=FPS), pipe)
+    s = pipe.times.seconds
+    assert s["maps"] > 0
+    assert s["maps"] / (s["pose"] + s["maps"]) == pytest.approx(0.25)
