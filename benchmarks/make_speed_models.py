@@ -72,9 +72,7 @@ def action_model(seed: int) -> bytes:
     from training.action.model import build_action_model
     from training.action.quantize import calibration_samples, step_to_int8
     keras.utils.set_random_seed(seed)
-    # input_norm=False: the action branch's step export (8e18969) cannot replay its
-    # BatchNormalization on the (1, 18, 5) step input yet; a per-channel affine costs nothing
-    model = build_action_model(len(LABELS), input_norm=False)
+    model = build_action_model(len(LABELS))
     step = step_from_sequence_model(model)
     rng = np.random.default_rng(seed)
     clips = [np.concatenate([rng.random((30, 18, 2), np.float32) * 200 + 100,
