@@ -28,7 +28,7 @@ import numpy as np
 
 from .types import Segment
 
-Frame = Tuple[float, np.ndarray, int]  # time s, probabilities (C,), arg-max
+Frame = Tuple[float, List[float], int]  # time s, probabilities (C,), arg-max
 
 
 @dataclass
@@ -42,10 +42,10 @@ class _Open:
     last: float = 0.0  # time of the last smoothed frame
     period: float = 0.0  # seconds between frames, last seen
     candidate: Optional[int] = None
-    pending: List[Tuple[float, np.ndarray]] = field(default_factory=list)
+    pending: List[Tuple[float, List[float]]] = field(default_factory=list)
     closed_once: bool = False  # a segment of this person has been closed before
 
-    def absorb(self, p: np.ndarray) -> None:
+    def absorb(self, p: List[float]) -> None:
         self.conf_sum += float(p[self.label])
         self.frames += 1
 
@@ -98,13 +98,15 @@ class Segmenter:
     # --- stage 1: centred mode filter ----------------------------------------------------
 
     def update(self, person: int, time_s: float, probs: np.ndarray) -> List[Segment]:
-        p = np.asarray(probs, np.float32)
+        # plain floats: a handful of numpy calls per person costs more than the arithmetic
+        # right after the pose net has cooled the caches (see pipan.tracker)
+        p = np.asarray(probs, np.float32).tolist()
         st = self._people.setdefault(person, _Person(period=self.default_period))
         t = float(time_s)
         if st.last_time is not None and t > st.last_time:
             st.period = t - st.last_time
         st.last_time = t
-        k = int(np.argmax(p))
+        k = max(range(len(p)), key=p.__getitem__)  # first maximum, as np.argmax
         st.queue.append((t, p, k))
         st.history.append((t, k))
         closed: List[Segment] = []
@@ -127,7 +129,7 @@ class Segmenter:
 
     # --- stage 2: hysteresis -------------------------------------------------------------
 
-    def _step(self, person: int, st: _Person, t: float, p: np.ndarray,
+    def _step(self, person: int, st: _Person, t: float, p: List[float],
               k: int) -> List[Segment]:
         s = st.seg
         if s is None:

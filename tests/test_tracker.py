@@ -94,3 +94,43 @@ def test_oks_is_one_for_identical_and_zero_without_common_joints():
     b[:, 2] = 0
     assert oks(a, b, 1000.0, 0.25) == 0.0
     assert oks(a, figure(20, 10), 1000.0, 0.25) < oks(a, figure(12, 10), 1000.0, 0.25)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_plain_python_and_vectorised_scoring_agree(seed):
+    from pipan.tracker import centres_and_areas, geometry, oks_matrix, oks_py
+    rng = np.random.default_rng(seed)
+    kp = np.concatenate([rng.random((6, 18, 2), np.float32) * 300,
+                         (rng.random((6, 18, 1)) > 0.3).astype(np.float32)], -1)
+    kp[0, :, 2] = 0  # nobody's joints
+    kp[1, 1:, 2] = 0  # one joint only
+    centres, areas = centres_and_areas(kp)
+    for m in range(6):
+        c, a = geometry(kp[m].tolist())
+        assert c == pytest.approx(tuple(centres[m]), abs=1e-3) and a == pytest.approx(areas[m])
+    shift = (3.0, -2.0)
+    moved = kp[:3].copy()
+    moved[..., :2] += np.float32(shift)
+    ref = oks_matrix(moved, kp, areas[:3] + 1000, 0.25)
+    for i in range(3):
+        for j in range(6):
+            got = oks_py(kp[i].tolist(), shift, kp[j].tolist(), float(areas[i] + 1000), 0.25)
+            assert got == pytest.approx(float(ref[i, j]), abs=1e-5)
+
+
+def test_crowded_scene_uses_the_vectorised_path_with_the_same_ids():
+    import pipan.tracker as T
+    centres = [(40 + 60 * k, 100 + 150 * (k % 2)) for k in range(8)]  # 8 people: 64 pairs
+    runs = []
+    for small in (0, 10_000):  # 0: always vectorised; 10000: always plain Python
+        old, T.SMALL = T.SMALL, small
+        try:
+            tr = Tracker()
+            ids = []
+            for f in range(30):
+                out = tr.update(people(*[(x + 2 * f, y) for x, y in centres]))
+                ids.append(ids_by_x(out))
+            runs.append(ids)
+        finally:
+            T.SMALL = old
+    assert runs[0] == runs[1] and runs[0][-1] == sorted(runs[0][-1])
