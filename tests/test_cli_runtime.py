@@ -269,3 +269,9 @@ def test_live_camera_lost_mid_stream_exits_1_after_closing_segments(fakes, monke
         "Warning: picamera: stopped delivering frames; retrying for up to 0 s",
         "Error: picamera: lost (no frames for 0 s)"]
     assert {json.loads(line)["person"] for line in jl.read_text().splitlines()} == {1, 2}
+
+
+def test_live_serve_option_starts_and_stops_the_server(fakes, video):
+    r = invoke("live", "--source", video, "--serve", "127.0.0.1:0", "--max-frames", "10")
+    assert r.exit_code == 0, r.stderr
+    assert "Serving the annotated stream on http://127.0.0.1:" in r.stderr
