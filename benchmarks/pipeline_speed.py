@@ -110,10 +110,10 @@ def main() -> None:
     args = ap.parse_args()
 
     from pipan.benchmark import CLOCKS, benchmark, format_report
-    from pipan.pipeline import load_action, load_pose
+    from pipan.pipeline import action_decay, load_action, load_pose
 
     pose = load_pose(args.pose, args.pose_model, args.threads)
-    action = load_action(args.action_model, args.threads)
+    action = load_action(args.action_model, args.threads, action_decay(30.0))
     if args.truth_people:
         models = ROOT / "pipan" / "models"
         pose = TruthPeople(pose, models / "demo.json")

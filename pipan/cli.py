@@ -54,6 +54,9 @@ def _model_options(f):
                      show_default=True, help="Ignore detected people scoring below this."),
         click.option("--min-duration", type=click.FloatRange(0), default=0.5,
                      show_default=True, help="Seconds an action must last to start a segment."),
+        click.option("--half-life", type=click.FloatRange(0), default=1.0, show_default=True,
+                     help="Seconds after which a past frame counts half in the action "
+                          "model's judgement (0: never forget)."),
     ]):
         f = opt(f)
     return f
@@ -67,10 +70,11 @@ def _route_logging(log_file=None):
         raise click.BadParameter(f"{log_file}: {e.strerror}", param_hint="--log") from None
 
 
-def _pipeline(pose_backend, pose_model, action_model, threads, every, min_score, min_duration):
+def _pipeline(fps, pose_backend, pose_model, action_model, threads, every, min_score,
+              min_duration, half_life):
     from . import pipeline as P
     pose = P.load_pose(pose_backend, pose_model, threads)
-    action = P.load_action(action_model, threads)
+    action = P.load_action(action_model, threads, P.action_decay(fps, half_life, every))
     return P.Pipeline(pose, action, every=every, min_score=min_score,
                       min_duration=min_duration)
 
@@ -88,7 +92,7 @@ def _pipeline(pose_backend, pose_model, action_model, threads, every, min_score,
               help="Write the timeline chart (PNG/JPEG) to FILE.")
 @_model_options
 def recognize(video, demo, as_json, frames_json, output, plot, threads, pose_backend,
-              pose_model, action_model, every, min_score, min_duration):
+              pose_model, action_model, every, min_score, min_duration, half_life):
     """Recognise who does what in VIDEO: a timeline of actions per person.
 
     \b
@@ -115,8 +119,8 @@ def recognize(video, demo, as_json, frames_json, output, plot, threads, pose_bac
     try:
         check_output_paths(output, plot)
         with VideoFileSource(video) as source:
-            pipe = _pipeline(pose_backend, pose_model, action_model, threads, every,
-                             min_score, min_duration)
+            pipe = _pipeline(source.info.fps, pose_backend, pose_model, action_model, threads,
+                             every, min_score, min_duration, half_life)
             show_bar = sys.stderr.isatty() and source.info.frame_count
             if show_bar:
                 with click.progressbar(length=source.info.frame_count, file=sys.stderr,
@@ -161,7 +165,7 @@ def recognize(video, demo, as_json, frames_json, output, plot, threads, pose_bac
 @_model_options
 def live(camera, picamera, source, size, as_json, jsonl, log_file, show, serve, status_every,
          retry, max_frames, threads, pose_backend, pose_model, action_model, every, min_score,
-         min_duration):
+         min_duration, half_life):
     """Recognise actions live from a camera or stream; report each segment as it ends.
 
     \b
@@ -211,8 +215,8 @@ def live(camera, picamera, source, size, as_json, jsonl, log_file, show, serve, 
         src = open_source(source, camera=camera, picamera=picamera, retry_s=retry,
                           width=width, height=height)
         with src:
-            pipe = _pipeline(pose_backend, pose_model, action_model, threads, every,
-                             min_score, min_duration)
+            pipe = _pipeline(src.info.fps, pose_backend, pose_model, action_model, threads,
+                             every, min_score, min_duration, half_life)
             if jsonl:
                 try:
                     jf = open(jsonl, "a", encoding="utf-8")
@@ -280,7 +284,7 @@ def live(camera, picamera, source, size, as_json, jsonl, log_file, show, serve, 
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @_model_options
 def benchmark(video, frames, repeats, draw, no_reference, clock, as_json, threads,
-              pose_backend, pose_model, action_model, every, min_score, min_duration):
+              pose_backend, pose_model, action_model, every, min_score, min_duration, half_life):
     """Time each stage per frame on VIDEO (default: the demo video) and end-to-end FPS,
     against decoding + the pose net alone.
 
@@ -302,9 +306,10 @@ def benchmark(video, frames, repeats, draw, no_reference, clock, as_json, thread
             raise VideoError("give a VIDEO (the demo video is not bundled here)")
     undo = _route_logging()
     try:
-        VideoFileSource(video).close()  # a clear error before loading models
+        with VideoFileSource(video) as src:  # a clear error before loading models
+            fps = src.info.fps
         pose = P.load_pose(pose_backend, pose_model, threads)
-        action = P.load_action(action_model, threads)
+        action = P.load_action(action_model, threads, P.action_decay(fps, half_life, every))
         progress = None if as_json else (lambda m: click.echo(m, err=True))
         result = run(video, pose, action, frames=frames, repeats=repeats, draw=draw,
                      reference=not no_reference, clock=clock, progress=progress, every=every,

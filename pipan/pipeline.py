@@ -205,10 +205,30 @@ def load_pose(backend: str = "pipan", model_path: Optional[str] = None,
     raise ModelError(f"unknown pose backend {backend!r} (choose {', '.join(POSE_BACKENDS)})")
 
 
-def load_action(model_path: Optional[str] = None, threads: Optional[int] = None):
-    """The action recognizer from ``model_path`` or the bundled model."""
+#: Half-life, in seconds, of each frame's weight in the action model's frame attention
+#: during a stream: about the length of the clips it was trained on. Without forgetting
+#: the attention averages over everything a person did, and the first action never ends.
+#: Exponential forgetting keeps the per-person state O(1) (a window would be O(W)).
+ACTION_HALF_LIFE_S = 1.0
+
+
+def action_decay(fps: float, half_life_s: Optional[float] = ACTION_HALF_LIFE_S,
+                 every: int = 1) -> float:
+    """The recognizer's per-step ``decay`` for a source at ``fps`` with the pose net run on
+    one frame in ``every``: a frame's weight halves every ``half_life_s`` seconds; 1.0 (no
+    forgetting) when ``half_life_s`` is None or 0."""
+    if not half_life_s:
+        return 1.0
+    steps = max(half_life_s * fps / every, 1.0)
+    return float(0.5 ** (1.0 / steps))
+
+
+def load_action(model_path: Optional[str] = None, threads: Optional[int] = None,
+                decay: float = 1.0):
+    """The action recognizer from ``model_path`` or the bundled model; ``decay``: see
+    ``action_decay``."""
     return _construct("pipan.action", "ActionRecognizer", model_path=model_path,
-                      threads=threads)
+                      threads=threads, decay=decay)
 
 
 def _construct(module: str, cls: str, **kwargs):

@@ -22,8 +22,9 @@ def fakes(monkeypatch):
         made["pose"] = FakePose(two_people_scene(), **made.get("pose_kwargs", {}))
         return made["pose"]
 
-    def load_action(model_path=None, threads=None):
+    def load_action(model_path=None, threads=None, decay=1.0):
         made["action"] = FakeAction()
+        made["decay"] = decay
         return made["action"]
 
     monkeypatch.setattr(pipan.pipeline, "load_pose", load_pose)
@@ -75,6 +76,11 @@ def test_recognize_every_and_options_reach_the_pipeline(fakes, video):
     r = invoke("recognize", video, "--json", "--every", "5", "--threads", "2")
     assert r.exit_code == 0, r.stderr
     assert fakes["pose"].calls == 30
+    assert fakes["decay"] == pytest.approx(0.5 ** (1 / 6))  # half-life 1 s = 6 steps
+    r = invoke("recognize", video, "--json", "--half-life", "2")
+    assert r.exit_code == 0 and fakes["decay"] ** 60 == pytest.approx(0.5)
+    r = invoke("recognize", video, "--json", "--half-life", "0")
+    assert r.exit_code == 0 and fakes["decay"] == 1.0
 
 
 def test_missing_file(fakes, tmp_path):
