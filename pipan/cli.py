@@ -7,7 +7,7 @@ import sys
 import click
 
 from . import __version__
-from .errors import PipanError
+from .errors import MissingDependencyError, PipanError
 
 
 class PipanGroup(click.Group):
@@ -28,6 +28,456 @@ class PipanGroup(click.Group):
 @click.version_option(__version__, prog_name="pipan")
 def cli() -> None:
     """pipan: who is doing what, frame by frame, from a video or a camera, on a Raspberry Pi."""
+
+
+# --- runtime commands: recognize, live, benchmark (issue 6) ------------------------------
+# Thin: parse options, call pipan.recognize / pipan.live / pipan.benchmark, print.
+
+DEMO_VIDEO = "models/demo.mp4"
+
+
+def _model_options(f):
+    """Options shared by recognize, live and benchmark."""
+    for opt in reversed([
+        click.option("--threads", type=click.IntRange(1, 64), default=None,
+                     help="Interpreter threads (default: PIPAN_THREADS, else up to 4)."),
+        click.option("--pose", "pose_backend", type=click.Choice(["pipan", "blazepose"]),
+                     default="pipan", show_default=True, help="Pose estimator."),
+        click.option("--pose-model", type=click.Path(), default=None,
+                     help="Pose model (default: the bundled one; with --pose blazepose "
+                          "the folder holding its two .tflite files)."),
+        click.option("--action-model", type=click.Path(dir_okay=False), default=None,
+                     help="Action model (default: the bundled one)."),
+        click.option("--every", type=click.IntRange(1), default=1, show_default=True,
+                     help="Run the pose net on one frame in N (faster, coarser)."),
+        click.option("--min-score", type=click.FloatRange(0, 1), default=0.0,
+                     show_default=True, help="Ignore detected people scoring below this."),
+        click.option("--min-duration", type=click.FloatRange(0), default=0.5,
+                     show_default=True, help="Seconds an action must last to start a segment."),
+        click.option("--half-life", type=click.FloatRange(0), default=1.0, show_default=True,
+                     help="Seconds after which a past frame counts half in the action "
+                          "model's judgement (0: never forget)."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def _route_logging(log_file=None):
+    from .logs import route_logging
+    try:
+        return route_logging(log_file)
+    except OSError as e:
+        raise click.BadParameter(f"{log_file}: {e.strerror}", param_hint="--log") from None
+
+
+def _pipeline(fps, pose_backend, pose_model, action_model, threads, every, min_score,
+              min_duration, half_life):
+    from . import pipeline as P
+    pose = P.load_pose(pose_backend, pose_model, threads)
+    action = P.load_action(action_model, threads, P.action_decay(fps, half_life, every))
+    return P.Pipeline(pose, action, every=every, min_score=min_score,
+                      min_duration=min_duration)
+
+
+@cli.command()
+@click.argument("video", required=False)
+@click.option("--demo", is_flag=True, help="Run on the short sample video bundled with pipan.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print segments as JSON Lines on stdout (and nothing else).")
+@click.option("--frames-json", type=click.Path(dir_okay=False), default=None,
+              help="Write per-frame keypoints and probabilities as JSON Lines to FILE.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="Write the annotated video (skeletons, ids, actions, FPS) to FILE.")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+              help="Write the timeline chart (PNG/JPEG) to FILE.")
+@_model_options
+def recognize(video, demo, as_json, frames_json, output, plot, threads, pose_backend,
+              pose_model, action_model, every, min_score, min_duration, half_life):
+    """Recognise who does what in VIDEO: a timeline of actions per person.
+
+    \b
+    Examples:
+      pipan recognize --demo
+      pipan recognize clip.mp4 --output annotated.mp4 --plot timeline.png
+      pipan recognize clip.mp4 --json > segments.jsonl
+    """
+    import json
+    from pathlib import Path
+
+    from .errors import VideoError
+    from .recognize import check_output_paths, format_timeline, recognize as run
+    from .video import VideoFileSource
+
+    if demo == (video is not None):
+        raise click.UsageError("give a VIDEO or --demo (one of them)")
+    if demo:
+        video = str(Path(__file__).parent / DEMO_VIDEO)
+        if not Path(video).is_file():
+            raise VideoError("the demo video is not bundled with this installation "
+                             f"({DEMO_VIDEO} is missing)")
+    undo = _route_logging()
+    try:
+        check_output_paths(output, plot)
+        with VideoFileSource(video) as source:
+            pipe = _pipeline(source.info.fps, pose_backend, pose_model, action_model, threads,
+                             every, min_score, min_duration, half_life)
+            show_bar = sys.stderr.isatty() and source.info.frame_count
+            if show_bar:
+                with click.progressbar(length=source.info.frame_count, file=sys.stderr,
+                                       label="Recognising") as bar:
+                    result = run(source, pipe, output=output, plot=plot,
+                                 frames_json=frames_json, progress=bar.update)
+            else:
+                result = run(source, pipe, output=output, plot=plot, frames_json=frames_json)
+    finally:
+        undo()
+    if as_json:
+        for s in result.segments:
+            click.echo(json.dumps(s.as_dict()))
+        return
+    click.echo(format_timeline(result.segments))
+    T = result.times
+    click.echo(f"{T.frames} frames, {T.frames / result.info.fps:.1f} s of video, "
+               f"in {T.wall:.1f} s ({T.fps:.1f} FPS)", err=True)
+
+
+@cli.command()
+@click.option("--camera", default=None, metavar="INDEX|DEVICE",
+              help="A camera: OpenCV index (0) or device path (/dev/video0).")
+@click.option("--picamera", is_flag=True, help="The Raspberry Pi Camera Module (picamera2).")
+@click.option("--source", default=None, metavar="FILE|URL", help="A video file or stream URL.")
+@click.option("--size", default="640x480", show_default=True, metavar="WxH",
+              help="Capture size for --camera/--picamera.")
+@click.option("--json", "as_json", is_flag=True, help="Print segments as JSON Lines on stdout.")
+@click.option("--jsonl", type=click.Path(dir_okay=False), default=None,
+              help="Append segments as JSON Lines to FILE (flushed per segment).")
+@click.option("--log", "log_file", type=click.Path(dir_okay=False), default=None,
+              help="Append segments, status and warnings, with timestamps, to FILE.")
+@click.option("--show", is_flag=True, help="Show the annotated video in a window.")
+@click.option("--serve", default=None, metavar="[HOST:]PORT",
+              help="Serve the annotated stream as MJPEG (default host 127.0.0.1).")
+@click.option("--status-every", type=click.FloatRange(0.1), default=None,
+              help="Seconds between status lines (default: 1 on a terminal, else 60).")
+@click.option("--retry", type=click.FloatRange(0), default=10.0, show_default=True,
+              help="Seconds to retry a camera or stream that stops delivering frames.")
+@click.option("--max-frames", type=click.IntRange(1), default=None,
+              help="Stop after N frames.")
+@_model_options
+def live(camera, picamera, source, size, as_json, jsonl, log_file, show, serve, status_every,
+         retry, max_frames, threads, pose_backend, pose_model, action_model, every, min_score,
+         min_duration, half_life):
+    """Recognise actions live from a camera or stream; report each segment as it ends.
+
+    \b
+    Examples:
+      pipan live --camera 0
+      pipan live --picamera --serve 8080
+      pipan live --source rtsp://cam.local/stream --jsonl actions.jsonl --log pipan.log
+    \b
+    Exit status: 0 when the source ends, --max-frames is reached or SIGTERM arrives;
+    130 after Ctrl-C; 1 for a lost camera or bad input; 3 for a missing package. Open
+    segments are closed and files flushed in every case.
+    """
+    import json
+    import logging
+    import signal
+    import threading
+
+    from .live import check_display, iso_utc, run_live
+    from .recognize import segment_line
+    from .serve import FrameServer, parse_address
+    from .video import open_source
+
+    if sum([camera is not None, picamera, source is not None]) != 1:
+        raise click.UsageError("give one of --camera, --picamera or --source")
+    try:
+        width, height = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"{size!r} is not WxH", param_hint="--size") from None
+    address = None
+    if serve is not None:
+        try:
+            address = parse_address(serve)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--serve") from None
+    tty = sys.stderr.isatty()
+    if status_every is None:
+        status_every = 1.0 if tty else 60.0
+    log = logging.getLogger("pipan")
+    undo = _route_logging(log_file)
+    server = None
+    jf = None
+    stop = threading.Event()
+    old_term = None
+    try:
+        if show:
+            check_display()
+        src = open_source(source, camera=camera, picamera=picamera, retry_s=retry,
+                          width=width, height=height)
+        with src:
+            pipe = _pipeline(src.info.fps, pose_backend, pose_model, action_model, threads,
+                             every, min_score, min_duration, half_life)
+            if jsonl:
+                try:
+                    jf = open(jsonl, "a", encoding="utf-8")
+                except OSError as e:
+                    raise click.BadParameter(f"{jsonl}: {e.strerror}", param_hint="--jsonl")
+            if address is not None:
+                server = FrameServer(*address)
+                click.echo(f"Serving the annotated stream on {server.url}", err=True)
+            if threading.current_thread() is threading.main_thread():
+                old_term = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+            log.info("started: %s (%dx%d)", src.info.name, src.info.width, src.info.height)
+
+            def on_segment(s):
+                d = s.as_dict()
+                if src.started_at is not None:  # live: when it began, for logs over days
+                    d["at"] = iso_utc(src.started_at + s.start)
+                line = json.dumps(d)
+                if tty and not as_json:
+                    click.echo("\r\033[K", nl=False, err=True)
+                click.echo(line if as_json else segment_line(s))
+                if jf is not None:
+                    jf.write(line + "\n")
+                    jf.flush()
+                log.info("segment %s", line)
+
+            def on_status(st):
+                if tty:
+                    click.echo(f"\r\033[K{st}", nl=False, err=True)
+                else:
+                    click.echo(str(st), err=True)
+                log.info("status %s", st)
+
+            how = run_live(src, pipe, on_segment=on_segment, on_status=on_status,
+                           status_every=status_every, show=show, server=server,
+                           max_frames=max_frames, stop=stop)
+            if tty:
+                click.echo("\r\033[K", nl=False, err=True)
+            summary = f"{how} after {pipe.times.frames} frames ({pipe.times.fps:.1f} FPS)"
+            click.echo(summary[0].upper() + summary[1:], err=True)
+            log.info("%s", summary)
+    finally:
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+        if server is not None:
+            server.close()
+        if jf is not None:
+            jf.close()
+        undo()
+    if how == "interrupted":
+        click.echo("Interrupted; open segments closed.", err=True)
+        sys.exit(130)
+
+
+@cli.command()
+@click.argument("video", required=False)
+@click.option("--frames", type=click.IntRange(1), default=None,
+              help="Use the first N frames only.")
+@click.option("--repeats", type=click.IntRange(1), default=3, show_default=True,
+              help="Passes (medians reported).")
+@click.option("--draw", is_flag=True, help="Include drawing the annotations.")
+@click.option("--no-reference", is_flag=True,
+              help="Skip the decode + pose alone reference passes.")
+@click.option("--clock", type=click.Choice(["wall", "cpu"]), default="wall", show_default=True,
+              help="cpu: process CPU time, steadier on a busy machine (use --threads 1).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@_model_options
+def benchmark(video, frames, repeats, draw, no_reference, clock, as_json, threads,
+              pose_backend, pose_model, action_model, every, min_score, min_duration, half_life):
+    """Time each stage per frame on VIDEO (default: the demo video) and end-to-end FPS,
+    against decoding + the pose net alone.
+
+    \b
+    Stages: decode (video), pose (net), maps (decoding heatmaps/PAFs into people),
+    tracking, action (all people's steps), segments, drawing (with --draw).
+    """
+    import json
+    from pathlib import Path
+
+    from . import pipeline as P
+    from .benchmark import benchmark as run, format_report
+    from .errors import VideoError
+    from .video import VideoFileSource
+
+    if video is None:
+        video = str(Path(__file__).parent / DEMO_VIDEO)
+        if not Path(video).is_file():
+            raise VideoError("give a VIDEO (the demo video is not bundled here)")
+    undo = _route_logging()
+    try:
+        with VideoFileSource(video) as src:  # a clear error before loading models
+            fps = src.info.fps
+        pose = P.load_pose(pose_backend, pose_model, threads)
+        action = P.load_action(action_model, threads, P.action_decay(fps, half_life, every))
+        progress = None if as_json else (lambda m: click.echo(m, err=True))
+        result = run(video, pose, action, frames=frames, repeats=repeats, draw=draw,
+                     reference=not no_reference, clock=clock, progress=progress, every=every,
+                     min_score=min_score, min_duration=min_duration)
+    finally:
+        undo()
+    click.echo(json.dumps(result) if as_json else format_report(result))
+
+
+# --- pipan convert / pipan info (issue 5) ------------------------------------------------
+
+TRAIN_INSTALL = 'pip install -e ".[train]"'
+
+
+def _converter_module():
+    """``converters.convert``, loaded only when asked for: the runtime never needs
+    TensorFlow, so a Pi install says what to install instead of failing on import."""
+    import importlib
+    import importlib.util
+
+    missing = MissingDependencyError(
+        f"pipan convert needs TensorFlow and the converters package: from a pipan "
+        f"checkout, run {TRAIN_INSTALL}")
+    try:
+        if importlib.util.find_spec("tensorflow") is None:
+            raise missing
+        import os
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
+        return importlib.import_module("converters.convert")
+    except ModuleNotFoundError as e:
+        if e.name and e.name.split(".")[0] in ("tensorflow", "keras", "converters"):
+            raise missing from None
+        raise
+    except ValueError:  # find_spec on a half-imported module
+        raise missing from None
+
+
+def _print_conversion_table(out: str, report: dict) -> None:
+    acc, lat, v = report["accuracy"], report["latency_ms"], report["validation"]
+
+    def fmt(x) -> str:
+        return "n/a" if x is None else f"{x:.2f}" if isinstance(x, float) else str(x)
+    rows = [
+        ("model", f"{out} ({report['kind']}, {report['io']} I/O)"),
+        ("size", f"{report['size_bytes']['int8']:,} bytes int8, "
+                 f"{report['size_bytes']['float32']:,} bytes float32"),
+        ("float ops", ", ".join(f"{k} x{n}" for k, n in report["float_ops"].items())
+         or "none"),
+        (acc["metric"], f"float {fmt(acc['float'])}  int8 {fmt(acc['int8'])}  "
+                        f"drop {fmt(acc['drop'])} (max {acc['max_drop']:g})"
+                        + ("  FORCED" if acc["forced"] else "")
+                        + ("" if acc["checked"] else "  (not checked: nothing to measure)")),
+    ]
+    if report["kind"] == "action":
+        rows.append(("top-1 agreement", f"{fmt(v['top1_agreement_clips_pct'])}% of "
+                                        f"{v['clips']} clips, "
+                                        f"{fmt(v['top1_agreement_frames_pct'])}% of frames"))
+    else:
+        rows.append(("heatmap peaks", f"{fmt(v['peak_agreement_pct'])}% agree "
+                                      f"({v['strong_peaks']} peaks, {v['images']} images)"))
+        if v.get("decoded"):
+            rows.append(("keypoint shift", f"{fmt(v['keypoint_shift_px'])} px mean"))
+    rows.append(("latency (median)", f"int8 {lat['int8_median']:.3f} ms "
+                                     f"({lat['int8_invoke_median']:.3f} ms in the "
+                                     f"interpreter), float32 {lat['float32_median']:.3f} ms, "
+                                     f"{lat['threads']} thread(s), {lat['runtime']}"))
+    width = max(len(k) for k, _ in rows)
+    for k, val in rows:
+        click.echo(f"{k:<{width}}  {val}")
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=str))
+@click.option("--calibration", "-c", required=True, type=click.Path(path_type=str),
+              help="Images or a COCO keypoints JSON (pose), a skeleton dataset .npz (action).")
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False, path_type=str),
+              help="The .tflite to write; the report goes beside it as .json.")
+@click.option("--io", "io_type", type=click.Choice(["int8", "float"]), default="int8",
+              show_default=True, help="Input/output tensor type of the model.")
+@click.option("--allow-float-ops", is_flag=True, help="Accept ops left in float.")
+@click.option("--max-drop", type=click.FloatRange(min=0), default=2.0, show_default=True,
+              help="Most accuracy points int8 may lose against float.")
+@click.option("--force", is_flag=True, help="Write the model even past --max-drop.")
+@click.option("--stages", type=click.IntRange(min=1), default=None,
+              help="Pose stages to keep (default: the exporter's).")
+@click.option("--samples", type=click.IntRange(min=1), default=None,
+              help="Calibration samples (pose: images, default 100; action: frames, 500).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed drawing the calibration and held-out samples.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Interpreter threads for validation and latency (default: as the runtime).")
+def convert(model: str, calibration: str, out: str, io_type: str, allow_float_ops: bool,
+            max_drop: float, force: bool, stages, samples, seed: int, threads) -> None:
+    """Quantise a trained MODEL directory to a validated full-int8 TFLite model.
+
+    \b
+    Examples:
+      pipan convert runs/action --calibration jhmdb14_split1.npz --out action.tflite
+      pipan convert runs/pose --calibration coco-mini/ --out pose.tflite --stages 2
+    """
+    from pathlib import Path
+    import json
+
+    from .fileio import atomic_write_bytes, atomic_write_text
+
+    out_path = Path(out)
+    if out_path.suffix.lower() == ".json":
+        raise PipanError(f"--out {out}: the model file must not end in .json "
+                         f"(the report is written beside it as .json)")
+    conv = _converter_module()
+    result = conv.convert(model, calibration, io=io_type, allow_float_ops=allow_float_ops,
+                          max_drop=max_drop, force=force, stages=stages, samples=samples,
+                          seed=seed, threads=threads)
+    atomic_write_bytes(out_path, result.model_bytes)
+    atomic_write_text(out_path.with_suffix(".json"),
+                      json.dumps(result.report, indent=2, sort_keys=True) + "\n")
+    _print_conversion_table(out, result.report)
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def info(model: str, as_json: bool) -> None:
+    """Show a TFLite model's pipan metadata, inputs and outputs (no TensorFlow needed).
+
+    \b
+    Example:
+      pipan info pipan/models/action.tflite
+    """
+    import json
+
+    from .runtime import TFLiteModel
+
+    m = TFLiteModel(model, threads=1)
+
+    def tensors(details: dict) -> dict:
+        out = {}
+        for name in sorted(details):
+            d = details[name]
+            q = d.get("quantization_parameters") or {}
+            scales = [float(s) for s in q.get("scales", [])]
+            zps = [int(z) for z in q.get("zero_points", [])]
+            out[name] = {"shape": [int(s) for s in d["shape"]],
+                         "dtype": getattr(d["dtype"], "__name__", str(d["dtype"])),
+                         "scale": scales[0] if len(scales) == 1 else scales or None,
+                         "zero_point": zps[0] if len(zps) == 1 else zps or None}
+        return out
+    data = {"model": model, "metadata": m.metadata or None, "signature": m.signature,
+            "inputs": tensors(m.input_details), "outputs": tensors(m.output_details)}
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=True))
+        return
+    meta = m.metadata
+    click.echo(f"{model}: " + (f"pipan {meta.get('kind')} model" if meta else
+                               "no pipan metadata (not made by pipan convert)"))
+    for key in sorted(meta or {}, key=lambda k: (k != "kind", k)):
+        val = meta[key]
+        if val is None:  # a key that does not apply to this kind of model
+            continue
+        if isinstance(val, list):
+            val = ", ".join(map(str, val))
+        click.echo(f"  {key}: {val}")
+    for title, group in (("inputs", data["inputs"]), ("outputs", data["outputs"])):
+        click.echo(f"{title} (signature {m.signature}):")
+        for name, t in group.items():
+            q = f", scale {t['scale']:.6g}, zero point {t['zero_point']}" \
+                if isinstance(t["scale"], float) else ""
+            click.echo(f"  {name}: {t['dtype']} {tuple(t['shape'])}{q}")
 
 
 @cli.command("fetch-blazepose")

@@ -4,8 +4,9 @@ from __future__ import annotations
 import os
 import tempfile
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Callable, Mapping, Union
+from typing import IO, Callable, Iterator, Mapping, Union
 
 import numpy as np
 
@@ -24,6 +25,28 @@ def atomic_write(path: PathLike, write: Callable[[IO], None], mode: str = "wb") 
     try:
         with os.fdopen(fd, mode) as f:
             write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+@contextmanager
+def atomic_path(path: PathLike) -> Iterator[Path]:
+    """Yield a temp path beside ``path`` (same suffix, so writers that pick a format by
+    extension, like OpenCV's VideoWriter, still work); on success rename it onto ``path``.
+    For writers that need a file name rather than a file object. A failure or interruption
+    removes the temp file and leaves ``path`` as it was."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}",
+                               dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
         try:

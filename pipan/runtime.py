@@ -172,7 +172,10 @@ class TFLiteModel:
             data, self.name = bytes(model), "<bytes>"
         else:
             data, self.name = _read_model_file(model), str(model)
-        self.metadata: Dict[str, Any] = read_metadata_bytes(data) or {}
+        try:
+            self.metadata: Dict[str, Any] = read_metadata_bytes(data) or {}
+        except ModelError as e:  # say which file: a command may load several models
+            raise ModelError(f"{self.name}: {e}") from None
         if expected_kind is not None:
             kind = self.metadata.get("kind")
             if kind is None:
@@ -200,6 +203,10 @@ class TFLiteModel:
         self.runner = self.interpreter.get_signature_runner(signature)
         self.input_details = self.runner.get_input_details()
         self.output_details = self.runner.get_output_details()
+        # (dtype, scale, zero point) per tensor, read once: re-reading the details on
+        # every call cost more than running a small model (the action step, per person).
+        self._qin = {k: _qtuple(d) for k, d in self.input_details.items()}
+        self._qout = {k: _qtuple(d) for k, d in self.output_details.items()}
 
     @property
     def input_names(self) -> tuple:
@@ -216,9 +223,41 @@ class TFLiteModel:
         missing = set(self.input_details) - set(inputs)
         if missing:
             raise ModelError(f"{self.name}: missing input(s) {', '.join(sorted(missing))}")
-        feed = {k: quantize(v, self.input_details[k]) for k, v in inputs.items()}
+        feed = {k: _quantize(v, *self._qin[k]) for k, v in inputs.items()}
         out = self.runner(**feed)
-        return {k: dequantize(v, self.output_details[k]) for k, v in out.items()}
+        return {k: _dequantize(v, *self._qout[k]) for k, v in out.items()}
+
+
+def _qtuple(detail: Mapping[str, Any]):
+    """(dtype, scale, zero point) of a tensor; scale 0.0 when it is not quantised."""
+    scales, zps = _qparams(detail)
+    scale = float(scales[0]) if scales.size else 0.0
+    zp = int(zps[0]) if zps.size else 0
+    return np.dtype(detail["dtype"]), scale, zp
+
+
+def _quantize(x: np.ndarray, dtype: np.dtype, scale: float, zp: int) -> np.ndarray:
+    """``quantize`` with the tensor's parameters already read."""
+    x = np.asarray(x)
+    if dtype.kind == "f":
+        return x.astype(dtype, copy=False)
+    if x.dtype == dtype:
+        return x
+    if scale == 0:
+        return x.astype(dtype)
+    info = np.iinfo(dtype)
+    q = np.round(x.astype(np.float32) / np.float32(scale)) + zp
+    return np.clip(q, info.min, info.max).astype(dtype)
+
+
+def _dequantize(x: np.ndarray, dtype: np.dtype, scale: float, zp: int) -> np.ndarray:
+    """``dequantize`` with the tensor's parameters already read."""
+    x = np.asarray(x)
+    if x.dtype.kind == "f":
+        return x.astype(np.float32, copy=False)
+    if scale == 0:
+        return x.astype(np.float32)
+    return ((x.astype(np.float32) - np.float32(zp)) * np.float32(scale)).astype(np.float32)
 
 
 def _qparams(detail: Mapping[str, Any]):

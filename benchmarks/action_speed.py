@@ -1,0 +1,75 @@
+"""Time of one streaming step of the int8 action model, per person per frame (LiteRT).
+
+    python benchmarks/action_speed.py [--model pipan/models/action.tflite] [--threads 1]
+
+Reports the median over repeats of (a) the interpreter call alone and (b) the whole
+``ActionRecognizer.update`` (features + step + running attention), for one person and
+for five people in turn. Goal on a Pi: under 0.2 ms per person per frame for the step.
+Runtime only (no TensorFlow).
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def median_ms(fn, n: int, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        times.append((time.perf_counter() - t0) / n * 1e3)
+    return float(np.median(times))
+
+
+def main() -> None:
+    from pipan.action import DEFAULT_MODEL, ActionRecognizer
+    from pipan.runtime import runtime_name
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--frames", type=int, default=500)
+    ap.add_argument("--repeats", type=int, default=7)
+    args = ap.parse_args()
+
+    rec = ActionRecognizer(args.model, threads=args.threads)
+    rng = np.random.default_rng(0)
+    kp = np.zeros((args.frames, 18, 3), np.float32)
+    kp[..., :2] = rng.uniform(100, 300, (1, 18, 2)) + np.cumsum(rng.normal(0, 2, (args.frames, 18, 2)), 0)
+    kp[..., 2] = rng.uniform(0.3, 1, (args.frames, 18))
+    feats = {"features": np.zeros((1, 18, 5), np.float32),
+             "h_prev": np.zeros((1, rec.hidden), np.float32)}
+    step_ms = median_ms(lambda: rec.model(**feats), args.frames, args.repeats)
+    i = [0]
+
+    def one():
+        rec.update(1, kp[i[0] % args.frames])
+        i[0] += 1
+
+    def five():
+        t = i[0] % args.frames
+        for p in range(5):
+            rec.update(p, kp[t])
+        i[0] += 1
+
+    upd_ms = median_ms(one, args.frames, args.repeats)
+    five_ms = median_ms(five, args.frames // 5, args.repeats) / 5
+    print(f"{args.model.name}: {runtime_name()}, {args.threads} thread(s), "
+          f"{platform.machine()} {platform.processor() or ''}".rstrip())
+    print(f"int8 step (interpreter call)        {step_ms:.4f} ms per person per frame")
+    print(f"update (features + step + attention) {upd_ms:.4f} ms per person per frame")
+    print(f"update, 5 people in turn             {five_ms:.4f} ms per person per frame")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,176 @@
+"""Online action recognition per tracked person: the streaming form of the pose-attention
+network (architecture note, "Online form"), numpy only.
+
+Each step of the model maps (features_t, h_(t-1)) to (h_t, e_t, logits_t). Frame attention
+over the frames seen so far is a softmax-weighted running mean of the logits, kept per
+person in O(1) state: running maximum m of the scores, numerator n = sum exp(e_i - m)
+logits_i and denominator d = sum exp(e_i - m). softmax(n / d) then equals the offline
+model's prediction on frames 1..t. A ``decay`` < 1 multiplies n and d by ``decay`` every
+frame (older frames fade with half-life log(0.5)/log(decay) frames); a ``window`` of W
+frames attends over the last W frames only (O(W) state). Both let a live stream forget
+old actions; the recurrent state h itself is never reset (``forget`` does that).
+"""
+from __future__ import annotations
+
+import os
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Deque, Dict, Hashable, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .errors import ModelError, PipanError
+from .skeleton import NUM_FEATURES, NUM_JOINTS, frame_features
+
+DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "action.tflite"
+
+#: A step function: keyword inputs ``features`` (1, 18, 5) and ``h_prev`` (1, H), float32;
+#: returns a mapping with ``h`` (1, H), ``score`` (1, 1) and ``logits`` (1, C).
+StepFn = Callable[..., Mapping[str, np.ndarray]]
+
+
+@dataclass
+class _TrackState:
+    """Everything remembered about one person between frames."""
+
+    h: np.ndarray  # (1, H) float32, the GRU state
+    previous: Optional[np.ndarray] = None  # (18, 3) keypoints one frame ago (velocities)
+    m: float = -np.inf  # running max of the attention scores
+    n: Optional[np.ndarray] = None  # (C,) float64 numerator
+    d: float = 0.0  # denominator
+    recent: Deque[Tuple[float, np.ndarray]] = field(default_factory=deque)  # window mode
+    frames: int = 0
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    """Numerically stable softmax over the last axis, float32."""
+    z = np.asarray(x, np.float64)
+    z = np.exp(z - z.max(-1, keepdims=True))
+    return (z / z.sum(-1, keepdims=True)).astype(np.float32)
+
+
+class StreamingAction:
+    """The streaming logic over any step function (a TFLite model or a Keras step model).
+
+    ``labels``: class names, in the model's output order; ``hidden``: the GRU state size H.
+    """
+
+    def __init__(self, step: StepFn, labels: Sequence[str], hidden: int,
+                 decay: float = 1.0, window: Optional[int] = None):
+        if not 0.0 < decay <= 1.0:
+            raise PipanError(f"decay must be in (0, 1], got {decay}")
+        if window is not None and window < 1:
+            raise PipanError(f"window must be at least 1 frame, got {window}")
+        self.step = step
+        self.labels: Tuple[str, ...] = tuple(str(s) for s in labels)
+        self.hidden = int(hidden)
+        self.decay = float(decay)
+        self.window = window
+        self._tracks: Dict[Hashable, _TrackState] = {}
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.labels)
+
+    def update(self, track_id: Hashable, keypoints: np.ndarray) -> np.ndarray:
+        """Feed one frame of one person (COCO-18 ``(18, 3)``: x, y pixels, score) and return
+        the class probabilities ``(C,)`` for that person's actions so far."""
+        kp = np.asarray(keypoints, np.float32)
+        if kp.shape != (NUM_JOINTS, 3):
+            raise PipanError(f"keypoints must have shape ({NUM_JOINTS}, 3) (COCO-18 x, y, "
+                             f"score), got {kp.shape}")
+        st = self._tracks.get(track_id)
+        if st is None:
+            st = self._tracks[track_id] = _TrackState(h=np.zeros((1, self.hidden), np.float32))
+        feats = frame_features(kp, st.previous)[None].astype(np.float32)
+        out = self.step(features=feats, h_prev=st.h)
+        st.h = np.asarray(out["h"], np.float32).reshape(1, self.hidden)
+        e = float(np.asarray(out["score"]).reshape(-1)[0])
+        logits = np.asarray(out["logits"], np.float64).reshape(-1)
+        if logits.shape[0] != self.num_classes:
+            raise ModelError(f"the model gives {logits.shape[0]} classes but has "
+                             f"{self.num_classes} labels")
+        st.previous = kp
+        st.frames += 1
+        if self.window is not None:
+            st.recent.append((e, logits))
+            if len(st.recent) > self.window:
+                st.recent.popleft()
+            es = np.array([r[0] for r in st.recent])
+            ages = np.arange(len(es))[::-1]
+            w = np.exp(es - es.max()) * self.decay ** ages
+            mean = (w[:, None] * np.stack([r[1] for r in st.recent])).sum(0) / w.sum()
+            return softmax(mean)
+        # Running softmax-weighted mean, rescaled whenever a new maximum arrives.
+        m_new = max(st.m, e)
+        rescale = np.exp(st.m - m_new) * self.decay if st.n is not None else 0.0
+        w = np.exp(e - m_new)
+        st.n = (st.n * rescale if st.n is not None else 0.0) + w * logits
+        st.d = st.d * rescale + w
+        st.m = m_new
+        return softmax(st.n / st.d)
+
+    def forget(self, track_id: Hashable) -> None:
+        """Drop a person's state (a track that ended); unknown ids are ignored."""
+        self._tracks.pop(track_id, None)
+
+    def reset(self) -> None:
+        """Forget everyone."""
+        self._tracks.clear()
+
+    @property
+    def tracks(self) -> Tuple[Hashable, ...]:
+        return tuple(self._tracks)
+
+    def run_clip(self, keypoints: np.ndarray, track_id: Hashable = "__clip__") -> np.ndarray:
+        """Stream a whole clip ``(T, 18, 3)`` as one fresh person; returns ``(T, C)``
+        probabilities (row t = the prediction after frames 1..t). The track is forgotten
+        before and after."""
+        kp = np.asarray(keypoints, np.float32)
+        if kp.ndim != 3 or kp.shape[1:] != (NUM_JOINTS, 3):
+            raise PipanError(f"a clip must have shape (T, {NUM_JOINTS}, 3), got {kp.shape}")
+        self.forget(track_id)
+        try:
+            return np.stack([self.update(track_id, k) for k in kp]) if len(kp) else \
+                np.zeros((0, self.num_classes), np.float32)
+        finally:
+            self.forget(track_id)
+
+
+class ActionRecognizer(StreamingAction):
+    """Online action recognition with the int8 step model (TFLite, LiteRT).
+
+    ``model_path``: a pipan action model (``.tflite`` with pipan metadata); default the
+    bundled ``pipan/models/action.tflite``. ``threads``: interpreter threads (default
+    ``pipan.runtime.default_threads()``). ``decay``/``window``: see the module docstring.
+    """
+
+    def __init__(self, model_path: Union[str, os.PathLike, None] = None,
+                 threads: Optional[int] = None, decay: float = 1.0,
+                 window: Optional[int] = None):
+        from .runtime import TFLiteModel
+
+        path = Path(model_path) if model_path is not None else DEFAULT_MODEL
+        if model_path is None and not path.is_file():
+            raise ModelError(f"no bundled action model at {path}; pass a model path "
+                             f"(make one with `pipan convert`)")
+        self.model = TFLiteModel(path, threads=threads, expected_kind="action")
+        meta = self.model.metadata
+        labels = meta.get("labels")
+        if not labels:
+            raise ModelError(f"{path}: its metadata has no class labels")
+        for name, shape in (("features", (1, NUM_JOINTS, NUM_FEATURES)), ("h_prev", None)):
+            if name not in self.model.input_details:
+                raise ModelError(f"{path}: not an action step model (no input {name!r})")
+        missing = {"h", "score", "logits"} - set(self.model.output_details)
+        if missing:
+            raise ModelError(f"{path}: not an action step model (no output(s) "
+                             f"{', '.join(sorted(missing))})")
+        if self.model.input_shape("features") != (1, NUM_JOINTS, NUM_FEATURES):
+            raise ModelError(f"{path}: input 'features' has shape "
+                             f"{self.model.input_shape('features')}, expected "
+                             f"{(1, NUM_JOINTS, NUM_FEATURES)}")
+        hidden = self.model.input_shape("h_prev")[-1]
+        super().__init__(self.model, labels, hidden, decay=decay, window=window)
+        self.metadata = meta

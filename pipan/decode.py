@@ -1,0 +1,210 @@
+"""Pose net maps -> people (numpy only; the runtime's part-affinity grouping).
+
+The pose net gives, at stride 8, heatmaps ``(H, W, 19)`` (18 COCO-18 joints + background)
+and part-affinity fields ``(H, W, 38)`` (limb i of ``pipan.skeleton.LIMBS`` in channels 2i,
+2i+1 as a unit vector dx, dy). Decoding follows OpenPose:
+
+1. joint peaks: 3x3 non-maximum suppression above a threshold, refined to sub-cell
+   precision by fitting a parabola to the log heatmap (exact for a Gaussian peak);
+2. limb candidates: every pair of peaks of a limb's two joints, scored by the line
+   integral of the limb's field along the segment between them (mean of the field's
+   projection on the segment's direction over ``samples`` points) with a penalty for limbs
+   longer than half the map;
+3. greedy assignment: per limb, best-scoring candidates first, each peak used once;
+4. people: limbs joined into skeletons through shared peaks (merging two partial
+   skeletons when a limb connects them and they share no joint).
+
+Map cell (i, j) covers net-input pixels 8j..8j+7 by 8i..8i+7, so its centre is at input
+pixel (8j + 3.5, 8i + 3.5); ``map_to_net`` and ``net_to_map`` are that mapping, used by
+the training targets too.
+"""
+from __future__ import annotations
+
+from typing import List, Tuple
+
+import numpy as np
+
+from .skeleton import LIMBS, NUM_JOINTS
+from .types import Person
+
+STRIDE = 8  # net-input pixels per map cell
+_OFFSET = (STRIDE - 1) / 2.0  # the centre of cell 0 in input pixels
+
+
+def map_to_net(xy_map: np.ndarray) -> np.ndarray:
+    """Map coordinates (cells, cell centres at integers) -> net-input pixels."""
+    return np.asarray(xy_map, np.float32) * STRIDE + _OFFSET
+
+
+def net_to_map(xy_net: np.ndarray) -> np.ndarray:
+    """Net-input pixels -> map coordinates (cells)."""
+    return (np.asarray(xy_net, np.float32) - _OFFSET) / STRIDE
+
+
+def find_peaks(heatmap: np.ndarray, threshold: float) -> np.ndarray:
+    """Peaks of one (H, W) map: (P, 3) rows of x, y (cells, sub-cell refined) and value.
+
+    A peak is a cell above ``threshold`` and not below any of its 8 neighbours (ties on a
+    plateau keep the first cell in raster order, so a flat top gives one peak).
+    """
+    H, W = heatmap.shape
+    h = np.asarray(heatmap, np.float32)
+    if not (h > threshold).any():
+        return np.zeros((0, 3), np.float32)
+    pad = np.pad(h, 1, mode="constant", constant_values=-np.inf)
+    is_peak = h > threshold
+    # Strictly greater than the neighbours before it in raster order, >= those after, so a
+    # plateau yields exactly one peak.
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dy == 0 and dx == 0:
+                continue
+            nb = pad[1 + dy:1 + dy + H, 1 + dx:1 + dx + W]
+            before = dy < 0 or (dy == 0 and dx < 0)
+            is_peak &= (h > nb) if before else (h >= nb)
+    ys, xs = np.nonzero(is_peak)
+    vals = h[ys, xs]
+    fx = xs.astype(np.float32) + _refine(pad, ys + 1, xs + 1, axis=1)
+    fy = ys.astype(np.float32) + _refine(pad, ys + 1, xs + 1, axis=0)
+    return np.stack([fx, fy, vals], axis=1).astype(np.float32)
+
+
+def _refine(pad: np.ndarray, ys: np.ndarray, xs: np.ndarray, axis: int) -> np.ndarray:
+    """Sub-cell offset along one axis from a parabola through the log of 3 values."""
+    if axis == 1:
+        lo, c, hi = pad[ys, xs - 1], pad[ys, xs], pad[ys, xs + 1]
+    else:
+        lo, c, hi = pad[ys - 1, xs], pad[ys, xs], pad[ys + 1, xs]
+    ok = np.isfinite(lo) & np.isfinite(hi) & (lo > 1e-4) & (hi > 1e-4) & (c > 1e-4)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        llo, lc, lhi = (np.log(np.maximum(v, 1e-4)) for v in (lo, c, hi))
+        denom = llo - 2 * lc + lhi
+        off = np.where(ok & (denom < -1e-6), 0.5 * (llo - lhi) / denom, 0.0)
+    return np.clip(np.nan_to_num(off), -0.5, 0.5).astype(np.float32)
+
+
+def _bilinear(field: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Sample (H, W, C) at float (x, y) cells (clamped to the map) -> (..., C)."""
+    H, W = field.shape[:2]
+    x = np.clip(x, 0, W - 1)
+    y = np.clip(y, 0, H - 1)
+    x0 = np.floor(x).astype(np.int64)
+    y0 = np.floor(y).astype(np.int64)
+    x1, y1 = np.minimum(x0 + 1, W - 1), np.minimum(y0 + 1, H - 1)
+    wx, wy = (x - x0)[..., None], (y - y0)[..., None]
+    return ((1 - wy) * ((1 - wx) * field[y0, x0] + wx * field[y0, x1])
+            + wy * ((1 - wx) * field[y1, x0] + wx * field[y1, x1]))
+
+
+def score_limbs(paf: np.ndarray, pa: np.ndarray, pb: np.ndarray, samples: int = 10,
+                min_fraction: float = 0.8, min_alignment: float = 0.05
+                ) -> Tuple[np.ndarray, np.ndarray]:
+    """Line-integral scores of every candidate limb from peaks ``pa`` (A, 2) to ``pb`` (B, 2).
+
+    ``paf`` is the limb's (H, W, 2) field. Returns ``score`` (A, B) and ``valid`` (A, B):
+    valid when at least ``min_fraction`` of the samples align with the segment by more
+    than ``min_alignment`` and the score (mean alignment with a length penalty) is > 0.
+    """
+    H, W = paf.shape[:2]
+    d = pb[None, :, :] - pa[:, None, :]  # (A, B, 2)
+    norm = np.linalg.norm(d, axis=-1)
+    unit = d / np.maximum(norm, 1e-6)[..., None]
+    t = np.linspace(0.0, 1.0, samples, dtype=np.float32)
+    pts = pa[:, None, None, :] + t[None, None, :, None] * d[:, :, None, :]  # (A, B, S, 2)
+    vec = _bilinear(paf, pts[..., 0], pts[..., 1])  # (A, B, S, 2)
+    align = (vec * unit[:, :, None, :]).sum(-1)  # (A, B, S)
+    # OpenPose's prior: limbs longer than half the image are unlikely.
+    penalty = np.minimum(0.5 * H / np.maximum(norm, 1e-6) - 1.0, 0.0)
+    score = align.mean(-1) + penalty
+    valid = ((align > min_alignment).mean(-1) >= min_fraction) & (score > 0) & (norm > 1e-6)
+    return score.astype(np.float32), valid
+
+
+def decode(heatmaps: np.ndarray, pafs: np.ndarray, *, peak_threshold: float = 0.1,
+           samples: int = 10, min_joints: int = 3, min_score: float = 0.2
+           ) -> List[Person]:
+    """People from one frame's maps, keypoints in net-input pixels.
+
+    ``heatmaps`` (H, W, 19) and ``pafs`` (H, W, 38) at stride 8 (a leading batch axis of 1
+    is dropped). Each ``Person.keypoints`` is (18, 3): x, y in net-input pixels and the
+    joint's heatmap peak value clipped to [0, 1] (0 = not found). People with fewer than
+    ``min_joints`` joints or a mean joint score under ``min_score`` are dropped.
+    ``Person.score`` is the mean joint score times the fraction of the 18 joints found.
+    """
+    hm, pf = np.asarray(heatmaps, np.float32), np.asarray(pafs, np.float32)
+    if hm.ndim == 4:
+        hm = hm[0]
+    if pf.ndim == 4:
+        pf = pf[0]
+    H, W, C = hm.shape
+    if C < NUM_JOINTS or pf.shape != (H, W, 2 * len(LIMBS)):
+        raise ValueError(f"maps must be (H, W, {NUM_JOINTS + 1}) and (H, W, {2 * len(LIMBS)}),"
+                         f" got {hm.shape} and {pf.shape}")
+    if not (hm[..., :NUM_JOINTS] > peak_threshold).any():
+        return []  # nobody: the common fast path
+    peaks = [find_peaks(hm[..., j], peak_threshold) for j in range(NUM_JOINTS)]
+
+    # people: (P, 18) peak index per joint (-1 = none) and accumulated limb score
+    people: List[np.ndarray] = []
+    limb_score: List[float] = []
+    for k, (a, b) in enumerate(LIMBS):
+        A, B = peaks[a], peaks[b]
+        if len(A) == 0 or len(B) == 0:
+            continue
+        score, valid = score_limbs(pf[..., 2 * k:2 * k + 2], A[:, :2], B[:, :2], samples)
+        ia, ib = np.nonzero(valid)
+        if len(ia) == 0:
+            continue
+        order = np.argsort(-score[ia, ib], kind="stable")
+        used_a, used_b = set(), set()
+        for n in order:
+            i, j = int(ia[n]), int(ib[n])
+            if i in used_a or j in used_b:
+                continue
+            used_a.add(i)
+            used_b.add(j)
+            _connect(people, limb_score, a, b, i, j, float(score[i, j]))
+
+    out: List[Person] = []
+    for person in people:
+        kp = np.zeros((NUM_JOINTS, 3), np.float32)
+        have = person >= 0
+        if have.sum() < min_joints:
+            continue
+        for j in np.nonzero(have)[0]:
+            x, y, v = peaks[j][person[j]]
+            kp[j, :2] = map_to_net(np.float32([x, y]))
+            kp[j, 2] = np.clip(v, 1e-3, 1.0)
+        mean = float(kp[have, 2].mean())
+        if mean < min_score:
+            continue
+        out.append(Person(keypoints=kp, score=mean * float(have.sum()) / NUM_JOINTS))
+    out.sort(key=lambda p: -p.score)
+    return out
+
+
+def _connect(people: List[np.ndarray], limb_score: List[float], a: int, b: int,
+             i: int, j: int, score: float) -> None:
+    """Add limb (joint a = peak i, joint b = peak j) to the people being assembled."""
+    owners = [n for n, p in enumerate(people) if p[a] == i or p[b] == j]
+    if not owners:
+        p = np.full(NUM_JOINTS, -1, np.int64)
+        p[a], p[b] = i, j
+        people.append(p)
+        limb_score.append(score)
+        return
+    if len(owners) == 1:
+        p = people[owners[0]]
+        # Fill only a free slot: a joint never changes peak once assigned.
+        if p[a] == i and p[b] < 0:
+            p[b] = j
+        elif p[b] == j and p[a] < 0:
+            p[a] = i
+        limb_score[owners[0]] += score
+        return
+    n1, n2 = owners[0], owners[1]
+    p1, p2 = people[n1], people[n2]
+    if not ((p1 >= 0) & (p2 >= 0)).any():  # disjoint halves of one person: merge
+        people[n1] = np.where(p1 >= 0, p1, p2)
+        limb_score[n1] += limb_score[n2] + score
+        del people[n2], limb_score[n2]

@@ -1,0 +1,109 @@
+"""Live recognition: a camera or stream through the pipeline, each segment reported as it
+closes, a periodic status, an optional window and an optional MJPEG server.
+
+Ending: the source ends, ``max_frames`` are done, ``stop`` is set (e.g. by SIGTERM), the
+window's q/Esc, or Ctrl-C. Every way closes the open segments (reported like the others)
+before returning, so files written by the callbacks are complete.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from .draw import draw_frame
+from .errors import MissingDependencyError, PipanError
+from .pipeline import Pipeline, StageTimes, frames_with_decode_time
+from .serve import FrameServer
+from .types import Segment
+from .video import FrameSource
+
+WINDOW = "pipan live"
+
+
+@dataclass
+class LiveStatus:
+    frames: int
+    fps: float  # frames per second over the last status period
+    people: int  # tracks matched in the latest frame
+
+    def __str__(self) -> str:
+        return f"{self.fps:5.1f} FPS, {self.people} people, {self.frames} frames"
+
+
+def iso_utc(unix_s: float) -> str:
+    """UTC ISO 8601 with milliseconds, e.g. 2026-11-26T10:33:46.120Z."""
+    import datetime as dt
+    t = dt.datetime.fromtimestamp(unix_s, dt.timezone.utc)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+def check_display() -> None:
+    """Raise a one-line error unless an OpenCV window can be opened here."""
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
+                                                 or os.environ.get("WAYLAND_DISPLAY")):
+        raise PipanError("--show needs a display (DISPLAY is not set); "
+                         "use --serve PORT to watch from a browser")
+    import cv2
+    try:
+        cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
+    except cv2.error:
+        raise MissingDependencyError(
+            "--show needs OpenCV with GUI support (pip install opencv-python; this one is "
+            "headless); or use --serve PORT to watch from a browser") from None
+
+
+def run_live(source: FrameSource, pipeline: Pipeline, *,
+             on_segment: Callable[[Segment], None],
+             on_status: Optional[Callable[[LiveStatus], None]] = None,
+             status_every: float = 1.0, show: bool = False,
+             server: Optional[FrameServer] = None, max_frames: Optional[int] = None,
+             stop: Optional[threading.Event] = None) -> str:
+    """Run until the source ends or is stopped. Returns how it ended: "ended" (source or
+    ``max_frames``), "stopped" (``stop`` set or window closed) or "interrupted" (Ctrl-C)."""
+    T: StageTimes = pipeline.times
+    how = "ended"
+    t_start = time.perf_counter()
+    last_t, last_n = t_start, 0
+    fps_now = 0.0
+    try:
+        for frame in frames_with_decode_time(source, T, max_frames):
+            result = pipeline.process(frame)
+            for seg in result.closed:
+                on_segment(seg)
+            now = time.perf_counter()
+            if now - last_t >= status_every:
+                fps_now = (T.frames - last_n) / (now - last_t)
+                last_t, last_n = now, T.frames
+                if on_status is not None:
+                    on_status(LiveStatus(T.frames, fps_now, len(result.tracks)))
+            if show or (server is not None and server.watching):
+                t0 = time.perf_counter()
+                image = draw_frame(frame.image.copy(), result.tracks,
+                                   pipeline.captions(result), fps_now or None)
+                if server is not None:
+                    server.publish(image)
+                if show:
+                    import cv2
+                    cv2.imshow(WINDOW, image)
+                    if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+                        how = "stopped"
+                T.add("drawing", time.perf_counter() - t0)
+            if stop is not None and stop.is_set():
+                how = "stopped"
+            if how != "ended":
+                break
+    except KeyboardInterrupt:
+        how = "interrupted"
+    finally:
+        # Close open segments even when the source failed (camera lost), then re-raise.
+        for seg in pipeline.finish():
+            on_segment(seg)
+        T.wall += time.perf_counter() - t_start
+        if show:
+            import cv2
+            cv2.destroyAllWindows()
+    return how

@@ -1,0 +1,242 @@
+"""The runtime pipeline: frames -> people -> tracks -> per-track action probabilities ->
+segments, with per-stage timing.
+
+The pose estimator and the action recognizer are passed in (any objects with the runtime
+API of docs/design.md), so tests and benchmarks can run the pipeline with stand-ins:
+
+- pose: ``estimate(frame_bgr) -> list[Person]``; optionally ``last_timing``, a dict of the
+  seconds its last call spent in ``"pose"`` (preprocessing + net) and ``"maps"`` (decoding
+  heatmaps and PAFs into people); without it the whole call counts as "pose".
+- action: ``labels``, ``update(track_id, keypoints18x3) -> probabilities``,
+  ``forget(track_id)``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
+
+import numpy as np
+
+from .errors import ModelError
+from .segments import Segmenter
+from .tracker import Tracker
+from .types import Segment, Track
+from .video import Frame, FrameSource
+
+#: Stages timed per frame, in pipeline order ("maps" = decoding heatmaps/PAFs into people).
+STAGES: Tuple[str, ...] = ("decode", "pose", "maps", "tracking", "action", "segments",
+                           "drawing")
+
+
+@dataclass
+class StageTimes:
+    """Seconds spent per stage, summed over frames; ``frames`` frames read, ``processed``
+    of them through the pose net (``--every``), ``steps`` action-model steps (people)."""
+
+    seconds: Dict[str, float] = field(default_factory=lambda: {s: 0.0 for s in STAGES})
+    frames: int = 0
+    processed: int = 0
+    steps: int = 0
+    wall: float = 0.0  # seconds from the first frame request to the last result
+    #: the clock stages are timed with: wall time (default), or ``time.process_time`` for
+    #: CPU time, which a busy machine disturbs far less (use one interpreter thread then)
+    clock: Callable[[], float] = time.perf_counter
+
+    def add(self, stage: str, seconds: float) -> None:
+        self.seconds[stage] += seconds
+
+    def per_frame_ms(self) -> Dict[str, float]:
+        n = max(self.frames, 1)
+        return {s: 1000.0 * v / n for s, v in self.seconds.items()}
+
+    @property
+    def fps(self) -> float:
+        """End-to-end frames per second (wall clock, everything included)."""
+        return self.frames / self.wall if self.wall > 0 else 0.0
+
+    @property
+    def action_ms_per_person(self) -> float:
+        return 1000.0 * self.seconds["action"] / self.steps if self.steps else 0.0
+
+    def as_dict(self) -> dict:
+        return {"frames": self.frames, "processed_frames": self.processed,
+                "person_steps": self.steps, "fps": round(self.fps, 2),
+                "ms_per_frame": {k: round(v, 3) for k, v in self.per_frame_ms().items()},
+                "action_ms_per_person": round(self.action_ms_per_person, 4),
+                "wall_s": round(self.wall, 3)}
+
+
+@dataclass
+class FrameResult:
+    """What the pipeline made of one frame. ``tracks``: people matched in this frame (on a
+    frame skipped by ``every``, those of the last processed frame); ``probabilities``:
+    per track id; ``ended``: ids whose tracks ended here; ``closed``: segments closed here."""
+
+    index: int
+    time: float
+    tracks: List[Track]
+    probabilities: Dict[int, np.ndarray]
+    ended: List[int] = field(default_factory=list)
+    closed: List[Segment] = field(default_factory=list)
+    processed: bool = True
+
+
+class Pipeline:
+    """Pose -> tracker -> action -> segments for one stream of frames.
+
+    ``every``: run the pose net on one frame in ``every`` (the others reuse the last
+    result); ``min_score``: drop detected people whose overall score is below it;
+    ``min_duration``: seconds a new action must last to open a segment; ``window``:
+    seconds of the centred mode filter on per-frame labels (see pipan.segments).
+    """
+
+    def __init__(self, pose, action, *, tracker: Optional[Tracker] = None, every: int = 1,
+                 min_score: float = 0.0, min_duration: float = 0.5, window: float = 0.4,
+                 times: Optional[StageTimes] = None):
+        if every < 1:
+            raise ValueError("every must be at least 1")
+        self.pose = pose
+        self.action = action
+        self.labels: Tuple[str, ...] = tuple(action.labels)
+        self.tracker = tracker or Tracker()
+        self.segmenter = Segmenter(self.labels, min_duration=min_duration, window=window)
+        self.every = int(every)
+        self.min_score = float(min_score)
+        self.times = times or StageTimes()
+        self._last: Optional[FrameResult] = None
+
+    def process(self, frame: Frame) -> FrameResult:
+        """Run one frame through every stage (or reuse the last result on skipped frames)."""
+        T = self.times
+        T.frames += 1
+        if self._last is not None and frame.index % self.every:
+            last = self._last
+            return FrameResult(frame.index, frame.time, last.tracks, last.probabilities,
+                               processed=False)
+        T.processed += 1
+        clock = T.clock
+        t0 = clock()
+        people = self.pose.estimate(frame.image)
+        t1 = clock()
+        timing = getattr(self.pose, "last_timing", None)
+        if timing and "maps" in timing:
+            # the estimator's split (its own wall clock) applied to this call's time on
+            # the pipeline's clock, so CPU-time benchmarks stay consistent
+            total = float(timing.get("pose", 0.0)) + float(timing["maps"])
+            maps = (t1 - t0) * float(timing["maps"]) / total if total > 0 else 0.0
+            T.add("pose", t1 - t0 - maps)
+            T.add("maps", maps)
+        else:
+            T.add("pose", t1 - t0)
+        if self.min_score > 0:
+            people = [p for p in people if p.score >= self.min_score]
+        tracks = self.tracker.update(people)
+        ended = list(self.tracker.ended)
+        t2 = clock()
+        T.add("tracking", t2 - t1)
+        probs: Dict[int, np.ndarray] = {}
+        for tr in tracks:
+            probs[tr.id] = np.asarray(self.action.update(tr.id, tr.person.keypoints))
+        for tid in ended:
+            self.action.forget(tid)
+        T.steps += len(tracks)
+        t3 = clock()
+        T.add("action", t3 - t2)
+        closed: List[Segment] = []
+        for tr in tracks:
+            closed += self.segmenter.update(tr.id, frame.time, probs[tr.id])
+        for tid in ended:
+            closed += self.segmenter.close(tid)
+        T.add("segments", clock() - t3)
+        self._last = FrameResult(frame.index, frame.time, tracks, probs, ended, closed)
+        return self._last
+
+    def captions(self, result: FrameResult) -> Dict[int, str]:
+        """Per track id: its current (smoothed) action and that action's probability now."""
+        out = {}
+        for tr in result.tracks:
+            label = self.segmenter.current(tr.id)
+            p = result.probabilities.get(tr.id)
+            if label is None or p is None:
+                continue
+            out[tr.id] = f"{label} {float(p[self.labels.index(label)]):.2f}"
+        return out
+
+    def finish(self) -> List[Segment]:
+        """End of the source: end every track and close every open segment."""
+        for tid in self.tracker.finish():
+            self.action.forget(tid)
+        return self.segmenter.finish()
+
+
+def frames_with_decode_time(source: FrameSource, times: StageTimes,
+                            max_frames: Optional[int] = None) -> Iterator[Frame]:
+    """Iterate ``source``, adding the time spent waiting for each frame to "decode"."""
+    it = iter(source)
+    n = 0
+    clock = times.clock
+    while max_frames is None or n < max_frames:
+        t0 = clock()
+        try:
+            frame = next(it)
+        except StopIteration:
+            return
+        times.add("decode", clock() - t0)
+        n += 1
+        yield frame
+
+
+# --- models ------------------------------------------------------------------------------
+
+POSE_BACKENDS = ("pipan", "blazepose")
+
+
+def load_pose(backend: str = "pipan", model_path: Optional[str] = None,
+              threads: Optional[int] = None):
+    """The pose estimator of ``backend`` ("pipan": pipan's own int8 net; "blazepose": the
+    BlazePose reference), from ``model_path`` or the bundled model."""
+    if backend == "pipan":
+        return _construct("pipan.pose", "PoseEstimator", threads=threads,
+                          model_path=model_path)
+    if backend == "blazepose":  # two files: model_path names their folder
+        return _construct("pipan.blazepose", "BlazePoseEstimator", threads=threads,
+                          model_dir=model_path)
+    raise ModelError(f"unknown pose backend {backend!r} (choose {', '.join(POSE_BACKENDS)})")
+
+
+#: Half-life, in seconds, of each frame's weight in the action model's frame attention
+#: during a stream: about the length of the clips it was trained on. Without forgetting
+#: the attention averages over everything a person did, and the first action never ends.
+#: Exponential forgetting keeps the per-person state O(1) (a window would be O(W)).
+ACTION_HALF_LIFE_S = 1.0
+
+
+def action_decay(fps: float, half_life_s: Optional[float] = ACTION_HALF_LIFE_S,
+                 every: int = 1) -> float:
+    """The recognizer's per-step ``decay`` for a source at ``fps`` with the pose net run on
+    one frame in ``every``: a frame's weight halves every ``half_life_s`` seconds; 1.0 (no
+    forgetting) when ``half_life_s`` is None or 0."""
+    if not half_life_s:
+        return 1.0
+    steps = max(half_life_s * fps / every, 1.0)
+    return float(0.5 ** (1.0 / steps))
+
+
+def load_action(model_path: Optional[str] = None, threads: Optional[int] = None,
+                decay: float = 1.0):
+    """The action recognizer from ``model_path`` or the bundled model; ``decay``: see
+    ``action_decay``."""
+    return _construct("pipan.action", "ActionRecognizer", model_path=model_path,
+                      threads=threads, decay=decay)
+
+
+def _construct(module: str, cls: str, **kwargs):
+    import importlib
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name != module:
+            raise
+        raise ModelError(f"{module} is not part of this installation") from None
+    return getattr(mod, cls)(**kwargs)

@@ -1,0 +1,201 @@
+"""Per-frame class probabilities of each person -> labelled segments (start, end, label,
+confidence), online.
+
+Two stages of smoothing:
+
+1. A centred mode filter on the arg-max label: frame t gets the most frequent arg-max of
+   the frames within ``window / 2`` seconds either side (ties keep the previous smoothed
+   label). Isolated wrong frames vanish and boundaries stay where they were; the price is
+   a lag of ``window / 2`` seconds before a frame is settled.
+2. Hysteresis on the smoothed label: a new label takes over only once it has lasted
+   ``min_duration`` seconds in a row; the new segment then starts where that run began,
+   so boundaries are not delayed. Shorter runs count toward the current segment. The
+   first segment is the only one that may be shorter than ``min_duration`` before a
+   switch; it is merged into the next one instead (a noisy start is not a segment).
+
+A segment's confidence is the mean, over its frames, of the probability of its label.
+Segments are closed at the next segment's start, or at the last frame's time plus one
+frame period when a track or the source ends. A track shorter than ``min_duration`` in
+all (a false detection, a person at the frame's edge) yields no segment.
+"""
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Deque, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .types import Segment
+
+Frame = Tuple[float, List[float], int]  # time s, probabilities (C,), arg-max
+
+
+@dataclass
+class _Open:
+    """One person's open segment and hysteresis state (smoothed frames only)."""
+
+    label: int
+    start: float  # seconds
+    conf_sum: float = 0.0
+    frames: int = 0
+    last: float = 0.0  # time of the last smoothed frame
+    period: float = 0.0  # seconds between frames, last seen
+    candidate: Optional[int] = None
+    pending: List[Tuple[float, List[float]]] = field(default_factory=list)
+    closed_once: bool = False  # a segment of this person has been closed before
+
+    def absorb(self, p: List[float]) -> None:
+        self.conf_sum += float(p[self.label])
+        self.frames += 1
+
+    def flush_pending(self) -> None:
+        for _, p in self.pending:
+            self.absorb(p)
+        self.pending.clear()
+        self.candidate = None
+
+
+@dataclass
+class _Person:
+    """Raw frames of one person waiting for their mode window, and the segment state."""
+
+    queue: Deque[Frame] = field(default_factory=deque)  # not yet smoothed
+    history: Deque[Tuple[float, int]] = field(default_factory=deque)  # (time, arg-max)
+    last_label: Optional[int] = None  # the last smoothed label
+    last_time: Optional[float] = None  # time of the last raw frame
+    period: float = 0.0
+    seg: Optional[_Open] = None
+
+
+class Segmenter:
+    """Online segmentation of many people's probability streams.
+
+    ``update(person, time_s, probs)`` returns the segments that frame closed (usually
+    none); ``close(person)`` ends one person's open segment (track ended); ``finish()``
+    ends all. ``window`` (seconds) is the mode filter's width (0 = off); ``min_duration``
+    (seconds) the hysteresis; ``default_period`` the frame period assumed until two frames
+    are seen.
+    """
+
+    def __init__(self, labels: Sequence[str], min_duration: float = 0.5,
+                 window: float = 0.4, default_period: float = 1 / 30):
+        self.labels = tuple(labels)
+        self.min_duration = float(min_duration)
+        self.half = float(window) / 2
+        self.default_period = float(default_period)
+        self._people: Dict[int, _Person] = {}
+
+    @property
+    def open_people(self) -> List[int]:
+        return sorted(self._people)
+
+    def current(self, person: int) -> Optional[str]:
+        """The label of ``person``'s open segment (None if none yet)."""
+        st = self._people.get(person)
+        return None if st is None or st.seg is None else self.labels[st.seg.label]
+
+    # --- stage 1: centred mode filter ----------------------------------------------------
+
+    def update(self, person: int, time_s: float, probs: np.ndarray) -> List[Segment]:
+        # plain floats: a handful of numpy calls per person costs more than the arithmetic
+        # right after the pose net has cooled the caches (see pipan.tracker)
+        p = np.asarray(probs, np.float32).tolist()
+        st = self._people.setdefault(person, _Person(period=self.default_period))
+        t = float(time_s)
+        if st.last_time is not None and t > st.last_time:
+            st.period = t - st.last_time
+        st.last_time = t
+        k = max(range(len(p)), key=p.__getitem__)  # first maximum, as np.argmax
+        st.queue.append((t, p, k))
+        st.history.append((t, k))
+        closed: List[Segment] = []
+        # a frame is settled once every frame within half a window after it has arrived
+        while st.queue and st.queue[0][0] <= t - self.half + 1e-9:
+            closed += self._settle(person, st)
+        return closed
+
+    def _settle(self, person: int, st: _Person) -> List[Segment]:
+        t, p, k = st.queue.popleft()
+        while st.history and st.history[0][0] < t - self.half - 1e-9:
+            st.history.popleft()
+        votes = Counter(kk for tt, kk in st.history if tt <= t + self.half + 1e-9)
+        top = max(votes.values())
+        winners = [lab for lab, n in votes.items() if n == top]
+        label = st.last_label if st.last_label in winners else \
+            (k if k in winners else min(winners))
+        st.last_label = label
+        return self._step(person, st, t, p, label)
+
+    # --- stage 2: hysteresis -------------------------------------------------------------
+
+    def _step(self, person: int, st: _Person, t: float, p: List[float],
+              k: int) -> List[Segment]:
+        s = st.seg
+        if s is None:
+            st.seg = _Open(label=k, start=t, last=t, period=st.period)
+            st.seg.absorb(p)
+            return []
+        s.period = t - s.last if t > s.last else s.period
+        s.last = t
+        if k == s.label:
+            s.flush_pending()
+            s.absorb(p)
+            return []
+        if k != s.candidate:
+            s.flush_pending()  # another label's run broke off: it was a flicker
+            s.candidate = k
+        s.pending.append((t, p))
+        run_start = s.pending[0][0]
+        if t - run_start + s.period < self.min_duration - 1e-9:
+            return []
+        # The candidate has lasted min_duration: it takes over from where its run began.
+        closed: List[Segment] = []
+        new_start = run_start
+        if run_start - s.start < self.min_duration and not s.closed_once:
+            new_start = s.start  # a short first segment merges into the next
+        else:
+            closed.append(self._segment(person, s, run_start))
+        n = st.seg = _Open(label=k, start=new_start, last=t, period=s.period,
+                           closed_once=s.closed_once or bool(closed))
+        for _, q in s.pending:
+            n.absorb(q)
+        return closed
+
+    def _segment(self, person: int, s: _Open, end: float) -> Segment:
+        conf = s.conf_sum / s.frames if s.frames else 0.0
+        return Segment(person=person, start=s.start, end=end, label=self.labels[s.label],
+                       confidence=conf)
+
+    def close(self, person: int) -> List[Segment]:
+        """End ``person``'s stream: settle the frames still in the window, then close the
+        open segment at its last frame plus one period. Returns the segments closed."""
+        st = self._people.pop(person, None)
+        if st is None:
+            return []
+        closed: List[Segment] = []
+        while st.queue:
+            closed += self._settle(person, st)
+        s = st.seg
+        if s is not None:
+            s.flush_pending()
+            end = s.last + (s.period or st.period)
+            # A person seen for less than min_duration in all is a blip (a false
+            # detection, someone crossing the frame's edge): no segment of its own.
+            if s.closed_once or end - s.start >= self.min_duration - 1e-9:
+                closed.append(self._segment(person, s, end))
+        return closed
+
+    def finish(self) -> List[Segment]:
+        """Close every open segment (end of the source), in person order."""
+        return [seg for p in sorted(self._people) for seg in self.close(p)]
+
+
+def segment_probabilities(times: Sequence[float], probs: np.ndarray, labels: Sequence[str],
+                          person: int = 1, min_duration: float = 0.5,
+                          window: float = 0.4) -> List[Segment]:
+    """Offline convenience: one person's (T,) times and (T, C) probabilities -> segments."""
+    T, C = np.asarray(probs).shape
+    seg = Segmenter(labels, min_duration=min_duration, window=window)
+    out = [s for t in range(T) for s in seg.update(person, float(times[t]), probs[t])]
+    return out + seg.close(person)

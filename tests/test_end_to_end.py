@@ -1,0 +1,217 @@
+"""End to end with the bundled models: the bundled demo video (made by the synthetic
+renderer, ground truth in pipan/models/demo.json) is recognised and compared with its
+ground truth. Skips, with the reason, while pose.tflite or action.tflite are not bundled.
+
+Tolerances (stated here, checked below), per ground-truth person:
+- tracking: the person is matched to a detected track (centre within 15% of the frame
+  height) in >= 80% of frames, and by at most 2 track ids over the video (one id switch);
+- segments: their number is within 3 of the truth (flickers smoothed, no fragmenting),
+  and at least half of the true boundaries have a predicted boundary within 1.5 s (the
+  action model's memory, half-life 1 s, delays its change of mind by about that);
+and over both people:
+- labels: in at least twice the chance share (2 / C for C classes) of the frames whose
+  true label the model knows, the predicted segment covering the frame has the true label.
+The label bar is low on purpose: the bundled action model is trained on short synthetic
+clips, and even with the demo's exact skeletons (no pose net) it gets 57% and 36% of the
+two people's frames right (pipan/models/MODEL_CARD.md); the test guards the pipeline's
+plumbing and timing end to end, the card reports the accuracy.
+"""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import pipan
+from pipan.cli import cli
+
+MODELS = Path(pipan.__file__).parent / "models"
+DEMO, TRUTH = MODELS / "demo.mp4", MODELS / "demo.json"
+MATCH_FRACTION, MAX_IDS = 0.8, 2
+CHANCE_FACTOR, SEGMENT_COUNT_SLACK = 2.0, 3
+BOUNDARY_S, BOUNDARY_FRACTION = 1.5, 0.5
+
+
+def need_models():
+    for name in ("pose.tflite", "action.tflite", "demo.mp4", "demo.json"):
+        if not (MODELS / name).is_file():
+            pytest.skip(f"pipan/models/{name} is not bundled yet (each bundled file is made "
+                        f"by the command in pipan/models/MODEL_CARD.md)")
+
+
+def centre(kp: np.ndarray, present: np.ndarray):
+    return kp[present, :2].mean(0) if present.any() else None
+
+
+def label_at(segments, t):
+    for s in segments:
+        if s.start <= t < s.end:
+            return s.label
+    return None
+
+
+def compare_to_truth(truth, pose, action):
+    """Run the demo through the pipeline with ``pose`` and ``action`` and assert the
+    tolerances of the module docstring for every ground-truth person."""
+    from pipan.pipeline import Pipeline
+    from pipan.video import VideoFileSource
+
+    fps, H = float(truth["fps"]), truth["height"]
+    pipe = Pipeline(pose, action)
+    tracks_at = []  # per frame: {track id: centre}
+    segments = []
+    with VideoFileSource(DEMO) as src:
+        for frame in src:
+            r = pipe.process(frame)
+            segments += r.closed
+            tracks_at.append({t.id: centre(t.person.keypoints, t.person.keypoints[:, 2] > 0)
+                              for t in r.tracks})
+    segments += pipe.finish()
+    labels = set(action.labels)
+    known = agree = 0
+    for person in truth["people"]:
+        gt_kp = np.asarray(person["keypoints"], np.float32)  # (T, 18, 3), v flags
+        matched = visible = 0
+        frames_of_id = {}
+        for f, tracks in enumerate(tracks_at):
+            c = centre(gt_kp[f], gt_kp[f, :, 2] > 0)
+            if c is None:
+                continue
+            visible += 1
+            best = min(((np.linalg.norm(tc - c), tid) for tid, tc in tracks.items()
+                        if tc is not None), default=None)
+            if best is not None and best[0] < 0.15 * H:
+                matched += 1
+                frames_of_id.setdefault(best[1], []).append(f)
+        pid = person["id"]
+        assert matched >= MATCH_FRACTION * visible, (pid, matched, visible)
+        main_ids = [tid for tid, fs in frames_of_id.items() if len(fs) >= 0.1 * visible]
+        assert len(main_ids) <= MAX_IDS, (pid, frames_of_id.keys())
+        mine = sorted((s for s in segments if s.person in main_ids), key=lambda s: s.start)
+        gt = [(float(a), float(b), lab) for a, b, lab in person["segments"]]
+        person_known = 0
+        for f in range(len(tracks_at)):
+            t = f / fps
+            true = next((lab for a, b, lab in gt if a <= t < b), None)
+            if true not in labels:
+                continue
+            person_known += 1
+            agree += label_at(mine, t) == true
+        assert person_known >= 0.5 * len(tracks_at), f"the demo's labels are not the model's: {gt}"
+        known += person_known
+        assert abs(len(mine) - len(gt)) <= SEGMENT_COUNT_SLACK, (pid, mine, gt)
+        starts = [s.start for s in mine[1:]]
+        near = sum(any(abs(b - s) <= BOUNDARY_S for s in starts) for _, b, _ in gt[:-1])
+        assert near >= BOUNDARY_FRACTION * (len(gt) - 1), (pid, mine, gt)
+    assert agree >= CHANCE_FACTOR / len(labels) * known, (agree, known)
+    return segments
+
+
+@pytest.mark.slow
+def test_demo_matches_ground_truth():
+    need_models()
+    from pipan.action import ActionRecognizer
+    from pipan.pipeline import action_decay
+    from pipan.pose import PoseEstimator
+    truth = json.loads(TRUTH.read_text())
+    compare_to_truth(truth, PoseEstimator(),
+                     ActionRecognizer(decay=action_decay(float(truth["fps"]))))
+
+
+class OraclePose:
+    """The ground-truth keypoints of the demo's n-th frame (joints outside the frame
+    dropped), in a shuffled order: tests the tracker and the comparison, not a net.
+    ``seen`` maps each emitted skeleton's bytes to (true person index, frame)."""
+
+    def __init__(self, truth):
+        self.kp = [np.asarray(p["keypoints"], np.float32) for p in truth["people"]]
+        self.n = 0
+        self.rng = np.random.default_rng(0)
+        self.seen = {}
+
+    def estimate(self, frame):
+        from pipan.types import Person
+        out = []
+        for i, kp in enumerate(self.kp):
+            k = kp[self.n].copy()
+            k[:, 2] = np.where(k[:, 2] > 0, 0.9, 0.0)
+            k[k[:, 2] == 0, :2] = 0
+            if (k[:, 2] > 0).sum() >= 3:
+                out.append(Person(k, 0.9))
+                self.seen = {key: v for key, v in self.seen.items() if v[1] >= self.n - 1}
+                self.seen[k.tobytes()] = (i, self.n)
+        self.n += 1
+        self.rng.shuffle(out)
+        return out
+
+
+class OracleAction:
+    """Probabilities peaked on the true label of the true person and frame the keypoints
+    came from, with a wrong label on 8% of frames (flickers the segmenter must smooth)."""
+
+    def __init__(self, truth, pose: OraclePose):
+        self.labels = tuple(truth["labels"])
+        self.truth = truth
+        self.pose = pose
+        self.fps = float(truth["fps"])
+        self.rng = np.random.default_rng(1)
+
+    def update(self, track_id, kp):
+        i, f = self.pose.seen[np.asarray(kp, np.float32).tobytes()]
+        t = f / self.fps
+        segs = self.truth["people"][i]["segments"]
+        true = next((lab for a, b, lab in segs if a <= t < b), segs[-1][2])
+        probs = np.full(len(self.labels), 0.02, np.float32)
+        k = self.labels.index(true)
+        if self.rng.random() < 0.08:
+            k = int(self.rng.integers(len(self.labels)))
+        probs[k] = 0.9
+        return probs / probs.sum()
+
+    def forget(self, track_id):
+        pass
+
+
+def test_comparison_passes_with_oracle_pose_and_action():
+    """Checks the end-to-end comparison itself (and tracker + segments on the demo's
+    real motion): ground-truth skeletons and labels with flickers meet the tolerances."""
+    if not (DEMO.is_file() and TRUTH.is_file()):
+        pytest.skip("pipan/models/demo.mp4/demo.json are not bundled")
+    truth = json.loads(TRUTH.read_text())
+    pose = OraclePose(truth)
+    segments = compare_to_truth(truth, pose, OracleAction(truth, pose))
+    assert {s.person for s in segments} == {1, 2}  # no id switches at all
+    # With exact skeletons and 8% flickers, tracker + segmenter recover the truth to within
+    # two frames per boundary (the comparison's own tolerances are far looser).
+    fps = float(truth["fps"])
+    for person in truth["people"]:
+        want = [(a, b, lab) for a, b, lab in person["segments"]]
+        got = {pid: [(s.start, s.end, s.label) for s in segments if s.person == pid]
+               for pid in (1, 2)}
+        match = [g for g in got.values() if [x[2] for x in g] == [w[2] for w in want]]
+        assert len(match) == 1, (want, got)
+        for (gs, ge, _), (ws, we, _) in zip(match[0], want):
+            assert abs(gs - ws) <= 2 / fps + 1e-6 and abs(ge - we) <= 2 / fps + 1e-6
+
+
+def test_demo_command_runs_with_bundled_models():
+    need_models()
+    r = CliRunner().invoke(cli, ["recognize", "--demo", "--json"])
+    assert r.exit_code == 0, r.stderr
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert {row["person"] for row in rows}, "no segments at all"
+    assert all(0 <= row["start"] < row["end"] <= 8.5 for row in rows)  # an 8 s video
+
+
+def test_demo_with_exact_skeletons_and_the_bundled_action_model():
+    """Everything but the pose net: the demo's true skeletons through the tracker, the
+    bundled action model (int8, streaming, half-life 1 s) and the segmenter."""
+    for name in ("action.tflite", "demo.mp4", "demo.json"):
+        if not (MODELS / name).is_file():
+            pytest.skip(f"pipan/models/{name} is not bundled yet")
+    from pipan.action import ActionRecognizer
+    from pipan.pipeline import action_decay
+    truth = json.loads(TRUTH.read_text())
+    compare_to_truth(truth, OraclePose(truth),
+                     ActionRecognizer(decay=action_decay(float(truth["fps"]))))

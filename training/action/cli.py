@@ -1,0 +1,124 @@
+"""``python -m training action ...``: train and evaluate the action model."""
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+from typing import Optional, Tuple
+
+import click
+
+
+def command_line(ctx: click.Context) -> str:
+    """The command that reproduces this invocation, rebuilt from its parsed options (so it
+    is right however the command was called: shell, ``python -m``, tests)."""
+    words = ["python -m training action", ctx.info_name or ""]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if not isinstance(param, click.Option) or value is None:
+            continue
+        flag = param.opts[0]
+        if param.is_flag:
+            if value:
+                words.append(flag)
+        elif param.multiple:
+            for v in value:
+                words += [flag, shlex.quote(str(v))]
+        else:
+            words += [flag, shlex.quote(str(value))]
+    return " ".join(words)
+
+
+@click.group("action")
+def group() -> None:
+    """The action model (graph network + pose-attention GRU)."""
+
+
+@group.command("train")
+@click.option("--data", "data", multiple=True, required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Skeleton dataset .npz (repeatable; clips are pooled).")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Model directory to write (model.keras, config.json, PNGs).")
+@click.option("--epochs", default=100, show_default=True, type=click.IntRange(1))
+@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1))
+@click.option("--lr", "learning_rate", default=3e-3, show_default=True, type=float)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--max-frames", default=64, show_default=True, type=click.IntRange(2),
+              help="Longer training clips are cropped to a random window this long.")
+@click.option("--hidden", default=128, show_default=True, type=click.IntRange(1),
+              help="GRU state size H.")
+@click.option("--clusters", default=5, show_default=True, type=click.IntRange(1),
+              help="Soft-assignment pooling clusters K.")
+@click.option("--lambda-joints", default=0.3, show_default=True, type=float,
+              help="Weight of the per-frame joint-attention classifier loss.")
+@click.option("--no-graph", is_flag=True, help="Ablation: per-joint dense layers instead "
+              "of graph convolution and pooling.")
+@click.option("--no-joint-attention", is_flag=True, help="Ablation: average the nodes.")
+@click.option("--no-frame-attention", is_flag=True,
+              help="Ablation: classify the last hidden state (no streaming export).")
+@click.option("--no-augment", is_flag=True, help="Train without augmentation.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train_cmd(data: Tuple[Path, ...], out: Path, epochs: int, batch_size: int,
+              learning_rate: float, seed: int, max_frames: int, hidden: int, clusters: int,
+              lambda_joints: float, no_graph: bool, no_joint_attention: bool,
+              no_frame_attention: bool, no_augment: bool, quiet: bool) -> None:
+    """Train on the clips with test=0 (or a seeded 80/20 split per class when the file
+    has no test column) and evaluate on the rest.
+
+    \b
+    Example:
+      python -m training action train --data ../shared/data/jhmdb14/jhmdb14_split1.npz \\
+          --out runs/jhmdb
+    """
+    from pipan.dataset import load
+
+    from .data import NO_AUGMENT, Augment, concat
+    from .train import train
+
+    dataset = concat([load(p) for p in data])
+    builder = dict(hidden=hidden, clusters=clusters, lambda_joints=lambda_joints,
+                   use_graph=not no_graph, use_joint_attention=not no_joint_attention,
+                   frame_attention=not no_frame_attention)
+    metrics = train(dataset, out, epochs=epochs, batch_size=batch_size,
+                    learning_rate=learning_rate, seed=seed, max_frames=max_frames,
+                    augment=NO_AUGMENT if no_augment else Augment(), builder=builder,
+                    command=command_line(click.get_current_context()),
+                    verbose=2 if quiet else 1)
+    click.echo(f"wrote {out}/model.keras and config.json; accuracy "
+               f"{metrics.get('accuracy', 'n/a')}, {metrics['params']} parameters, "
+               f"{metrics['train_seconds']} s")
+
+
+@group.command("evaluate")
+@click.option("--model", "model", required=True, type=click.Path(exists=True, path_type=Path),
+              help="A trained model directory, or an action .tflite step model.")
+@click.option("--data", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.option("--threads", default=None, type=click.IntRange(1),
+              help="Interpreter threads (a .tflite model).")
+@click.option("--data-classes-only", is_flag=True,
+              help="Predict only among the classes that occur in the evaluation clips.")
+def evaluate_cmd(model: Path, data: Path, as_json: bool, threads: Optional[int],
+                 data_classes_only: bool) -> None:
+    """Top-1 accuracy on the clips with test=1 (all clips if the file has no test column).
+
+    \b
+    Example:
+      python -m training action evaluate --model runs/jhmdb --data jhmdb14_split1.npz --json
+    """
+    from pipan.dataset import load
+
+    from .train import evaluate
+
+    scores = evaluate(model, load(data), threads=threads, data_classes_only=data_classes_only)
+    if as_json:
+        click.echo(json.dumps({k: scores[k] for k in
+                               ("accuracy", "per_class", "clips", "by_fraction", "skipped")}))
+    else:
+        click.echo(f"accuracy {scores['accuracy']:.4f} on {scores['clips']} clips")
+        for name, acc in scores["per_class"].items():
+            click.echo(f"  {name:>16s} {acc:.3f}")
+        click.echo("by fraction observed: " + ", ".join(
+            f"{f}: {a:.3f}" for f, a in scores["by_fraction"].items()))

@@ -1,0 +1,100 @@
+"""The single-step streaming form of a trained action model (``docs/design.md``).
+
+``step_model(model_dir)``: inputs ``features`` (1, 18, 5) and ``h_prev`` (1, H); outputs
+``h`` (1, H), ``score`` (1, 1) = e_t and ``logits`` (1, C) = W_c h_t + b_c, sharing the
+trained layers (same weight objects). A runtime that keeps m, n = sum exp(e_i - m)
+logits_i and d = sum exp(e_i - m) reproduces the sequence model's ``probs`` at every
+frame as softmax(n / d).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Union
+
+import keras
+import numpy as np
+
+from pipan.errors import ModelError
+from pipan.skeleton import NUM_FEATURES, NUM_JOINTS
+
+from . import layers as _layers  # noqa: F401  (registers the custom layers for loading)
+
+
+def load_model_dir(model_dir: Union[str, Path]) -> tuple:
+    """(keras model, config dict) of a trained action model directory."""
+    d = Path(model_dir)
+    cfg_path, model_path = d / "config.json", d / "model.keras"
+    if not cfg_path.is_file() or not model_path.is_file():
+        raise ModelError(f"{d}: not a trained model directory (needs config.json and "
+                         f"model.keras)")
+    config = json.loads(cfg_path.read_text())
+    if config.get("kind") != "action":
+        raise ModelError(f"{d}: is a {config.get('kind')!r} model, expected an action model")
+    model = keras.models.load_model(model_path, compile=False, safe_mode=False)
+    return model, config
+
+
+def step_from_sequence_model(model: keras.Model) -> keras.Model:
+    """The single-step model sharing ``model``'s layers (built by build_action_model)."""
+    names = {layer.name for layer in model.layers}
+    if "frame_score" not in names:
+        raise ModelError("this action model has no frame attention (frame_attention=False); "
+                         "only models with frame attention have a streaming step form")
+    gru = model.get_layer("gru")
+    hidden = gru.cell.units
+    feats = keras.Input((NUM_JOINTS, NUM_FEATURES), batch_size=1, name="features")
+    h_prev = keras.Input((hidden,), batch_size=1, name="h_prev")
+    x = feats
+    if "input_norm" in names:
+        # The batch norm was built for (B, T, 18, 5): give it a time axis of one frame.
+        x = keras.layers.Reshape((1, NUM_JOINTS, NUM_FEATURES))(x)
+        x = model.get_layer("input_norm")(x, training=False)
+        x = keras.layers.Reshape((NUM_JOINTS, NUM_FEATURES))(x)
+    # Replay the per-frame layers up to the joint-attended feature s_t, in graph order.
+    if "pool" in names:
+        i = 1
+        while f"gcn{i}" in names:
+            x = model.get_layer(f"gcn{i}")(x)
+            i += 1
+        x, a_pooled = model.get_layer("pool")(x)
+        x = model.get_layer("gcn_pooled")([x, a_pooled])
+    else:
+        i = 1
+        while f"joint_dense{i}" in names:
+            x = model.get_layer(f"joint_dense{i}")(x)
+            i += 1
+    s = model.get_layer("joint_attention" if "joint_attention" in names else "node_mean")(x)
+    h, _ = gru.cell(s, [h_prev], training=False)
+    h = keras.layers.Identity(name="h")(h)
+    score = keras.layers.Identity(name="score")(model.get_layer("frame_score")(h))
+    logits = keras.layers.Identity(name="logits")(model.get_layer("classifier")(h))
+    return keras.Model({"features": feats, "h_prev": h_prev},
+                       {"h": h, "score": score, "logits": logits}, name="action_step")
+
+
+def keras_step_fn(step: keras.Model):
+    """A step function for :class:`pipan.action.StreamingAction` running the float Keras
+    step model (tests and calibration use it; the Pi runs the TFLite form)."""
+    def run(**inputs):
+        out = step({k: np.asarray(v, np.float32) for k, v in inputs.items()}, training=False)
+        return {k: np.asarray(v) for k, v in out.items()}
+    return run
+
+
+def streaming_from_model_dir(model_dir: Union[str, Path], decay: float = 1.0,
+                             window=None):
+    """A :class:`pipan.action.StreamingAction` over the float step model of a trained
+    model directory (labels from its config.json)."""
+    from pipan.action import StreamingAction
+
+    model, config = load_model_dir(model_dir)
+    step = step_from_sequence_model(model)
+    return StreamingAction(keras_step_fn(step), config["labels"],
+                           int(step.get_layer("h_prev").batch_shape[-1]), decay, window)
+
+
+def step_model(model_dir: Union[str, Path]) -> keras.Model:
+    """The deployable single-step Keras model of the trained model in ``model_dir``."""
+    model, _ = load_model_dir(model_dir)
+    return step_from_sequence_model(model)

@@ -1,0 +1,229 @@
+"""Keras layers of the human graph network (HGN) and pose-attention network (PAN).
+
+Every layer works on tensors with any number of leading axes before the joint axis, so the
+same layer serves the sequence model ``(B, T, N, D)`` and the single-step model
+``(B, N, D)``. Equation numbers refer to ``../shared/docs/architecture.md``.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import keras
+import numpy as np
+from keras import ops
+
+
+def normalized_adjacency(adjacency: np.ndarray) -> np.ndarray:
+    """D~^(-1/2) (A + I) D~^(-1/2) of a 0/1 adjacency ``(N, N)`` (eq. 1), float32."""
+    a = np.asarray(adjacency, np.float32)
+    a_tilde = a + np.eye(a.shape[0], dtype=np.float32)
+    d = a_tilde.sum(1)
+    inv_sqrt = 1.0 / np.sqrt(d)
+    return (a_tilde * inv_sqrt[:, None] * inv_sqrt[None, :]).astype(np.float32)
+
+
+@keras.saving.register_keras_serializable(package="pipan")
+class GraphConv(keras.layers.Layer):
+    """Graph convolution H' = act(A_hat H W + b) over the joint axis (eq. 1).
+
+    With a fixed ``adjacency`` (N, N) (the skeleton's limbs), A_hat is its normalised form
+    with self loops, a constant. Called as ``layer([h, a])`` with a per-sample adjacency
+    ``a`` (..., N, N) (the pooled graph of eq. 5), A_hat is normalised on the fly.
+    """
+
+    def __init__(self, units: int, adjacency: Optional[Sequence[Sequence[float]]] = None,
+                 activation: Optional[str] = "relu", use_bias: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.units = int(units)
+        self.adjacency = None if adjacency is None else np.asarray(adjacency, np.float32)
+        self.activation = keras.activations.get(activation)
+        self.use_bias = use_bias
+        self._a_hat = None if adjacency is None else normalized_adjacency(self.adjacency)
+
+    def build(self, input_shape):
+        h_shape = input_shape[0] if isinstance(input_shape, (list, tuple)) and \
+            isinstance(input_shape[0], (list, tuple)) else input_shape
+        self.kernel = self.add_weight(name="kernel", shape=(int(h_shape[-1]), self.units),
+                                      initializer="glorot_uniform")
+        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros") \
+            if self.use_bias else None
+
+    def call(self, inputs):
+        if isinstance(inputs, (list, tuple)):
+            h, a = inputs
+            n = ops.shape(a)[-1]
+            a = a + ops.eye(n, dtype=a.dtype)
+            inv_sqrt = ops.rsqrt(ops.maximum(ops.sum(a, axis=-1), 1e-6))
+            a_hat = a * ops.expand_dims(inv_sqrt, -1) * ops.expand_dims(inv_sqrt, -2)
+            x = ops.matmul(a_hat, ops.matmul(h, self.kernel))
+        else:
+            if self._a_hat is None:
+                raise ValueError("GraphConv without a fixed adjacency needs [h, adjacency]")
+            # A_hat is a constant: contract the joint axis with it, then the channels with W.
+            x = ops.einsum("mn,...nd->...md", ops.convert_to_tensor(self._a_hat, inputs.dtype),
+                           ops.matmul(inputs, self.kernel))
+        if self.bias is not None:
+            x = x + self.bias
+        return self.activation(x)
+
+    def compute_output_shape(self, input_shape):
+        h_shape = input_shape[0] if isinstance(input_shape, (list, tuple)) and \
+            isinstance(input_shape[0], (list, tuple)) else input_shape
+        return tuple(h_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(units=self.units, activation=keras.activations.serialize(self.activation),
+                   use_bias=self.use_bias,
+                   adjacency=None if self.adjacency is None else self.adjacency.tolist())
+        return cfg
+
+
+@keras.saving.register_keras_serializable(package="pipan")
+class SoftAssignPool(keras.layers.Layer):
+    """DiffPool-style soft assignment pooling (eqs. 2-5) from N joints to K clusters.
+
+    S = softmax_rows(GCN_pool(A, X)) (N, K); Z = GCN_embed(A, X) (N, F);
+    X' = S^T Z (K, F); A' = S^T A S (K, K). Returns ``[X', A']``. The skeleton adjacency is
+    fixed, so A' depends on the sample only through S. DiffPool's auxiliary link-prediction
+    and entropy losses are left out (the classification losses train S well enough here,
+    and the paper does not state them).
+    """
+
+    def __init__(self, clusters: int, units: int, adjacency: Sequence[Sequence[float]],
+                 activation: str = "relu", **kwargs):
+        super().__init__(**kwargs)
+        self.clusters = int(clusters)
+        self.units = int(units)
+        self.adjacency = np.asarray(adjacency, np.float32)
+        self.activation = activation
+        self.pool_gcn = GraphConv(self.clusters, self.adjacency, activation=None, name="pool")
+        self.embed_gcn = GraphConv(self.units, self.adjacency, activation=activation,
+                                   name="embed")
+
+    def build(self, input_shape):
+        self.pool_gcn.build(input_shape)
+        self.embed_gcn.build(input_shape)
+
+    def call(self, x):
+        s = ops.softmax(self.pool_gcn(x), axis=-1)  # (..., N, K), rows sum to 1
+        z = self.embed_gcn(x)  # (..., N, F)
+        st = ops.swapaxes(s, -1, -2)  # (..., K, N)
+        x_pooled = ops.matmul(st, z)  # (..., K, F)
+        a = ops.convert_to_tensor(self.adjacency, x.dtype)
+        a_pooled = ops.matmul(ops.einsum("...kn,nm->...km", st, a), s)  # (..., K, K)
+        return [x_pooled, a_pooled]
+
+    def compute_output_shape(self, input_shape):
+        lead = tuple(input_shape[:-2])
+        return [lead + (self.clusters, self.units), lead + (self.clusters, self.clusters)]
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(clusters=self.clusters, units=self.units,
+                   adjacency=self.adjacency.tolist(), activation=self.activation)
+        return cfg
+
+
+@keras.saving.register_keras_serializable(package="pipan")
+class JointAttention(keras.layers.Layer):
+    """Attention over the nodes of one frame (eqs. 13-15): j_k = tanh(W_w h_k + b_w),
+    alpha_k = softmax_k(j_k . u_w), s = sum_k alpha_k h_k. ``(..., K, F) -> (..., F)``.
+
+    With ``return_weights=True`` returns ``[s, alpha]`` (alpha ``(..., K)``)."""
+
+    def __init__(self, units: int, return_weights: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.units = int(units)
+        self.return_weights = return_weights
+
+    def build(self, input_shape):
+        f = int(input_shape[-1])
+        self.w = self.add_weight(name="W_w", shape=(f, self.units), initializer="glorot_uniform")
+        self.b = self.add_weight(name="b_w", shape=(self.units,), initializer="zeros")
+        self.u = self.add_weight(name="u_w", shape=(self.units,), initializer="glorot_uniform")
+
+    def call(self, h):
+        j = ops.tanh(ops.matmul(h, self.w) + self.b)  # (..., K, U)
+        alpha = ops.softmax(ops.sum(j * self.u, axis=-1), axis=-1)  # (..., K)
+        s = ops.sum(h * ops.expand_dims(alpha, -1), axis=-2)
+        return [s, alpha] if self.return_weights else s
+
+    def compute_output_shape(self, input_shape):
+        out = tuple(input_shape[:-2]) + (input_shape[-1],)
+        return [out, tuple(input_shape[:-1])] if self.return_weights else out
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(units=self.units, return_weights=self.return_weights)
+        return cfg
+
+
+@keras.saving.register_keras_serializable(package="pipan")
+class FrameScore(keras.layers.Layer):
+    """The frame-attention logit e_t = u_t . u_s with u_t = tanh(W_s h_t + b_s) (eqs. 10-11).
+
+    ``(..., H) -> (..., 1)``. Because u_t is in [-1, 1]^U, |e_t| <= ||u_s||_1: bounded."""
+
+    def __init__(self, units: int, **kwargs):
+        super().__init__(**kwargs)
+        self.units = int(units)
+
+    def build(self, input_shape):
+        hdim = int(input_shape[-1])
+        self.w = self.add_weight(name="W_s", shape=(hdim, self.units), initializer="glorot_uniform")
+        self.b = self.add_weight(name="b_s", shape=(self.units,), initializer="zeros")
+        self.u = self.add_weight(name="u_s", shape=(self.units,), initializer="glorot_uniform")
+
+    def call(self, h):
+        u = ops.tanh(ops.matmul(h, self.w) + self.b)
+        return ops.sum(u * self.u, axis=-1, keepdims=True)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (1,)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(units=self.units)
+        return cfg
+
+
+@keras.saving.register_keras_serializable(package="pipan")
+class CausalFrameAttention(keras.layers.Layer):
+    """Causal frame attention (eq. 12 over the frames seen so far).
+
+    Inputs ``[x, e]``: per-frame values x (B, T, F) and logits e (B, T, 1). Output (B, T, F):
+    at frame t, v_t = sum_(i<=t) alpha_i^(t) x_i with alpha^(t) = softmax(e_1..e_t).
+    Computed as ratio of cumulative sums of exp(e_i - c) x_i and exp(e_i - c), c the
+    per-sequence maximum of e (held constant for the gradient; it cancels in the ratio).
+    This is safe because e is bounded (FrameScore), so exp(e_i - c) >= exp(-2 ||u_s||_1)
+    never underflows in practice. Frames after t never influence v_t, so padding at the
+    end of a sequence is harmless.
+
+    x may be the hidden states h_t or, equivalently by linearity, the logits W_c h_t + b_c.
+    """
+
+    def call(self, inputs):
+        x, e = inputs
+        c = ops.stop_gradient(ops.max(e, axis=1, keepdims=True))
+        w = ops.exp(e - c)  # (B, T, 1)
+        num = ops.cumsum(w * x, axis=1)
+        den = ops.cumsum(w, axis=1)
+        return num / den
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0])
+
+
+@keras.saving.register_keras_serializable(package="pipan")
+class FrameFlatten(keras.layers.Layer):
+    """Collapse the last two axes: (..., N, D) -> (..., N * D) (Reshape that also works on
+    the time axis without knowing T)."""
+
+    def call(self, x):
+        shape = ops.shape(x)
+        return ops.reshape(x, tuple(shape[:-2]) + (shape[-2] * shape[-1],))
+
+    def compute_output_shape(self, input_shape):
+        n, d = input_shape[-2], input_shape[-1]
+        return tuple(input_shape[:-2]) + (None if n is None or d is None else n * d,)

@@ -1,0 +1,78 @@
+"""The action model builder: human graph network + pose-attention GRU (architecture note,
+sections 2-3), as a pure function of keyword hyperparameters.
+
+Input ``features`` (B, T, 18, 5) from :func:`pipan.skeleton.clip_features`, post-padded
+to a common T. Outputs, per frame t (prediction "till the current frame"):
+
+- ``probs`` (B, T, C): softmax(W_c v_t + b_c), v_t the causal frame attention over
+  h_1..h_t (or softmax(W_c h_t + b_c) with ``frame_attention=False``);
+- ``joint_probs`` (B, T, C): the auxiliary per-frame classifier softmax(W_j s_t + b_j) on
+  the joint-attended feature (the second term of eq. 16).
+
+Every path through the model is causal (graph layers act per frame, the GRU and the frame
+attention look back only), so post-padding never changes the outputs at real frames; the
+padded frames are masked out of the loss by zero sample weights (see ``train.py``).
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import keras
+from keras import layers
+
+from pipan.skeleton import NUM_FEATURES, NUM_JOINTS, adjacency
+
+from .layers import (CausalFrameAttention, FrameScore, GraphConv, JointAttention,
+                     SoftAssignPool)
+
+
+def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 64,
+                       gcn_layers: int = 2, clusters: int = 5, attention_units: int = 64,
+                       dropout: float = 0.3, input_norm: bool = True, use_graph: bool = True,
+                       use_joint_attention: bool = True, frame_attention: bool = True,
+                       lambda_pose: float = 1.0, lambda_joints: float = 0.3,
+                       max_frames: Optional[int] = None) -> keras.Model:
+    """Build the (uncompiled) sequence model; see the module docstring for its outputs.
+
+    ``use_graph=False`` replaces graph convolutions and pooling with per-joint dense layers
+    (no mixing between joints; attention then runs over the 18 joints), the "without graph
+    network" ablation. ``use_joint_attention=False`` averages the nodes instead of
+    attending. ``frame_attention=False`` classifies the last hidden state h_t.
+    ``lambda_pose`` and ``lambda_joints`` weight the two loss terms (eq. 16); they are
+    kept here so that the builder's kwargs in config.json describe the whole recipe.
+    ``dropout`` applies to the joint-attended feature s_t and the hidden state h_t in
+    training. ``input_norm`` learns a per-channel scale and offset of the features (batch
+    normalisation; velocities are ~50x smaller than positions). ``max_frames`` only fixes the time axis (None = any length).
+    """
+    if num_classes < 2:
+        raise ValueError(f"need at least 2 classes, got {num_classes}")
+    adj = adjacency()
+    x_in = keras.Input((max_frames, NUM_JOINTS, NUM_FEATURES), name="features")
+    x = x_in
+    if input_norm:
+        x = layers.BatchNormalization(axis=-1, momentum=0.9, name="input_norm")(x)
+    if use_graph:
+        for i in range(gcn_layers):
+            x = GraphConv(gcn_units, adj, name=f"gcn{i + 1}")(x)
+        x, a_pooled = SoftAssignPool(clusters, gcn_units, adj, name="pool")(x)
+        x = GraphConv(gcn_units, name="gcn_pooled")([x, a_pooled])
+    else:
+        for i in range(gcn_layers + 1):
+            x = layers.Dense(gcn_units, activation="relu", name=f"joint_dense{i + 1}")(x)
+    if use_joint_attention:
+        s = JointAttention(attention_units, name="joint_attention")(x)
+    else:
+        s = layers.Lambda(lambda t: keras.ops.mean(t, axis=-2), name="node_mean")(x)
+    joint_probs = layers.Activation("softmax", name="joint_probs")(
+        layers.Dense(num_classes, name="joint_classifier")(s))
+    s = layers.Dropout(dropout, name="dropout")(s)
+    h = layers.GRU(hidden, return_sequences=True, name="gru")(s)
+    h_drop = layers.Dropout(dropout, name="dropout_h")(h)  # identity at inference
+    logits = layers.Dense(num_classes, name="classifier")(h_drop)
+    if frame_attention:
+        e = FrameScore(attention_units, name="frame_score")(h_drop)
+        # softmax(W_c v_t + b_c) = softmax(sum alpha_i (W_c h_i + b_c)): attend the logits.
+        logits = CausalFrameAttention(name="frame_attention")([logits, e])
+    probs = layers.Activation("softmax", name="probs")(logits)
+    return keras.Model(x_in, {"probs": probs, "joint_probs": joint_probs},
+                       name="pose_attention_network")

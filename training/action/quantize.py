@@ -1,0 +1,50 @@
+"""Full-int8 conversion of the action step model with a representative dataset.
+
+Calibration samples are real streaming states: each clip is run through the float step
+model so that ``h_prev`` takes the values it will take at run time. The project's converter
+(``converters``) owns conversion for users (``pipan convert``) and writes pipan's metadata;
+this small function is what the action tests and benchmarks use to check int8 accuracy.
+"""
+from __future__ import annotations
+
+from typing import Dict, Iterator, List, Sequence
+
+import numpy as np
+
+from pipan.skeleton import clip_features
+
+
+def calibration_samples(step, clips: Sequence[np.ndarray], limit: int = 500,
+                        seed: int = 0) -> List[Dict[str, np.ndarray]]:
+    """Up to ``limit`` ``{"features", "h_prev"}`` dicts from streaming COCO-18 clips
+    ``(T, 18, 3)`` through the float Keras step model ``step``; a seeded subsample."""
+    hidden = int(step.get_layer("h_prev").batch_shape[-1])
+    samples = []
+    for kp in clips:
+        feats = clip_features(kp)
+        h = np.zeros((1, hidden), np.float32)
+        for f in feats:
+            x = {"features": f[None].astype(np.float32), "h_prev": h}
+            samples.append(x)
+            h = np.asarray(step(x)["h"], np.float32)
+    rng = np.random.default_rng(seed)
+    if len(samples) > limit:
+        samples = [samples[i] for i in sorted(rng.choice(len(samples), limit, replace=False))]
+    return samples
+
+
+def step_to_int8(step, samples: Sequence[Dict[str, np.ndarray]]) -> bytes:
+    """Full-integer (int8 in, int8 out) TFLite bytes of the Keras step model."""
+    import tensorflow as tf
+
+    def representative() -> Iterator[Dict[str, np.ndarray]]:
+        for s in samples:
+            yield {k: np.asarray(v, np.float32) for k, v in s.items()}
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(step)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = representative
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.int8
+    conv.inference_output_type = tf.int8
+    return conv.convert()

@@ -1,0 +1,245 @@
+"""Training and evaluation of the action model (library; ``cli.py`` is the thin command).
+
+The loss is eq. 16: lambda_pose * CE(p_t, y) + lambda_joints * CE(softmax(W_j s_t), y),
+both per frame. The first term is taken at every prefix length t (weights ramping up to
+the full clip, ``data.frame_weights``) so that early, partial observations are classified
+too; the second averages eq. 17's sum over frames (a constant factor folded into
+lambda_joints).
+"""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from pipan.dataset import SkeletonDataset
+from pipan.errors import DatasetError
+from pipan.fileio import atomic_write_text
+from pipan.skeleton import FEATURES
+
+from .data import (NO_AUGMENT, Augment, augment_clip, clip_list, crop, features_of,
+                   frame_weights, label_indices, pad_features, split)
+
+FRACTIONS = (0.1, 0.25, 0.5, 0.75, 1.0)
+
+DEFAULT_BUILDER = dict(hidden=128, gcn_units=64, gcn_layers=2, clusters=5,
+                       attention_units=64, dropout=0.3, input_norm=True, use_graph=True,
+                       use_joint_attention=True, frame_attention=True,
+                       lambda_pose=1.0, lambda_joints=0.3)
+
+
+def git_commit() -> Optional[str]:
+    """The checkout's HEAD commit, or None outside a git checkout."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).resolve().parent, timeout=10)
+        return out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def predict_sequences(model, clips: Sequence[np.ndarray], batch_size: int = 64) -> List[np.ndarray]:
+    """Per-frame probabilities ``(T_i, C)`` of the sequence model for each COCO-18 clip."""
+    feats = features_of(clips)
+    order = np.argsort([len(f) for f in feats])  # similar lengths together: less padding
+    out: List[Optional[np.ndarray]] = [None] * len(feats)
+    for s in range(0, len(order), batch_size):
+        idx = order[s:s + batch_size]
+        x = pad_features([feats[i] for i in idx])
+        probs = np.asarray(model(x, training=False)["probs"])
+        for j, i in enumerate(idx):
+            out[i] = probs[j, :len(feats[i])]
+    return out  # type: ignore[return-value]
+
+
+def score_predictions(probs: Sequence[np.ndarray], y: np.ndarray,
+                      classes: Sequence[str]) -> Dict:
+    """Accuracy of the full-clip prediction, per class, and against the observed fraction.
+
+    ``probs[i]`` is ``(T_i, C)``; ``y`` true class indices. Prediction at fraction f uses
+    frames 1..ceil(f T)."""
+    final = np.array([int(np.argmax(p[-1])) for p in probs])
+    per_class = {}
+    for c, name in enumerate(classes):
+        m = y == c
+        if m.any():
+            per_class[name] = round(float((final[m] == c).mean()), 4)
+    by_fraction = {}
+    for f in FRACTIONS:
+        pred = np.array([int(np.argmax(p[max(1, math.ceil(f * len(p))) - 1])) for p in probs])
+        by_fraction[str(f)] = round(float((pred == y).mean()), 4)
+    confusion = np.zeros((len(classes), len(classes)), np.int64)
+    for t, p in zip(y, final):
+        confusion[t, p] += 1
+    return {"accuracy": round(float((final == y).mean()), 4), "per_class": per_class,
+            "by_fraction": by_fraction, "clips": int(len(y)),
+            "confusion": confusion.tolist()}
+
+
+
+def _make_sequence(clips, y, classes, *, batch_size, t_pad, augment, seed, prefix_ramp):
+    import keras
+
+    class Batches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.rng = np.random.default_rng(seed)
+            self.order = self.rng.permutation(len(clips))
+
+        def __len__(self):
+            return math.ceil(len(clips) / batch_size)
+
+        def on_epoch_end(self):
+            self.order = self.rng.permutation(len(clips))
+
+        def __getitem__(self, b):
+            idx = self.order[b * batch_size:(b + 1) * batch_size]
+            kps = [crop(augment_clip(clips[i], self.rng, augment), t_pad, self.rng)
+                   for i in idx]
+            return batch_arrays(kps, y[idx], t_pad, prefix_ramp)
+
+    return Batches()
+
+
+def batch_arrays(kps, y, t_pad, prefix_ramp):
+    """(x, targets, sample weights) of a batch of COCO-18 clips for ``model.fit``."""
+    x = pad_features(features_of(kps), t_pad)
+    lengths = [min(len(k), t_pad) for k in kps]
+    yy = np.repeat(np.asarray(y, np.int64)[:, None], t_pad, axis=1)
+    w_pose = np.stack([frame_weights(T, t_pad, prefix_ramp) for T in lengths])
+    w_joint = np.stack([frame_weights(T, t_pad, 0.0) for T in lengths])
+    return x, {"probs": yy, "joint_probs": yy}, {"probs": w_pose, "joint_probs": w_joint}
+
+
+def train(dataset: SkeletonDataset, out_dir: Path, *, epochs: int = 100, batch_size: int = 32,
+          learning_rate: float = 3e-3, weight_decay: float = 1e-4, seed: int = 0, max_frames: int = 64,
+          prefix_ramp: float = 2.0, augment: Augment = Augment(),
+          builder: Optional[Dict] = None, command: Optional[str] = None,
+          verbose: int = 1, log: Callable[[str], None] = print) -> Dict:
+    """Train on the clips whose test flag is 0 (or a seeded split), evaluate on the others,
+    and write ``out_dir``/model.keras, config.json, curves.png, confusion.png.
+
+    Returns the metrics dict stored in config.json."""
+    import keras
+    import tensorflow as tf
+
+    from .model import build_action_model
+    from .plots import plot_confusion, plot_curves
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    ds = dataset.to_coco18()
+    classes = ds.classes
+    if len(classes) < 2:
+        raise DatasetError(f"need clips of at least 2 actions to train, got {classes}")
+    test_mask = split(ds, seed)
+    if test_mask.all():
+        raise DatasetError("every clip is marked test=1: nothing to train on")
+    clips = clip_list(ds)
+    y = label_indices(ds.labels, classes)
+    train_idx, test_idx = np.flatnonzero(~test_mask), np.flatnonzero(test_mask)
+    train_clips = [clips[i] for i in train_idx]
+    test_clips = [clips[i] for i in test_idx]
+    t_pad = min(max_frames, max(len(c) for c in clips))
+    kwargs = dict(DEFAULT_BUILDER, **(builder or {}))
+    model = build_action_model(len(classes), **kwargs)
+    steps = math.ceil(len(train_clips) / batch_size) * epochs
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.05)
+    model.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay, clipnorm=1.0),
+        loss={"probs": keras.losses.SparseCategoricalCrossentropy(),
+              "joint_probs": keras.losses.SparseCategoricalCrossentropy()},
+        loss_weights={"probs": kwargs["lambda_pose"], "joint_probs": kwargs["lambda_joints"]},
+        weighted_metrics={"probs": [keras.metrics.SparseCategoricalAccuracy(name="acc")]})
+    params = int(model.count_params())
+    log(f"{len(train_clips)} training clips, {len(test_clips)} evaluation clips, "
+        f"{len(classes)} classes, {params} parameters, frames padded to {t_pad}")
+    batches = _make_sequence(train_clips, y[train_idx], classes, batch_size=batch_size,
+                             t_pad=t_pad, augment=augment, seed=seed, prefix_ramp=prefix_ramp)
+    val = None
+    if len(test_clips):
+        vx, vy, vw = batch_arrays([crop(c, t_pad, None) for c in test_clips], y[test_idx],
+                                  t_pad, prefix_ramp)
+        val = (vx, vy, vw)
+    start = time.time()
+    history = model.fit(batches, epochs=epochs, validation_data=val, verbose=verbose,
+                        shuffle=False)
+    seconds = time.time() - start
+    metrics: Dict = {"params": params, "train_clips": len(train_clips),
+                     "train_seconds": round(seconds, 1), "epochs": epochs}
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if len(test_clips):
+        scores = score_predictions(predict_sequences(model, test_clips), y[test_idx], classes)
+        metrics.update({k: v for k, v in scores.items() if k != "confusion"})
+        plot_confusion(np.array(scores["confusion"]), classes, out_dir / "confusion.png",
+                       title=f"evaluation clips: top-1 {scores['accuracy']:.1%}")
+        log(f"evaluation accuracy {scores['accuracy']:.4f} on {scores['clips']} clips; "
+            f"by fraction observed {scores['by_fraction']}")
+    plot_curves(history.history, out_dir / "curves.png")
+    metrics["history"] = {k: [round(float(v), 5) for v in vals]
+                          for k, vals in history.history.items()}
+    # Save to a temp name then rename: never a half-written model.keras.
+    tmp = out_dir / ".model.tmp.keras"
+    model.save(tmp)
+    tmp.replace(out_dir / "model.keras")
+    config = {"kind": "action", "builder": dict(num_classes=len(classes), **kwargs),
+              "labels": list(classes), "layout": "coco18", "features": list(FEATURES),
+              "seed": seed,
+              "training": {"epochs": epochs, "batch_size": batch_size,
+                           "learning_rate": learning_rate, "weight_decay": weight_decay,
+                           "max_frames": max_frames,
+                           "prefix_ramp": prefix_ramp, "augment": asdict(augment)},
+              "command": command or " ".join(["python -m training"] + sys.argv[1:]),
+              "commit": git_commit(), "metrics": metrics}
+    atomic_write_text(out_dir / "config.json", json.dumps(config, indent=2) + "\n")
+    return metrics
+
+
+def evaluate(model_path: Path, dataset: SkeletonDataset, threads: Optional[int] = None,
+             data_classes_only: bool = False) -> Dict:
+    """Accuracy of a trained model directory, or a ``.tflite`` step model streamed by the
+    runtime, on the clips with test=1 (all clips when the file has no test column).
+
+    Clips whose label the model does not know are skipped (counted in ``skipped``);
+    predictions range over all the model's classes, or, with ``data_classes_only``, over
+    those that occur among the evaluation clips (for a model trained on other data, e.g.
+    synthetic motions evaluated on JHMDB's overlapping classes)."""
+    ds = dataset.to_coco18()
+    mask = ds.test.astype(bool) if ds.test is not None else np.ones(len(ds), bool)
+    if not mask.any():
+        raise DatasetError("no clip has test=1: nothing to evaluate")
+    model_path = Path(model_path)
+    if model_path.suffix == ".tflite":
+        from pipan.action import ActionRecognizer
+
+        rec = ActionRecognizer(model_path, threads=threads)
+        classes = list(rec.labels)
+        predict = lambda clips: [rec.run_clip(c) for c in clips]  # noqa: E731
+    else:
+        from .export import load_model_dir
+
+        model, config = load_model_dir(model_path)
+        classes = list(config["labels"])
+        predict = lambda clips: predict_sequences(model, clips)  # noqa: E731
+    y = label_indices(ds.labels, classes)
+    keep = mask & (y >= 0)
+    if not keep.any():
+        raise DatasetError(f"no evaluation clip has a label the model knows "
+                           f"({', '.join(classes)})")
+    clips = [c for c, k in zip(clip_list(ds), keep) if k]
+    probs = predict(clips)
+    if data_classes_only:
+        allowed = np.zeros(len(classes), bool)
+        allowed[np.unique(y[keep])] = True
+        probs = [np.where(allowed, p, 0.0) for p in probs]
+    scores = score_predictions(probs, y[keep], classes)
+    scores["skipped"] = int((mask & (y < 0)).sum())
+    return scores

@@ -1,0 +1,1 @@
+"""The pose net: model builder, COCO data and targets, training, evaluation, export."""

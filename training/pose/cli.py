@@ -1,0 +1,110 @@
+"""``python -m training pose ...``: train and evaluate the pose net."""
+from __future__ import annotations
+
+import json
+import shlex
+
+import click
+
+from pipan.cli import PipanGroup
+
+
+@click.group(name="pose", cls=PipanGroup)
+def group() -> None:
+    """The pose net: train it on COCO-format keypoint data, evaluate it."""
+
+
+def _widths(text: str | None):
+    if not text:
+        return None
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise click.BadParameter("comma-separated whole numbers, e.g. 32,48,...") from None
+
+
+def _command(ctx: click.Context) -> str:
+    """The command line that reproduces this run (every option spelled out, no --resume)."""
+    parts = ["python -m training pose", ctx.command.name]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        flag = param.opts[0]
+        if value is None or param.name == "resume" or value == ():
+            continue
+        for v in (value if isinstance(value, tuple) else (value,)):
+            parts += [flag, shlex.quote(str(v))]
+    return " ".join(parts)
+
+
+@group.command()
+@click.option("--data", "data", multiple=True, required=True,
+              type=click.Path(exists=True), help="COCO keypoints JSON file or folder "
+              "(repeat for more)")
+@click.option("--val", "val", multiple=True, type=click.Path(exists=True),
+              help="held-out COCO data for a validation loss (repeatable)")
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="model directory to write (model.keras, config.json, loss.png)")
+@click.option("--epochs", default=10, show_default=True)
+@click.option("--steps", "steps_per_epoch", default=100, show_default=True,
+              help="batches per epoch")
+@click.option("--batch", "batch_size", default=8, show_default=True)
+@click.option("--lr", "learning_rate", default=2e-3, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@click.option("--stages", default=2, show_default=True)
+@click.option("--stage-width", default=128, show_default=True)
+@click.option("--stage-depth", default=4, show_default=True)
+@click.option("--backbone-widths", default=None,
+              help="11 comma-separated widths of layers 2-12 (default: the full-size net)")
+@click.option("--resume", is_flag=True, help="continue from OUT/checkpoint.keras")
+def train(data, val, out, epochs, steps_per_epoch, batch_size, learning_rate, seed, stages,
+          stage_width, stage_depth, backbone_widths, resume) -> None:
+    """Train the pose net on COCO-format data and write a model directory.
+
+    \b
+    Example:
+      python -m training pose train --data synth/ --out runs/pose --epochs 20
+    """
+    from .train import train as run
+    builder = {"stages": stages, "stage_width": stage_width, "stage_depth": stage_depth}
+    widths = _widths(backbone_widths)
+    if widths:
+        if len(widths) != 11:
+            raise click.BadParameter("give 11 widths (layers 2-12)",
+                                     param_hint="--backbone-widths")
+        builder["backbone_widths"] = list(widths)
+    command = _command(click.get_current_context())
+    config = run(list(data), out, builder=builder, epochs=epochs,
+                 steps_per_epoch=steps_per_epoch, batch_size=batch_size,
+                 learning_rate=learning_rate, seed=seed, resume=resume, val_data=list(val),
+                 command=command)
+    m = config["metrics"]
+    click.echo(f"wrote {out}/model.keras and config.json (final loss {m.get('loss')})")
+
+
+@group.command()
+@click.option("--model", required=True, type=click.Path(exists=True),
+              help="trained model directory or .tflite")
+@click.option("--data", "data", multiple=True, required=True, type=click.Path(exists=True),
+              help="COCO keypoints JSON/folder, or a clip folder with pos_img.npy")
+@click.option("--alpha", default=0.2, show_default=True, help="PCK threshold")
+@click.option("--threads", type=int, default=None, help="TFLite threads")
+@click.option("--json", "as_json", is_flag=True, help="print the results as JSON")
+def evaluate(model, data, alpha, threads, as_json) -> None:
+    """PCK@alpha and COCO OKS AP of a pose model on each data source.
+
+    \b
+    Example:
+      python -m training pose evaluate --model pipan/models/pose.tflite \\
+          --data ../shared/data/coco-mini --data ../shared/data/jhmdb-clip
+    """
+    from .evaluate import evaluate as run
+    results = run(model, list(data), alpha, threads)
+    if as_json:
+        click.echo(json.dumps(results, indent=2))
+        return
+    for r in results:
+        line = f"{r['source']}: {r['images']} images, PCK@{alpha} {r['pck']:.3f} " \
+               f"({r['joints']} joints)"
+        if "ap" in r:
+            line += f", AP {r['ap']:.3f}"
+        click.echo(line)

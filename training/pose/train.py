@@ -1,0 +1,206 @@
+"""Training the pose net: a generator pipeline, Keras fit, checkpoints, resume, loss curves.
+
+The output directory follows docs/design.md: ``model.keras`` + ``config.json`` (kind
+"pose", builder kwargs, seed, command, commit, metrics). While training it also holds
+``checkpoint.keras`` (model + optimizer, written after every epoch), ``history.json`` and
+``loss.png``; ``resume=True`` continues from the last finished epoch with the same
+per-epoch random streams, so an interrupted run ends where an uninterrupted one would.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Sequence, Union
+
+import numpy as np
+
+from pipan.fileio import atomic_write, atomic_write_text
+from pipan.image import INPUT_SIZE
+
+from .coco import CocoPoseData, DataError
+from .targets import MAP_SIZE, Augment, make_sample
+
+PathLike = Union[str, os.PathLike]
+
+
+def git_commit() -> str:
+    """The checkout's commit (with '+dirty' when it has uncommitted changes), or ''."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True).stdout.strip()
+        return sha + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def batches(data: CocoPoseData, batch_size: int, seed: int, start_epoch: int,
+            steps_per_epoch: int, aug: Augment, sigma: float, limb_width: float
+            ) -> Iterator:
+    """Endless training batches; epoch e draws from its own stream (seed, e)."""
+    epoch = start_epoch
+    while True:
+        rng = np.random.default_rng([seed, epoch])
+        for _ in range(steps_per_epoch):
+            xs, hs, ps, ms = [], [], [], []
+            for i in rng.integers(0, len(data), size=batch_size):
+                item = data.items[int(i)]
+                x, h, p, m, _ = make_sample(item.load_image(), item.people,
+                                            data.ignore_mask(item), aug, rng, sigma,
+                                            limb_width)
+                xs.append(x), hs.append(h), ps.append(p), ms.append(m)
+            x, h, p, m = (np.stack(v) for v in (xs, hs, ps, ms))
+            # y for every output: the target with the loss mask as its last channel
+            yield x, (np.concatenate([h, m], -1), np.concatenate([p, m], -1))
+        epoch += 1
+
+
+def _loss_fn():
+    import keras
+    import tensorflow as tf
+
+    @keras.saving.register_keras_serializable(package="pipan")
+    def masked_l2(y_true, y_pred):
+        """Masked L2 of one stage's maps: y_true = targets + the loss mask channel.
+        Per image: sum over cells and channels of mask * (pred - target)^2."""
+        target, mask = y_true[..., :-1], y_true[..., -1:]
+        return tf.reduce_sum(mask * tf.square(y_pred - target), axis=[1, 2, 3])
+
+    return masked_l2
+
+
+def plot_history(history: Dict[str, List[float]], path: Path) -> None:
+    """Loss curves (total and per stage output) as a PNG, written atomically."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, values in history.items():
+        if name.endswith("loss"):
+            ax.plot(np.arange(1, len(values) + 1), values, label=name,
+                    lw=2 if name in ("loss", "val_loss") else 1)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("masked L2 per image")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title("pose net training")
+    fig.tight_layout()
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=90))
+    plt.close(fig)
+
+
+def train(data: Sequence[PathLike], out: PathLike, *, builder: Optional[dict] = None,
+          epochs: int = 10, steps_per_epoch: int = 100, batch_size: int = 8,
+          learning_rate: float = 2e-3, seed: int = 0, resume: bool = False,
+          val_data: Sequence[PathLike] = (), augment: Augment = Augment(),
+          sigma: float = 1.0, limb_width: float = 1.0, command: str = "",
+          verbose: Optional[int] = None) -> Dict:
+    """Train a pose net on COCO-format ``data`` and write the model directory ``out``.
+
+    Returns the config written to ``out/config.json``.
+    """
+    import keras
+    import tensorflow as tf
+
+    from .model import build_pose_net
+
+    out = Path(out)
+    builder = dict(builder or {})
+    train_set = CocoPoseData(list(data))
+    val_set = CocoPoseData(list(val_data)) if val_data else None
+    ckpt, hist_path = out / "checkpoint.keras", out / "history.json"
+    history: Dict[str, List[float]] = {}
+    start = 0
+    loss = _loss_fn()
+    if resume:
+        if not ckpt.is_file() or not hist_path.is_file():
+            raise DataError(f"{out}: nothing to resume (no checkpoint.keras/history.json)")
+        state = json.loads(hist_path.read_text())
+        if state["builder"] != builder or state["seed"] != seed:
+            raise DataError(f"{out}: the checkpoint was trained with other settings "
+                            f"(builder {state['builder']}, seed {state['seed']})")
+        history, start = state["history"], int(state["epoch"])
+        keras.utils.set_random_seed(seed + start)
+        model = keras.models.load_model(ckpt, custom_objects={"masked_l2": loss})
+        model.jit_compile = False  # XLA on CPU: slower to compile and to run here
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        model = build_pose_net(seed=seed, **builder)
+        total = epochs * steps_per_epoch
+        schedule = keras.optimizers.schedules.CosineDecay(
+            learning_rate, decay_steps=total, alpha=0.05,
+            warmup_target=None) if total > 0 else learning_rate
+        model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=10.0),
+                      loss=[loss] * len(model.outputs), jit_compile=False)
+
+    aug = augment
+    spec = (tf.TensorSpec((None, INPUT_SIZE, INPUT_SIZE, 3), tf.float32),
+            tuple([tf.TensorSpec((None, MAP_SIZE, MAP_SIZE, 20), tf.float32),
+                   tf.TensorSpec((None, MAP_SIZE, MAP_SIZE, 39), tf.float32)]))
+    n_stages = len(model.outputs) // 2
+
+    def dataset(source, stream_seed, first_epoch, steps, aug_):
+        def gen():
+            for x, (h, p) in batches(source, batch_size, stream_seed, first_epoch, steps,
+                                     aug_, sigma, limb_width):
+                yield x, (h, p)
+        ds = tf.data.Dataset.from_generator(gen, output_signature=spec)
+        # every stage is supervised by the same targets
+        ds = ds.map(lambda x, y: (x, tuple(y[i % 2] for i in range(2 * n_stages))))
+        return ds.prefetch(2)
+
+    train_ds = dataset(train_set, seed, start, steps_per_epoch, aug)
+    val_ds = None
+    val_steps = 0
+    if val_set is not None:
+        from .targets import NO_AUGMENT
+        val_steps = max(1, min(20, len(val_set) // batch_size))
+        val_ds = dataset(val_set, seed + 1, 0, val_steps, NO_AUGMENT)
+        val_ds = val_ds.take(val_steps).cache()
+
+    started = time.time()
+
+    class Checkpoint(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            for k, v in (logs or {}).items():
+                history.setdefault(k, []).append(float(v))
+            tmp = out / ".checkpoint.tmp.keras"
+            self.model.save(tmp)
+            os.replace(tmp, ckpt)
+            atomic_write_text(hist_path, json.dumps(
+                {"epoch": epoch + 1, "builder": builder, "seed": seed,
+                 "history": history}, indent=1))
+            plot_history(history, out / "loss.png")
+
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() else 2
+    if start < epochs:
+        model.fit(train_ds, epochs=epochs, initial_epoch=start,
+                  steps_per_epoch=steps_per_epoch, validation_data=val_ds,
+                  validation_steps=val_steps or None, callbacks=[Checkpoint()],
+                  verbose=verbose)
+    seconds = time.time() - started
+
+    tmp = out / ".model.tmp.keras"
+    model.save(tmp)
+    os.replace(tmp, out / "model.keras")
+    metrics = {k: round(v[-1], 4) for k, v in history.items()}
+    metrics.update(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size,
+                   images_seen=epochs * steps_per_epoch * batch_size,
+                   train_images=len(train_set),
+                   train_seconds_this_run=round(seconds, 1))
+    config = {"kind": "pose", "builder": builder, "layout": "coco18",
+              "input_size": INPUT_SIZE, "seed": seed, "command": command,
+              "commit": git_commit(), "data": [str(d) for d in data],
+              "training": {"learning_rate": learning_rate, "sigma_cells": sigma,
+                           "limb_width_cells": limb_width, "augment": augment.__dict__},
+              "metrics": metrics}
+    atomic_write_text(out / "config.json", json.dumps(config, indent=2))
+    return config
