@@ -107,7 +107,7 @@ def _print_conversion_table(out: str, report: dict) -> None:
 @click.option("--stages", type=click.IntRange(min=1), default=None,
               help="Pose stages to keep (default: the exporter's).")
 @click.option("--samples", type=click.IntRange(min=1), default=None,
-              help="Calibration samples (pose: images, default 100; action: frames, 500).")
+              help="Calibration samples (pose: images, default 100; action: frames, 2000).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed drawing the calibration and held-out samples.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
