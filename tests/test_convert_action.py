@@ -37,14 +37,14 @@ def action(tmp_path_factory):
     d = tmp_path_factory.mktemp("action")
     data = make_action_dataset(d / "skeletons.npz")
     model_dir = make_action_dir(d / "model", data)
-    return d, data, model_dir, C.convert(model_dir, d / "skeletons.npz", seed=0)
+    return d, data, model_dir, C.convert(model_dir, d / "skeletons.npz", io="int8", seed=0)
 
 
 def test_int8_model_and_metadata(action):
     d, data, model_dir, conv = action
     q = TFLiteModel(conv.model_bytes, expected_kind="action")
     for det in list(q.input_details.values()) + list(q.output_details.values()):
-        assert np.dtype(det["dtype"]) == np.int8  # full integer, int8 I/O by default
+        assert np.dtype(det["dtype"]) == np.int8  # full integer, int8 I/O as asked
     assert float_ops(conv.model_bytes) == []
     assert "FULLY_CONNECTED" in {op.op for op in list_ops(conv.model_bytes)}
     meta = read_metadata_bytes(conv.model_bytes)
@@ -89,7 +89,7 @@ def test_int8_steps_match_the_float_step_model(action):
 def test_report(action):
     r = action[3].report
     v = r["validation"]
-    assert r["kind"] == "action" and r["io"] == "int8"
+    assert r["kind"] == "action" and r["io"] == "int8"  # as asked
     assert r["calibration"]["disjoint"] and r["calibration"]["held_out"] == 12
     assert v["clips"] == 12 and v["labelled_clips"] == 12
     assert v["accuracy_float_pct"] >= 90  # the tiny model learned the synthetic classes
@@ -112,11 +112,11 @@ def test_runtime_streams_the_converted_model(action, tmp_path):
     np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-5)
 
 
-def test_float_io_and_same_seed_same_bytes(action, monkeypatch):
+def test_default_float_io_and_same_seed_same_model(action, monkeypatch):
     d, data, model_dir, conv = action
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
-    a = C.convert(model_dir, d / "skeletons.npz", io="float", seed=3, latency_runs=5)
-    b = C.convert(model_dir, d / "skeletons.npz", io="float", seed=3, latency_runs=5)
+    a = C.convert(model_dir, d / "skeletons.npz", seed=3, latency_runs=5)  # float I/O
+    b = C.convert(model_dir, d / "skeletons.npz", seed=3, latency_runs=5)
     # Same weights, quantisation and metadata; only tensor names may differ within one
     # process (they carry Keras's per-process layer-name counters, e.g. reshape_2/_4).
     assert _buffers(a.model_bytes) == _buffers(b.model_bytes)
