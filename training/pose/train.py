@@ -124,6 +124,7 @@ def train(data: Sequence[PathLike], out: PathLike, *, builder: Optional[dict] = 
     from .model import build_pose_net
 
     out = Path(out)
+    commit = git_commit()  # the code that starts the run
     builder = dict(builder or {})
     train_set = CocoPoseData(list(data))
     val_set = CocoPoseData(list(val_data)) if val_data else None
@@ -218,7 +219,7 @@ def train(data: Sequence[PathLike], out: PathLike, *, builder: Optional[dict] = 
                    train_seconds_this_run=round(seconds, 1))
     config = {"kind": "pose", "builder": builder, "layout": "coco18",
               "input_size": INPUT_SIZE, "seed": seed, "command": command,
-              "commit": git_commit(), "data": [str(d) for d in data],
+              "commit": commit, "data": [str(d) for d in data],
               "training": {"learning_rate": learning_rate, "sigma_cells": sigma,
                            "limb_width_cells": limb_width, "augment": augment.__dict__},
               "metrics": metrics}
