@@ -156,6 +156,17 @@ def mirror(keypoints: np.ndarray, width: float = 0.0) -> np.ndarray:
 FEATURES: Tuple[str, ...] = ("x", "y", "score", "vx", "vy")
 NUM_FEATURES = len(FEATURES)
 
+#: Velocities are given in tenths of a body scale per frame (x10), so that positions
+#: (a few body scales) and velocities (a few hundredths to tenths of one per frame) share a
+#: range: the int8 action model quantises all five channels of its input with one scale.
+VELOCITY_GAIN = 10.0
+#: Every position and velocity feature is clipped to +-FEATURE_LIMIT. Real detections
+#: produce degenerate frames (a torso seen edge-on, a wrong joint) whose body scale is
+#: tiny and features huge (thousands); bounded features keep them from dominating batch
+#: statistics in training and from stretching the int8 input range. A body spans about
+#: +-3 body scales; fast motion stays well under 0.6 body scales per frame.
+FEATURE_LIMIT = 6.0
+
 _HIPS = [JOINT_INDEX["right_hip"], JOINT_INDEX["left_hip"]]
 _SHOULDERS = [JOINT_INDEX["right_shoulder"], JOINT_INDEX["left_shoulder"]]
 _NECK = JOINT_INDEX["neck"]
@@ -196,8 +207,9 @@ def frame_features(keypoints: np.ndarray, previous: np.ndarray | None = None) ->
 
     Per joint: position relative to the body centre in units of the body scale (x, y), the
     detection score, and velocity since ``previous`` (the same person's keypoints one frame
-    earlier) in body scales per frame, measured in image coordinates so that the body's
-    own travel (walking, jumping) is kept. Missing joints (score 0) get zeros everywhere;
+    earlier) in tenths of a body scale per frame (``VELOCITY_GAIN``), measured in image
+    coordinates so that the body's own travel (walking, jumping) is kept. Positions and
+    velocities are clipped to +-``FEATURE_LIMIT``. Missing joints (score 0) get zeros everywhere;
     so does the velocity of a joint missing in either frame, and every velocity when there
     is no previous frame. This is the one definition used by training, calibration and the
     runtime.
@@ -207,13 +219,13 @@ def frame_features(keypoints: np.ndarray, previous: np.ndarray | None = None) ->
     present = (kp[..., 2] > 0)[..., None]
     pos = (kp[..., :2] - centre[..., None, :]) / scale[..., None, None]
     out = np.zeros((*kp.shape[:-1], NUM_FEATURES), np.float32)
-    out[..., 0:2] = np.where(present, pos, 0.0)
+    out[..., 0:2] = np.clip(np.where(present, pos, 0.0), -FEATURE_LIMIT, FEATURE_LIMIT)
     out[..., 2] = kp[..., 2]
     if previous is not None:
         prev = np.asarray(previous, np.float32)
         both = present & (prev[..., 2] > 0)[..., None]
-        vel = (kp[..., :2] - prev[..., :2]) / scale[..., None, None]
-        out[..., 3:5] = np.where(both, vel, 0.0)
+        vel = VELOCITY_GAIN * (kp[..., :2] - prev[..., :2]) / scale[..., None, None]
+        out[..., 3:5] = np.clip(np.where(both, vel, 0.0), -FEATURE_LIMIT, FEATURE_LIMIT)
     return out
 
 

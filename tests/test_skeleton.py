@@ -109,3 +109,17 @@ def test_mirror_swaps_sides_and_is_involution():
     lw, rw = sk.JOINT_INDEX["left_wrist"], sk.JOINT_INDEX["right_wrist"]
     assert m[lw, 0] == pytest.approx(400 - kp[rw, 0])
     np.testing.assert_allclose(sk.mirror(m, width=400), kp, atol=1e-4)
+
+
+def test_features_are_bounded_and_velocity_in_tenths_of_body_scale():
+    kp = np.zeros((2, 18, 3), np.float32)
+    kp[..., 2] = 1.0
+    kp[:, :, 1] = np.linspace(0, 100, 18)  # neck at y = 5.9, hips at ~47-65
+    kp[1, :, 0] = 3.0  # moved 3 px right
+    f = sk.clip_features(kp)
+    _, scale = sk.body_frame(kp[1])
+    np.testing.assert_allclose(f[1, :, 3], sk.VELOCITY_GAIN * 3.0 / scale, rtol=1e-5)
+    wild = kp.copy()
+    wild[1, 0, :2] = [1e6, -1e6]  # a detection gone wrong
+    g = sk.clip_features(wild)
+    assert np.abs(g[..., [0, 1, 3, 4]]).max() <= sk.FEATURE_LIMIT

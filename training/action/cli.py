@@ -40,9 +40,9 @@ def group() -> None:
               help="Skeleton dataset .npz (repeatable; clips are pooled).")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Model directory to write (model.keras, config.json, PNGs).")
-@click.option("--epochs", default=60, show_default=True, type=click.IntRange(1))
+@click.option("--epochs", default=100, show_default=True, type=click.IntRange(1))
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1))
-@click.option("--lr", "learning_rate", default=2e-3, show_default=True, type=float)
+@click.option("--lr", "learning_rate", default=3e-3, show_default=True, type=float)
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--max-frames", default=64, show_default=True, type=click.IntRange(2),
               help="Longer training clips are cropped to a random window this long.")
@@ -98,7 +98,10 @@ def train_cmd(data: Tuple[Path, ...], out: Path, epochs: int, batch_size: int,
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @click.option("--threads", default=None, type=click.IntRange(1),
               help="Interpreter threads (a .tflite model).")
-def evaluate_cmd(model: Path, data: Path, as_json: bool, threads: Optional[int]) -> None:
+@click.option("--data-classes-only", is_flag=True,
+              help="Predict only among the classes that occur in the evaluation clips.")
+def evaluate_cmd(model: Path, data: Path, as_json: bool, threads: Optional[int],
+                 data_classes_only: bool) -> None:
     """Top-1 accuracy on the clips with test=1 (all clips if the file has no test column).
 
     \b
@@ -109,7 +112,7 @@ def evaluate_cmd(model: Path, data: Path, as_json: bool, threads: Optional[int])
 
     from .train import evaluate
 
-    scores = evaluate(model, load(data), threads=threads)
+    scores = evaluate(model, load(data), threads=threads, data_classes_only=data_classes_only)
     if as_json:
         click.echo(json.dumps({k: scores[k] for k in
                                ("accuracy", "per_class", "clips", "by_fraction", "skipped")}))

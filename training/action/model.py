@@ -28,7 +28,7 @@ from .layers import (CausalFrameAttention, FrameScore, GraphConv, JointAttention
 
 def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 64,
                        gcn_layers: int = 2, clusters: int = 5, attention_units: int = 64,
-                       dropout: float = 0.1, input_norm: bool = True, use_graph: bool = True,
+                       dropout: float = 0.3, input_norm: bool = True, use_graph: bool = True,
                        use_joint_attention: bool = True, frame_attention: bool = True,
                        lambda_pose: float = 1.0, lambda_joints: float = 0.3,
                        max_frames: Optional[int] = None) -> keras.Model:
@@ -40,7 +40,8 @@ def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 
     attending. ``frame_attention=False`` classifies the last hidden state h_t.
     ``lambda_pose`` and ``lambda_joints`` weight the two loss terms (eq. 16); they are
     kept here so that the builder's kwargs in config.json describe the whole recipe.
-    ``input_norm`` learns a per-channel scale and offset of the features (batch
+    ``dropout`` applies to the joint-attended feature s_t and the hidden state h_t in
+    training. ``input_norm`` learns a per-channel scale and offset of the features (batch
     normalisation; velocities are ~50x smaller than positions). ``max_frames`` only fixes the time axis (None = any length).
     """
     if num_classes < 2:
@@ -66,9 +67,10 @@ def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 
         layers.Dense(num_classes, name="joint_classifier")(s))
     s = layers.Dropout(dropout, name="dropout")(s)
     h = layers.GRU(hidden, return_sequences=True, name="gru")(s)
-    logits = layers.Dense(num_classes, name="classifier")(h)
+    h_drop = layers.Dropout(dropout, name="dropout_h")(h)  # identity at inference
+    logits = layers.Dense(num_classes, name="classifier")(h_drop)
     if frame_attention:
-        e = FrameScore(attention_units, name="frame_score")(h)
+        e = FrameScore(attention_units, name="frame_score")(h_drop)
         # softmax(W_c v_t + b_c) = softmax(sum alpha_i (W_c h_i + b_c)): attend the logits.
         logits = CausalFrameAttention(name="frame_attention")([logits, e])
     probs = layers.Activation("softmax", name="probs")(logits)

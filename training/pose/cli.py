@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import sys
 
 import click
 
@@ -22,6 +21,19 @@ def _widths(text: str | None):
         return tuple(int(v) for v in text.split(","))
     except ValueError:
         raise click.BadParameter("comma-separated whole numbers, e.g. 32,48,...") from None
+
+
+def _command(ctx: click.Context) -> str:
+    """The command line that reproduces this run (every option spelled out, no --resume)."""
+    parts = ["python -m training pose", ctx.command.name]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        flag = param.opts[0]
+        if value is None or param.name == "resume" or value == ():
+            continue
+        for v in (value if isinstance(value, tuple) else (value,)):
+            parts += [flag, shlex.quote(str(v))]
+    return " ".join(parts)
 
 
 @group.command()
@@ -43,15 +55,27 @@ def _widths(text: str | None):
 @click.option("--stage-depth", default=4, show_default=True)
 @click.option("--backbone-widths", default=None,
               help="11 comma-separated widths of layers 2-12 (default: the full-size net)")
+@click.option("--sigma", default=1.0, show_default=True,
+              help="joint Gaussian's sigma, in map cells (8 px)")
+@click.option("--limb-width", default=1.0, show_default=True,
+              help="half-width of a limb's PAF band, in map cells")
+@click.option("--rotate", default=30.0, show_default=True,
+              help="augmentation: largest rotation (degrees)")
+@click.option("--zoom", default=0.25, show_default=True,
+              help="augmentation: scale drawn from [1 - zoom, 1 + zoom]")
+@click.option("--shift", default=0.15, show_default=True,
+              help="augmentation: largest shift (fraction of the input size)")
 @click.option("--resume", is_flag=True, help="continue from OUT/checkpoint.keras")
 def train(data, val, out, epochs, steps_per_epoch, batch_size, learning_rate, seed, stages,
-          stage_width, stage_depth, backbone_widths, resume) -> None:
+          stage_width, stage_depth, backbone_widths, sigma, limb_width, rotate, zoom, shift,
+          resume) -> None:
     """Train the pose net on COCO-format data and write a model directory.
 
     \b
     Example:
       python -m training pose train --data synth/ --out runs/pose --epochs 20
     """
+    from .targets import Augment
     from .train import train as run
     builder = {"stages": stages, "stage_width": stage_width, "stage_depth": stage_depth}
     widths = _widths(backbone_widths)
@@ -60,11 +84,12 @@ def train(data, val, out, epochs, steps_per_epoch, batch_size, learning_rate, se
             raise click.BadParameter("give 11 widths (layers 2-12)",
                                      param_hint="--backbone-widths")
         builder["backbone_widths"] = list(widths)
-    command = "python -m training pose " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    command = _command(click.get_current_context())
     config = run(list(data), out, builder=builder, epochs=epochs,
                  steps_per_epoch=steps_per_epoch, batch_size=batch_size,
                  learning_rate=learning_rate, seed=seed, resume=resume, val_data=list(val),
-                 command=command)
+                 augment=Augment(scale=(1 - zoom, 1 + zoom), rotate_deg=rotate, shift=shift),
+                 sigma=sigma, limb_width=limb_width, command=command)
     m = config["metrics"]
     click.echo(f"wrote {out}/model.keras and config.json (final loss {m.get('loss')})")
 

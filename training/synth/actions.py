@@ -30,8 +30,9 @@ def _smooth(x: np.ndarray) -> np.ndarray:
 
 def _progress(t: np.ndarray, rng: np.random.Generator, lo: float = 0.55,
               hi: float = 0.95) -> np.ndarray:
-    """0 -> 1 over a random window of the clip: onset in the first quarter, duration a
-    random fraction ``[lo, hi]`` of the rest (timing variation of one-shot actions)."""
+    """0 -> 1 over a random window of the clip (timing variation of one-shot actions):
+    onset from 15 % of the clip before its start (already under way) to a quarter in,
+    duration a random fraction ``[lo, 1.15 hi]`` of the rest (it may not finish)."""
     D = float(t[-1] - t[0]) + (float(t[1] - t[0]) if len(t) > 1 else 1 / 30)
     t0 = rng.uniform(-0.15, 0.25) * D  # < 0: already under way when the clip starts
     dur = max(rng.uniform(lo, hi * 1.15) * (D - max(t0, 0.0)), 0.25)  # may not finish
@@ -104,13 +105,20 @@ def jump(t, body, rng, side):
     pose["torso_pitch"] += 0.5 * crouch
     pose["root_dy"] = rng.uniform(0.2, 0.55) * air
     pose["root_z"] = rng.choice([0.0, rng.uniform(0.5, 2.0)]) * _smooth((u - 0.35) / 0.4)
+    if rng.random() < 0.25:  # a somersault (parkour, gymnastics), tucked
+        turn = _smooth((u - 0.35) / 0.4)
+        pose["body_pitch"] = rng.choice([-1.0, 1.0]) * 2 * PI * turn
+        pose["root_dy"] = pose["root_dy"] + 0.4 * air
+        for p in ("l_", "r_"):
+            pose[p + "th_f"] = pose[p + "th_f"] + 1.2 * air
+            pose[p + "sh_f"] = pose[p + "sh_f"] - 0.4 * air
     return pose
 
 
 def _wave_arm(t, pose, p, rng, freq, amp, phase):
     up = pose.get("_up")
     # the hand waves anywhere from shoulder height (elbow low) to high over the head
-    pose[p + "ua_a"] = _lerp(pose[p + "ua_a"], rng.uniform(0.5, 2.3), up)
+    pose[p + "ua_a"] = _lerp(pose[p + "ua_a"], rng.uniform(0.2, 2.3), up)
     pose[p + "ua_f"] = _lerp(pose[p + "ua_f"], rng.uniform(0.0, 1.0), up)
     swing = amp * np.sin(2 * PI * freq * t + phase)
     pose[p + "fa_a"] = _lerp(pose[p + "fa_a"], PI - rng.uniform(0.15, 0.5) - swing, up)
@@ -150,8 +158,8 @@ def clap(t, body, rng, side):
     pose = neutral(len(t))
     up = _raise_window(t, rng)
     high = rng.random() < 0.2
-    f = rng.uniform(1.8, 4.0)
-    gap = rng.uniform(0.15, 0.4) * (0.5 - 0.5 * np.cos(2 * PI * f * t))  # 0 = hands touch
+    f = rng.uniform(1.8, 4.5)
+    gap = rng.uniform(0.04, 0.35) * (0.5 - 0.5 * np.cos(2 * PI * f * t))  # 0 = hands touch
     ua_f, fa_f = (rng.uniform(2.4, 2.9), PI) if high else (rng.uniform(0.2, 1.3), rng.uniform(1.3, 2.5))
     ua_a = rng.uniform(0.1, 0.4)
     lateral = body.shoulder_width / 2 + body.upper_arm * np.sin(ua_a) * abs(np.cos(ua_f) if high else 1)
@@ -275,7 +283,9 @@ def pick(t, body, rng, side):
 
 
 def throw(t, body, rng, side):
-    """Overarm throw: wind up (arm back and cocked, body turned), fast release, follow through."""
+    """A throw: wind up, fast release, follow through. Mostly overarm (arm back and cocked,
+    body turned), sometimes underarm (straight arm swinging back then forward, as in
+    bowling or a lob) or sidearm (a flat sweep across the body, as with a frisbee)."""
     pose = neutral(len(t))
     u = _progress(t, rng, 0.5, 0.9)
     cock = _bump(u, 0.4, 0.35)
@@ -283,10 +293,22 @@ def throw(t, body, rng, side):
     follow = _smooth((u - 0.7) / 0.3)
     main, other = _arm_names(side)
     s = 1.0 if main == "l_" else -1.0
-    pose[main + "ua_a"] = pose[main + "ua_a"] + rng.uniform(1.0, 1.5) * cock
-    pose[main + "ua_f"] = pose[main + "ua_f"] - 0.4 * cock + 2.2 * rel + 1.1 * follow * (1 - rel)
-    pose[main + "fa_f"] = pose[main + "ua_f"] + 0.3
-    pose[main + "fa_a"] = pose[main + "fa_a"] + (PI - 0.6) * cock
+    style = rng.choice(3, p=[0.6, 0.2, 0.2])
+    if style == 0:  # overarm
+        pose[main + "ua_a"] = pose[main + "ua_a"] + rng.uniform(1.0, 1.5) * cock
+        pose[main + "ua_f"] = pose[main + "ua_f"] - 0.4 * cock + 2.2 * rel + 1.1 * follow * (1 - rel)
+        pose[main + "fa_f"] = pose[main + "ua_f"] + 0.3
+        pose[main + "fa_a"] = pose[main + "fa_a"] + (PI - 0.6) * cock
+    elif style == 1:  # underarm: the straight arm swings back, then forward and up
+        swing = -rng.uniform(0.6, 1.2) * cock + rng.uniform(1.3, 2.2) * follow
+        pose[main + "ua_f"] = pose[main + "ua_f"] + swing
+        pose[main + "fa_f"] = pose[main + "ua_f"] + 0.15
+        pose["torso_pitch"] += 0.3 * cock
+    else:  # sidearm: the arm out to the side sweeps from behind across the front
+        pose[main + "ua_a"] = pose[main + "ua_a"] + rng.uniform(1.1, 1.5) * (cock + follow).clip(0, 1)
+        pose[main + "ua_f"] = pose[main + "ua_f"] - 0.8 * cock + 1.4 * follow
+        pose[main + "fa_f"] = pose[main + "ua_f"] + 0.4 * cock
+        pose[main + "fa_a"] = pose[main + "ua_a"] - 0.3
     pose[other + "ua_f"] = pose[other + "ua_f"] + rng.uniform(0.8, 1.5) * cock
     pose[other + "fa_f"] = pose[other + "ua_f"] + 0.5
     pose["torso_twist"] = s * (0.7 * cock - 0.6 * follow)
@@ -382,7 +404,7 @@ def pullup(t, body, rng, side):
         pose[p + "th_f"] = np.full(len(t), rng.uniform(-0.1, 0.4))
         pose[p + "sh_f"] = pose[p + "th_f"] - bent
     # the wrists stay at bar height: root height = bar - wrist height above the root
-    wrist_up = (body.torso - 0.03
+    wrist_up = (body.torso - body.neck_lift
                 + body.upper_arm * (-np.cos(pose["l_ua_a"]))
                 + body.forearm * (-np.cos(pose["l_fa_a"])))
     bar = 0.7 * body.height + body.torso + body.upper_arm + body.forearm

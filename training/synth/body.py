@@ -29,6 +29,7 @@ NEUTRAL: Dict[str, float] = {
     "root_dy": 0.0,                   # height added above ground contact (m), e.g. a jump
     "ground": 1.0,                    # 1 = lowest foot on the floor, 0 = root_dy is absolute
     "yaw": 0.0,                       # facing direction about the vertical (rad)
+    "body_pitch": 0.0,                # whole body tipped forward about the hips (flips)
     "torso_pitch": 0.02, "torso_roll": 0.0, "torso_twist": 0.0,
     "head_pitch": 0.0, "head_yaw": 0.0,
     "r_ua_f": 0.05, "r_ua_a": 0.12, "r_fa_f": 0.2, "r_fa_a": 0.06,
@@ -54,20 +55,25 @@ class Body:
     thigh: float
     shin: float         # knee to ankle
     ankle: float        # ankle height above the floor
+    neck_lift: float = 0.03  # neck joint above the shoulder line
 
     @staticmethod
     def random(rng: np.random.Generator) -> "Body":
         """A random adult-to-teen body: height 1.45-1.95 m, each segment +-8 % of the norm."""
         h = float(rng.uniform(1.45, 1.95))
         j = lambda: float(rng.uniform(0.92, 1.08))  # noqa: E731 (per-segment jitter)
-        # Where the hip joints sit differs between people and between annotation
-        # conventions (COCO's hips vs JHMDB's puppet): shift them along the body.
-        hip_shift = float(rng.uniform(-0.02, 0.07)) * h
+        # Where the hip and neck joints sit differs between people and even more between
+        # annotation conventions: COCO's hips are at the hip joints and its neck is the
+        # shoulders' midpoint; JHMDB's puppet puts the hips far lower (legs about as long
+        # as the torso) and the neck above the shoulders. Randomise between the two.
+        hip_shift = float(rng.uniform(-0.02, 0.05) if rng.random() < 0.6
+                          else rng.uniform(0.05, 0.13)) * h
+        neck_lift = float(rng.uniform(0.0, 0.035)) * h
         return Body(height=h, torso=0.30 * h * j() + hip_shift, neck=0.085 * h * j(),
                     head=0.062 * h * j(), shoulder_width=0.22 * h * j(),
                     hip_width=0.12 * h * j(), upper_arm=0.172 * h * j(),
                     forearm=0.157 * h * j(), thigh=0.245 * h * j() - hip_shift,
-                    shin=0.246 * h * j(), ankle=0.039 * h)
+                    shin=0.246 * h * j(), ankle=0.039 * h, neck_lift=neck_lift)
 
 
 def neutral(T: int) -> Pose:
@@ -124,7 +130,8 @@ def pose_joints(pose: Pose, body: Body) -> np.ndarray:
     """Forward kinematics: COCO-18 joint positions ``(T, 18, 3)`` in metres (see module).
 
     The root (mid-hip) sits at ``root_x, root_z`` on the floor plane; its height puts the
-    lowest ankle ``body.ankle`` above the floor when ``ground`` is 1, plus ``root_dy``.
+    lowest joint (normally an ankle) ``body.ankle`` above the floor when ``ground`` is 1,
+    plus ``root_dy``. ``body_pitch`` turns the whole body about the hips (somersaults).
     """
     T = len(pose["yaw"])
     J = JOINT_INDEX
@@ -137,8 +144,10 @@ def pose_joints(pose: Pose, body: Body) -> np.ndarray:
     # Legs relative to the root (height fixed below).
     for side, p in ((1.0, "l_"), (-1.0, "r_")):
         hip = _apply(R_pel, np.array([side * body.hip_width / 2, 0.0, 0.0]))
-        knee = hip + _apply(R_pel, direction(pose[p + "th_f"], pose[p + "th_a"], side)) * body.thigh
-        ankle = knee + _apply(R_pel, direction(pose[p + "sh_f"], pose[p + "th_a"], side)) * body.shin
+        thigh = direction(pose[p + "th_f"], pose[p + "th_a"], side)
+        shin = direction(pose[p + "sh_f"], pose[p + "th_a"], side)
+        knee = hip + _apply(R_pel, thigh) * body.thigh
+        ankle = knee + _apply(R_pel, shin) * body.shin
         name = "left" if side > 0 else "right"
         out[:, J[f"{name}_hip"]] = hip
         out[:, J[f"{name}_knee"]] = knee
@@ -148,9 +157,12 @@ def pose_joints(pose: Pose, body: Body) -> np.ndarray:
     out[:, J["neck"]] = neck
     for side, p in ((1.0, "l_"), (-1.0, "r_")):
         name = "left" if side > 0 else "right"
-        sh = neck + _apply(R_tor, np.array([side * body.shoulder_width / 2, -0.03, 0.0]))
-        el = sh + _apply(R_tor, direction(pose[p + "ua_f"], pose[p + "ua_a"], side)) * body.upper_arm
-        wr = el + _apply(R_tor, direction(pose[p + "fa_f"], pose[p + "fa_a"], side)) * body.forearm
+        sh = neck + _apply(R_tor, np.array([side * body.shoulder_width / 2,
+                                            -body.neck_lift, 0.0]))
+        upper = direction(pose[p + "ua_f"], pose[p + "ua_a"], side)
+        fore = direction(pose[p + "fa_f"], pose[p + "fa_a"], side)
+        el = sh + _apply(R_tor, upper) * body.upper_arm
+        wr = el + _apply(R_tor, fore) * body.forearm
         out[:, J[f"{name}_shoulder"]] = sh
         out[:, J[f"{name}_elbow"]] = el
         out[:, J[f"{name}_wrist"]] = wr
@@ -159,18 +171,19 @@ def pose_joints(pose: Pose, body: Body) -> np.ndarray:
     head_c = neck + _apply(R_head, np.array([0.0, body.neck, 0.0]))
     out[:, J["nose"]] = head_c + _apply(R_head, np.array([0.0, -0.15 * r, 0.95 * r]))
     for side, name in ((1.0, "left"), (-1.0, "right")):
-        out[:, J[f"{name}_eye"]] = head_c + _apply(R_head, np.array([side * 0.42 * r, 0.22 * r, 0.82 * r]))
-        out[:, J[f"{name}_ear"]] = head_c + _apply(R_head, np.array([side * 0.95 * r, 0.0, -0.05 * r]))
+        eye = np.array([side * 0.42 * r, 0.22 * r, 0.82 * r])
+        ear = np.array([side * 0.95 * r, 0.0, -0.05 * r])
+        out[:, J[f"{name}_eye"]] = head_c + _apply(R_head, eye)
+        out[:, J[f"{name}_ear"]] = head_c + _apply(R_head, ear)
 
-    lowest = np.minimum(out[:, J["left_ankle"], 1], out[:, J["right_ankle"], 1])
+    if np.any(pose["body_pitch"] != 0):  # somersaults: turn everything about the hips
+        R_flip = R_pel @ _rot_x(pose["body_pitch"]) @ np.swapaxes(R_pel, 1, 2)
+        out = np.einsum("tij,tkj->tki", R_flip, out)
+    # the lowest point (normally an ankle; a hand in a handstand) is on the floor
+    lowest = out[..., 1].min(1)
     g = pose["ground"]
     height = g * (body.ankle - lowest) + pose["root_dy"]
     out[..., 1] += height[:, None]
     root = np.stack([pose["root_x"], np.zeros(T), pose["root_z"]], -1)
     out += root[:, None, :]
     return out
-
-
-def head_centre(joints: np.ndarray) -> np.ndarray:
-    """Centre of the head ``(T, 3)``: the midpoint of the ears (for drawing the head)."""
-    return (joints[:, JOINT_INDEX["left_ear"]] + joints[:, JOINT_INDEX["right_ear"]]) / 2

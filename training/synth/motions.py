@@ -19,12 +19,12 @@ score 0 and x = y = 0, like a missing joint everywhere else in pipan.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence as Seq, Tuple
+from typing import List, Optional, Sequence as Seq, Tuple
 
 import numpy as np
 
 from pipan.dataset import SkeletonDataset
-from pipan.skeleton import COCO18, JOINT_INDEX, NUM_JOINTS
+from pipan.skeleton import COCO18, JOINT_INDEX
 
 from .actions import PROGRAMS
 from .body import PARAMS, Body, Pose, pose_joints

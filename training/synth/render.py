@@ -22,7 +22,7 @@ from typing import List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from pipan.skeleton import COCO17, COCO18, JOINT_INDEX, LIMBS, NUM_JOINTS
+from pipan.skeleton import COCO17, JOINT_INDEX, LIMBS, NUM_JOINTS
 
 from .body import Body
 
@@ -482,4 +482,5 @@ def draw_keypoints(img: np.ndarray, keypoints: np.ndarray, radius: int = 2) -> n
 
 
 __all__ = ["Figure", "Look", "render_frame", "background", "camera_effects", "to_coco17",
-           "draw_keypoints", "texture_bank", "COCO18", "V_OUTSIDE", "V_HIDDEN", "V_VISIBLE"]
+           "draw_keypoints", "texture_bank", "sample_figures", "V_OUTSIDE", "V_HIDDEN",
+           "V_VISIBLE"]

@@ -1,0 +1,41 @@
+"""The runtime PoseEstimator (no TensorFlow): loading rules, letterbox undone, bundled model."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import pipan.pose as pose
+from pipan.errors import ModelError
+from pipan.image import letterbox_params
+from pipan.types import Person
+
+BUNDLED = pose.DEFAULT_MODEL
+
+
+def test_missing_default_model_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(pose, "DEFAULT_MODEL", tmp_path / "pose.tflite")
+    with pytest.raises(ModelError, match="bundled pose model"):
+        pose.PoseEstimator()
+
+
+def test_to_frame_undoes_the_letterbox():
+    lb = letterbox_params(240, 320)
+    frame_xy = np.float32([[10, 20], [300, 230]])
+    kp = np.zeros((18, 3), np.float32)
+    kp[:2, :2] = lb.to_net(frame_xy)
+    kp[:2, 2] = 0.9
+    back = pose.to_frame([Person(kp, 0.5)], lb)[0]
+    np.testing.assert_allclose(back.keypoints[:2, :2], frame_xy, atol=1e-3)
+    assert (back.keypoints[2:] == 0).all()  # missing joints stay at 0, score 0
+
+
+@pytest.mark.skipif(not BUNDLED.is_file(), reason="no bundled pose model in this checkout")
+def test_bundled_model_loads_and_handles_odd_frames():
+    est = pose.PoseEstimator(threads=1)
+    assert est.model.metadata["kind"] == "pose" and est.input_size == 224
+    assert est.estimate(np.zeros((0, 0, 3), np.uint8)) == []
+    for shape in ((240, 320, 3), (100, 50, 3)):
+        people = est.estimate(np.zeros(shape, np.uint8))
+        assert all(p.keypoints.shape == (18, 3) for p in people)
+    with pytest.raises(ValueError):
+        est.estimate(np.zeros((10, 10), np.uint8))
