@@ -326,8 +326,8 @@ def _match_pck(pred: Sequence[np.ndarray], truth: np.ndarray, alpha: float) -> T
     return correct, total
 
 
-def _validate_pose(ref: TFLiteModel, q: TFLiteModel, items, truth: Optional[list],
-                   size: int) -> Dict[str, Any]:
+def _validate_pose(ref: TFLiteModel, q: TFLiteModel, items,
+                   truth: Optional[list]) -> Dict[str, Any]:
     """Float vs int8 on held-out images: map agreement always; with the decoder, decoded
     people (mean keypoint shift, PCK against ground truth if any, else against float)."""
     hm_err, paf_err, agree, peaks = [], [], 0, 0
@@ -595,7 +595,7 @@ def convert_keras(model, config: Mapping[str, Any], calibration: PathLike, *,
     keras_gap = max(float(np.abs(np.asarray(keras_out[k]) - ref_out[k]).max()) for k in ref_out)
 
     if kind == "pose":
-        validation = _validate_pose(ref, q, evals, truth, S)
+        validation = _validate_pose(ref, q, evals, truth)
     else:
         validation = _validate_action(ref, q, [data.clip(int(i)) for i in eval_idx], labels,
                                       [str(data.labels[int(i)]) for i in eval_idx], H)
