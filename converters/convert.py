@@ -41,7 +41,8 @@ IO_TYPES = ("float", "int8")
 #: The runtime (pipan.runtime.TFLiteModel) feeds and reads float arrays whatever the model's
 #: I/O type; with float I/O the boundary (de)quantisation runs inside the interpreter
 #: instead of in numpy, which measured faster for both models (benchmarks/convert_report.py:
-#: pose 1.41 vs 2.17 ms, action step 0.029 vs 0.063 ms per call, same accuracy).
+#: tiny pose net 1.41 vs 2.17 ms, JHMDB action step 0.041 vs 0.096 ms per call, 1 thread,
+#: same accuracy).
 DEFAULT_IO = "float"
 METADATA_FORMAT = 1
 
@@ -563,9 +564,10 @@ def convert_keras(model, config: Mapping[str, Any], calibration: PathLike, *,
             calib_clips, eval_idx, disjoint = cal.split(n_clips, n_clips, eval_samples, seed)
         # Every calibration clip is streamed (the float step model is cheap), up to
         # MAX_CALIBRATION_FRAMES, and the samples drawn from all their frames. Measured on
-        # JHMDB (benchmarks/convert_report.py): 500 samples from the first ~2,000 frames
-        # lost 7.4 points of accuracy; 2,000 from all 15k frames 2.3-4.5 (seeds 0-2), and
-        # 5,000 or 15,000 no better.
+        # JHMDB (benchmarks/convert_report.py, a 20-epoch model with the earlier unbounded
+        # features): 500 samples from the first ~2,000 frames lost 7.4 points of accuracy;
+        # 2,000 from all 15k frames 2.3-4.5 (seeds 0-2); 5,000 or 15,000 no better. With
+        # the bounded features (30 epochs) 2,000 samples lose 0.6-2.3 points.
         pairs: List[Tuple[np.ndarray, np.ndarray]] = []
         for c in calib_clips:
             pairs.extend(_stream_step_inputs(ref, data.clip(int(c)), H))
