@@ -17,6 +17,8 @@ from pipan.skeleton import clip_features  # noqa: E402
 #: measured up to 0.87 of h's range 2), so per value only the decision is checked: the
 #: top-1 class of the step's logits agrees in at least MIN_TOP1_AGREEMENT of the frames.
 MEAN_TOLERANCE, MIN_TOP1_AGREEMENT = 0.025, 0.95
+#: Options that keep the extra conversions quick (they test behaviour, not figures).
+FAST = dict(samples=100, eval_samples=6, latency_runs=2)
 
 
 def _buffers(model: bytes) -> list:
@@ -115,8 +117,8 @@ def test_runtime_streams_the_converted_model(action, tmp_path):
 def test_default_float_io_and_same_seed_same_model(action, monkeypatch):
     d, data, model_dir, conv = action
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
-    a = C.convert(model_dir, d / "skeletons.npz", seed=3, latency_runs=5)  # float I/O
-    b = C.convert(model_dir, d / "skeletons.npz", seed=3, latency_runs=5)
+    a = C.convert(model_dir, d / "skeletons.npz", seed=3, **FAST)  # float I/O
+    b = C.convert(model_dir, d / "skeletons.npz", seed=3, **FAST)
     # Same weights, quantisation and metadata; only tensor names may differ within one
     # process (they carry Keras's per-process layer-name counters, e.g. reshape_2/_4).
     assert _buffers(a.model_bytes) == _buffers(b.model_bytes)
@@ -138,8 +140,8 @@ def test_accuracy_drop_refused_unless_forced(action, monkeypatch):
         return out
     monkeypatch.setattr(C, "_validate_action", worse)
     with pytest.raises(C.ConversionError, match="drops 10.00 points.*--max-drop 2"):
-        C.convert(model_dir, d / "skeletons.npz", latency_runs=5)
-    forced = C.convert(model_dir, d / "skeletons.npz", force=True, latency_runs=5)
+        C.convert(model_dir, d / "skeletons.npz", **FAST)
+    forced = C.convert(model_dir, d / "skeletons.npz", force=True, **FAST)
     assert forced.report["accuracy"]["forced"] and not forced.report["accuracy"]["passed"]
     assert forced.report["accuracy"]["drop"] == 10.0
 
@@ -158,9 +160,9 @@ def test_float_ops_are_refused_unless_allowed(action):
                          "logits": keras.layers.Dense(3, name="logits")(h)})
     config = {"kind": "action", "labels": list(ACTION_LABELS)}
     with pytest.raises(C.ConversionError, match=r"ops left in float.*SIN.*--allow-float-ops"):
-        C.convert_keras(model, config, d / "skeletons.npz", max_drop=100, latency_runs=2)
+        C.convert_keras(model, config, d / "skeletons.npz", max_drop=100, **FAST)
     ok = C.convert_keras(model, config, d / "skeletons.npz", allow_float_ops=True,
-                         max_drop=100, latency_runs=2)
+                         max_drop=100, **FAST)
     assert "SIN" in ok.report["float_ops"]
 
 
