@@ -27,10 +27,10 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 
 import numpy as np
 
-from pipan.errors import DatasetError, ModelError, PipanError
+from pipan.errors import ModelError, PipanError
 from pipan.image import letterbox, to_net_input
 from pipan.runtime import TFLiteModel, default_threads, quantize, runtime_name
-from pipan.skeleton import COCO18, FEATURES, NUM_FEATURES, NUM_JOINTS, clip_features
+from pipan.skeleton import FEATURES, NUM_FEATURES, NUM_JOINTS, clip_features
 
 from . import calibration as cal
 from .metadata import embed_metadata, float_ops, list_ops, summarise_ops
@@ -38,12 +38,18 @@ from .metadata import embed_metadata, float_ops, list_ops, summarise_ops
 PathLike = Union[str, os.PathLike]
 KINDS = ("pose", "action")
 IO_TYPES = ("float", "int8")
-DEFAULT_IO = "int8"  # pipan.runtime.TFLiteModel (de)quantises in numpy: no float I/O needed
+#: The runtime (pipan.runtime.TFLiteModel) feeds and reads float arrays whatever the model's
+#: I/O type; with float I/O the boundary (de)quantisation runs inside the interpreter
+#: instead of in numpy, which measured faster for both models (benchmarks/convert_report.py:
+#: tiny pose net 1.41 vs 2.17 ms, JHMDB action step 0.041 vs 0.096 ms per call, 1 thread,
+#: same accuracy).
+DEFAULT_IO = "float"
 METADATA_FORMAT = 1
 
 #: Calibration samples (pose: images; action: frames) and held-out evaluation items
 #: (pose: images; action: clips) when not given.
-DEFAULT_SAMPLES = {"pose": 100, "action": 500}
+DEFAULT_SAMPLES = {"pose": 100, "action": 2000}
+MAX_CALIBRATION_FRAMES = 50_000  # action: frames streamed to draw the samples from
 DEFAULT_EVAL = {"pose": 50, "action": 200}
 #: A heatmap peak below this is background for the map-level pose agreement.
 PEAK_THRESHOLD = 0.1
@@ -321,8 +327,8 @@ def _match_pck(pred: Sequence[np.ndarray], truth: np.ndarray, alpha: float) -> T
     return correct, total
 
 
-def _validate_pose(ref: TFLiteModel, q: TFLiteModel, items, truth: Optional[list],
-                   size: int) -> Dict[str, Any]:
+def _validate_pose(ref: TFLiteModel, q: TFLiteModel, items,
+                   truth: Optional[list]) -> Dict[str, Any]:
     """Float vs int8 on held-out images: map agreement always; with the decoder, decoded
     people (mean keypoint shift, PCK against ground truth if any, else against float)."""
     hm_err, paf_err, agree, peaks = [], [], 0, 0
@@ -477,8 +483,9 @@ def convert(model_dir: PathLike, calibration: PathLike, *, io: str = DEFAULT_IO,
     """Convert the trained model in ``model_dir`` to a validated int8 TFLite model.
 
     ``calibration``: images / a COCO keypoints JSON (pose) or a skeleton dataset (action).
-    ``io``: the model's input/output type, "int8" (default; the runtime quantises) or
-    "float". ``max_drop``: the most accuracy (percentage points) int8 may lose against
+    ``io``: the model's input/output tensor type, "float" (default: what the runtime
+    feeds; the interpreter (de)quantises at the boundary) or "int8" (every op int8 either
+    way). ``max_drop``: the most accuracy (percentage points) int8 may lose against
     float before ConversionError (unless ``force``). ``samples``: calibration samples
     (pose images, action frames); ``eval_samples``: held-out images or clips; ``seed``
     draws both. ``stages``: pose stages to keep (default: the exporter's).
@@ -555,10 +562,16 @@ def convert_keras(model, config: Mapping[str, Any], calibration: PathLike, *,
             disjoint = True
         else:
             calib_clips, eval_idx, disjoint = cal.split(n_clips, n_clips, eval_samples, seed)
+        # Every calibration clip is streamed (the float step model is cheap), up to
+        # MAX_CALIBRATION_FRAMES, and the samples drawn from all their frames. Measured on
+        # JHMDB (benchmarks/convert_report.py, a 20-epoch model with the earlier unbounded
+        # features): 500 samples from the first ~2,000 frames lost 7.4 points of accuracy;
+        # 2,000 from all 15k frames 2.3-4.5 (seeds 0-2); 5,000 or 15,000 no better. With
+        # the bounded features (30 epochs) 2,000 samples lose 0.6-2.3 points.
         pairs: List[Tuple[np.ndarray, np.ndarray]] = []
-        for c in calib_clips:  # stream clips in seeded order until enough frames
+        for c in calib_clips:
             pairs.extend(_stream_step_inputs(ref, data.clip(int(c)), H))
-            if len(pairs) >= 4 * samples:
+            if len(pairs) >= MAX_CALIBRATION_FRAMES:
                 break
         pick = np.sort(np.random.default_rng(seed + 1).permutation(len(pairs))[:samples])
         rep_samples = [{"features": pairs[i][0], "h_prev": pairs[i][1]} for i in pick]
@@ -584,7 +597,7 @@ def convert_keras(model, config: Mapping[str, Any], calibration: PathLike, *,
     keras_gap = max(float(np.abs(np.asarray(keras_out[k]) - ref_out[k]).max()) for k in ref_out)
 
     if kind == "pose":
-        validation = _validate_pose(ref, q, evals, truth, S)
+        validation = _validate_pose(ref, q, evals, truth)
     else:
         validation = _validate_action(ref, q, [data.clip(int(i)) for i in eval_idx], labels,
                                       [str(data.labels[int(i)]) for i in eval_idx], H)

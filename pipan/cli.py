@@ -387,8 +387,8 @@ def _print_conversion_table(out: str, report: dict) -> None:
               help="Images or a COCO keypoints JSON (pose), a skeleton dataset .npz (action).")
 @click.option("--out", "-o", required=True, type=click.Path(dir_okay=False, path_type=str),
               help="The .tflite to write; the report goes beside it as .json.")
-@click.option("--io", "io_type", type=click.Choice(["int8", "float"]), default="int8",
-              show_default=True, help="Input/output tensor type of the model.")
+@click.option("--io", "io_type", type=click.Choice(["float", "int8"]), default="float",
+              show_default=True, help="Input/output tensor type (the ops are int8 either way).")
 @click.option("--allow-float-ops", is_flag=True, help="Accept ops left in float.")
 @click.option("--max-drop", type=click.FloatRange(min=0), default=2.0, show_default=True,
               help="Most accuracy points int8 may lose against float.")
@@ -396,7 +396,7 @@ def _print_conversion_table(out: str, report: dict) -> None:
 @click.option("--stages", type=click.IntRange(min=1), default=None,
               help="Pose stages to keep (default: the exporter's).")
 @click.option("--samples", type=click.IntRange(min=1), default=None,
-              help="Calibration samples (pose: images, default 100; action: frames, 500).")
+              help="Calibration samples (pose: images, default 100; action: frames, 2000).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed drawing the calibration and held-out samples.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,

@@ -44,7 +44,7 @@ def _stand(rng: np.random.Generator) -> np.ndarray:
 
 def synthetic_clip(label: str, T: int, rng: np.random.Generator) -> np.ndarray:
     """(T, 18, 3) pixels: 'raise' lifts both wrists, 'sway' moves the body sideways,
-    'still' stands; plus 1 px noise."""
+    'still' stands; plus 1 px noise and scores in [0.5, 1]."""
     base = _stand(rng)
     clip = np.repeat(base[None], T, 0)
     t = np.linspace(0, 1, T, dtype=np.float32)
@@ -54,6 +54,9 @@ def synthetic_clip(label: str, T: int, rng: np.random.Generator) -> np.ndarray:
     elif label == "sway":
         clip[:, :, 0] += 25 * np.sin(2 * np.pi * t)[:, None]
     clip[..., :2] += rng.normal(0, 1.0, clip[..., :2].shape).astype(np.float32)
+    # detector-like confidences: a constant score channel would have zero variance, which
+    # the model's input batch norm turns into a 30x gain on quantisation noise
+    clip[..., 2] = rng.uniform(0.5, 1.0, clip[..., 2].shape).astype(np.float32)
     return clip
 
 

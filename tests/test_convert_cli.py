@@ -44,7 +44,7 @@ def _convert(d, model, *extra):
 def test_convert_and_info(action_dir, tmp_path):
     d, model = action_dir
     out = tmp_path / "out" / "action.tflite"
-    r = _convert(d, model, "--out", str(out), "--max-drop", "100", "--seed", "1")
+    r = _convert(d, model, "--out", str(out), "--max-drop", "100", "--seed", "1", "--io", "int8")
     assert r.exit_code == 0, r.output
     assert out.is_file() and (tmp_path / "out" / "action.json").is_file()
     assert "clip top-1 accuracy" in r.output and "latency" in r.output

@@ -55,15 +55,27 @@ def _command(ctx: click.Context) -> str:
 @click.option("--stage-depth", default=4, show_default=True)
 @click.option("--backbone-widths", default=None,
               help="11 comma-separated widths of layers 2-12 (default: the full-size net)")
+@click.option("--sigma", default=1.0, show_default=True,
+              help="joint Gaussian's sigma, in map cells (8 px)")
+@click.option("--limb-width", default=1.0, show_default=True,
+              help="half-width of a limb's PAF band, in map cells")
+@click.option("--rotate", default=30.0, show_default=True,
+              help="augmentation: largest rotation (degrees)")
+@click.option("--zoom", default=0.25, show_default=True,
+              help="augmentation: scale drawn from [1 - zoom, 1 + zoom]")
+@click.option("--shift", default=0.15, show_default=True,
+              help="augmentation: largest shift (fraction of the input size)")
 @click.option("--resume", is_flag=True, help="continue from OUT/checkpoint.keras")
 def train(data, val, out, epochs, steps_per_epoch, batch_size, learning_rate, seed, stages,
-          stage_width, stage_depth, backbone_widths, resume) -> None:
+          stage_width, stage_depth, backbone_widths, sigma, limb_width, rotate, zoom, shift,
+          resume) -> None:
     """Train the pose net on COCO-format data and write a model directory.
 
     \b
     Example:
       python -m training pose train --data synth/ --out runs/pose --epochs 20
     """
+    from .targets import Augment
     from .train import train as run
     builder = {"stages": stages, "stage_width": stage_width, "stage_depth": stage_depth}
     widths = _widths(backbone_widths)
@@ -76,7 +88,8 @@ def train(data, val, out, epochs, steps_per_epoch, batch_size, learning_rate, se
     config = run(list(data), out, builder=builder, epochs=epochs,
                  steps_per_epoch=steps_per_epoch, batch_size=batch_size,
                  learning_rate=learning_rate, seed=seed, resume=resume, val_data=list(val),
-                 command=command)
+                 augment=Augment(scale=(1 - zoom, 1 + zoom), rotate_deg=rotate, shift=shift),
+                 sigma=sigma, limb_width=limb_width, command=command)
     m = config["metrics"]
     click.echo(f"wrote {out}/model.keras and config.json (final loss {m.get('loss')})")
 

@@ -96,6 +96,18 @@ def plot_history(history: Dict[str, List[float]], path: Path) -> None:
     plt.close(fig)
 
 
+def _start_at_background(model) -> None:
+    """Set every S branch's background-channel bias to 1, so the untrained net already
+    predicts "background everywhere, no joint" (the targets' mean), instead of spending
+    its first hundreds of steps learning that."""
+    from .model import HEATMAP_CHANNELS
+    for layer in model.layers:
+        if layer.name.startswith("stage") and layer.name.endswith("_S_out_pw"):
+            kernel, bias = layer.get_weights()
+            bias[HEATMAP_CHANNELS - 1] = 1.0
+            layer.set_weights([kernel, bias])
+
+
 def train(data: Sequence[PathLike], out: PathLike, *, builder: Optional[dict] = None,
           epochs: int = 10, steps_per_epoch: int = 100, batch_size: int = 8,
           learning_rate: float = 2e-3, seed: int = 0, resume: bool = False,
@@ -112,20 +124,28 @@ def train(data: Sequence[PathLike], out: PathLike, *, builder: Optional[dict] = 
     from .model import build_pose_net
 
     out = Path(out)
+    commit = git_commit()  # the code that starts the run
     builder = dict(builder or {})
     train_set = CocoPoseData(list(data))
     val_set = CocoPoseData(list(val_data)) if val_data else None
     ckpt, hist_path = out / "checkpoint.keras", out / "history.json"
     history: Dict[str, List[float]] = {}
     start = 0
+    # everything besides the epoch count that shapes the run (JSON round trip: tuples -> lists)
+    settings = json.loads(json.dumps(
+        {"steps_per_epoch": steps_per_epoch, "batch_size": batch_size,
+         "learning_rate": learning_rate, "sigma": sigma, "limb_width": limb_width,
+         "augment": augment.__dict__}))
     loss = _loss_fn()
     if resume:
         if not ckpt.is_file() or not hist_path.is_file():
             raise DataError(f"{out}: nothing to resume (no checkpoint.keras/history.json)")
         state = json.loads(hist_path.read_text())
-        if state["builder"] != builder or state["seed"] != seed:
+        if state["builder"] != builder or state["seed"] != seed or \
+                state.get("settings") != settings:
             raise DataError(f"{out}: the checkpoint was trained with other settings "
-                            f"(builder {state['builder']}, seed {state['seed']})")
+                            f"(builder {state['builder']}, seed {state['seed']}, "
+                            f"{state.get('settings')})")
         history, start = state["history"], int(state["epoch"])
         keras.utils.set_random_seed(seed + start)
         model = keras.models.load_model(ckpt, custom_objects={"masked_l2": loss})
@@ -133,11 +153,12 @@ def train(data: Sequence[PathLike], out: PathLike, *, builder: Optional[dict] = 
     else:
         out.mkdir(parents=True, exist_ok=True)
         model = build_pose_net(seed=seed, **builder)
+        _start_at_background(model)
         total = epochs * steps_per_epoch
         schedule = keras.optimizers.schedules.CosineDecay(
             learning_rate, decay_steps=total, alpha=0.05,
             warmup_target=None) if total > 0 else learning_rate
-        model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=10.0),
+        model.compile(optimizer=keras.optimizers.Adam(schedule),
                       loss=[loss] * len(model.outputs), jit_compile=False)
 
     aug = augment
@@ -176,7 +197,7 @@ def train(data: Sequence[PathLike], out: PathLike, *, builder: Optional[dict] = 
             os.replace(tmp, ckpt)
             atomic_write_text(hist_path, json.dumps(
                 {"epoch": epoch + 1, "builder": builder, "seed": seed,
-                 "history": history}, indent=1))
+                 "settings": settings, "history": history}, indent=1))
             plot_history(history, out / "loss.png")
 
     if verbose is None:
@@ -198,7 +219,7 @@ def train(data: Sequence[PathLike], out: PathLike, *, builder: Optional[dict] = 
                    train_seconds_this_run=round(seconds, 1))
     config = {"kind": "pose", "builder": builder, "layout": "coco18",
               "input_size": INPUT_SIZE, "seed": seed, "command": command,
-              "commit": git_commit(), "data": [str(d) for d in data],
+              "commit": commit, "data": [str(d) for d in data],
               "training": {"learning_rate": learning_rate, "sigma_cells": sigma,
                            "limb_width_cells": limb_width, "augment": augment.__dict__},
               "metrics": metrics}
