@@ -158,6 +158,11 @@ def _read_model_file(path: PathLike) -> bytes:
 
 # --- running ----------------------------------------------------------------------------
 
+def _a(word: str) -> str:
+    """'a pose', 'an action'."""
+    return f"{'an' if str(word)[:1] in 'aeiou' else 'a'} {word}"
+
+
 class TFLiteModel:
     """A TFLite model run through one named signature, with float inputs and outputs.
 
@@ -180,10 +185,10 @@ class TFLiteModel:
             kind = self.metadata.get("kind")
             if kind is None:
                 raise ModelError(f"{self.name}: not a pipan model (no pipan metadata); "
-                                 f"expected a {expected_kind} model")
+                                 f"expected {_a(expected_kind)} model")
             if kind != expected_kind:
-                raise ModelError(f"{self.name}: is a {kind} model, expected a "
-                                 f"{expected_kind} model")
+                raise ModelError(f"{self.name}: is {_a(kind)} model, expected "
+                                 f"{_a(expected_kind)} model")
         Interpreter = interpreter_class()
         self.threads = threads or default_threads()
         try:
