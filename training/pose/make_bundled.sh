@@ -15,7 +15,7 @@ nice -n 10 $PY -m training pose train --data "$RUNS/synth-train" --val "$RUNS/sy
     --rotate 15 --zoom 0.2 --shift 0.1 \
     --backbone-widths 24,32,32,64,64,96,96,128,128,192,384
 $PY -m pipan convert "$RUNS/pose-bundled" --calibration "$RUNS/synth-train" \
-    --out pipan/models/pose.tflite --samples 100 --seed 0
+    --out pipan/models/pose.tflite --samples 300 --seed 0
 # Figures for pipan/models/MODEL_CARD.md (../shared holds the real data):
 $PY -m training pose evaluate --model pipan/models/pose.tflite --data "$RUNS/synth-heldout" \
     --data ../shared/data/jhmdb-clip --data ../shared/data/coco-mini
