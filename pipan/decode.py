@@ -47,11 +47,15 @@ def find_peaks(heatmap: np.ndarray, threshold: float) -> np.ndarray:
     A peak is a cell above ``threshold`` and not below any of its 8 neighbours (ties on a
     plateau keep the first cell in raster order, so a flat top gives one peak).
     """
-    H, W = heatmap.shape
-    h = np.asarray(heatmap, np.float32)
-    if not (h > threshold).any():
-        return np.zeros((0, 3), np.float32)
-    pad = np.pad(h, 1, mode="constant", constant_values=-np.inf)
+    return find_all_peaks(np.asarray(heatmap, np.float32)[..., None], threshold)[0]
+
+
+def find_all_peaks(maps: np.ndarray, threshold: float) -> List[np.ndarray]:
+    """``find_peaks`` of every channel of (H, W, C) maps at once (one vectorised pass):
+    a list of C arrays (P_c, 3)."""
+    h = np.asarray(maps, np.float32)
+    H, W, C = h.shape
+    pad = np.pad(h, ((1, 1), (1, 1), (0, 0)), mode="constant", constant_values=-np.inf)
     is_peak = h > threshold
     # Strictly greater than the neighbours before it in raster order, >= those after, so a
     # plateau yields exactly one peak.
@@ -62,25 +66,32 @@ def find_peaks(heatmap: np.ndarray, threshold: float) -> np.ndarray:
             nb = pad[1 + dy:1 + dy + H, 1 + dx:1 + dx + W]
             before = dy < 0 or (dy == 0 and dx < 0)
             is_peak &= (h > nb) if before else (h >= nb)
-    ys, xs = np.nonzero(is_peak)
-    vals = h[ys, xs]
-    fx = xs.astype(np.float32) + _refine(pad, ys + 1, xs + 1, axis=1)
-    fy = ys.astype(np.float32) + _refine(pad, ys + 1, xs + 1, axis=0)
-    return np.stack([fx, fy, vals], axis=1).astype(np.float32)
+    ys, xs, cs = np.nonzero(is_peak)
+    vals = h[ys, xs, cs]
+    fx = xs.astype(np.float32) + _refine(pad, ys + 1, xs + 1, cs, axis=1)
+    fy = ys.astype(np.float32) + _refine(pad, ys + 1, xs + 1, cs, axis=0)
+    rows = np.stack([fx, fy, vals], axis=1).astype(np.float32)
+    # np.nonzero is in (y, x, c) order: split by channel, keeping raster order within one
+    order = np.argsort(cs, kind="stable")
+    rows, cs = rows[order], cs[order]
+    bounds = np.searchsorted(cs, np.arange(C + 1))
+    return [rows[bounds[c]:bounds[c + 1]] for c in range(C)]
 
 
-def _refine(pad: np.ndarray, ys: np.ndarray, xs: np.ndarray, axis: int) -> np.ndarray:
+def _refine(pad: np.ndarray, ys: np.ndarray, xs: np.ndarray, cs: np.ndarray,
+            axis: int) -> np.ndarray:
     """Sub-cell offset along one axis from a parabola through the log of 3 values."""
     if axis == 1:
-        lo, c, hi = pad[ys, xs - 1], pad[ys, xs], pad[ys, xs + 1]
+        lo, c, hi = pad[ys, xs - 1, cs], pad[ys, xs, cs], pad[ys, xs + 1, cs]
     else:
-        lo, c, hi = pad[ys - 1, xs], pad[ys, xs], pad[ys + 1, xs]
+        lo, c, hi = pad[ys - 1, xs, cs], pad[ys, xs, cs], pad[ys + 1, xs, cs]
     ok = np.isfinite(lo) & np.isfinite(hi) & (lo > 1e-4) & (hi > 1e-4) & (c > 1e-4)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        llo, lc, lhi = (np.log(np.maximum(v, 1e-4)) for v in (lo, c, hi))
-        denom = llo - 2 * lc + lhi
-        off = np.where(ok & (denom < -1e-6), 0.5 * (llo - lhi) / denom, 0.0)
-    return np.clip(np.nan_to_num(off), -0.5, 0.5).astype(np.float32)
+    llo, lc, lhi = (np.log(np.maximum(np.where(ok, v, 1.0), 1e-4)) for v in (lo, c, hi))
+    denom = llo - 2 * lc + lhi
+    good = ok & (denom < -1e-6)
+    off = np.zeros(len(ys), np.float32)
+    off[good] = 0.5 * (llo[good] - lhi[good]) / denom[good]
+    return np.clip(off, -0.5, 0.5).astype(np.float32)
 
 
 def _bilinear(field: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -142,7 +153,7 @@ def decode(heatmaps: np.ndarray, pafs: np.ndarray, *, peak_threshold: float = 0.
                          f" got {hm.shape} and {pf.shape}")
     if not (hm[..., :NUM_JOINTS] > peak_threshold).any():
         return []  # nobody: the common fast path
-    peaks = [find_peaks(hm[..., j], peak_threshold) for j in range(NUM_JOINTS)]
+    peaks = find_all_peaks(hm[..., :NUM_JOINTS], peak_threshold)
 
     # people: (P, 18) peak index per joint (-1 = none) and accumulated limb score
     people: List[np.ndarray] = []

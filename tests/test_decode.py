@@ -104,3 +104,12 @@ def test_plateau_gives_one_peak():
 def test_bad_shapes_raise():
     with pytest.raises(ValueError):
         decode(np.zeros((28, 28, 19)), np.zeros((28, 28, 30)))
+
+
+def test_all_channel_peaks_equal_per_channel_peaks():
+    from pipan.decode import find_all_peaks
+    rng = np.random.default_rng(0)
+    maps = rng.random((28, 28, 5)).astype(np.float32)
+    for c, rows in enumerate(find_all_peaks(maps, 0.5)):
+        np.testing.assert_array_equal(rows, find_peaks(maps[..., c], 0.5))
+        assert len(rows) > 0

@@ -46,8 +46,11 @@ def _sep_conv(x, filters: int, *, stride: int = 1, name: str, activate: bool = T
     x = L.BatchNormalization(name=f"{name}_dw_bn")(x)
     x = L.ReLU(name=f"{name}_dw_relu")(x)
     if not activate:
+        # small initial maps: the targets are mostly 0, and glorot-sized outputs would
+        # spend the first hundreds of steps just shrinking
         return L.Conv2D(filters, 1, padding="same", use_bias=True,
-                        kernel_initializer="glorot_uniform", name=f"{name}_pw")(x)
+                        kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
+                        name=f"{name}_pw")(x)
     x = L.Conv2D(filters, 1, padding="same", use_bias=False,
                  kernel_initializer="he_normal", name=f"{name}_pw")(x)
     x = L.BatchNormalization(name=f"{name}_pw_bn")(x)
