@@ -126,6 +126,13 @@ def make_pose_dir(path: Path, images: Path, seed: int = 0) -> Path:
             k = layer.get_weights()[0]
             layer.set_weights([(1 + 0.2 * rng.standard_normal(k.shape)).astype(np.float32)
                                / 9.0])
+        elif layer.name.endswith("_out_pw"):
+            # the builder starts output maps small (std 0.01) for training; an untrained
+            # fixture needs maps of a trained net's size, so he-normal scale here
+            w = layer.get_weights()
+            fan_in = w[0].shape[-2]
+            w[0] = (rng.standard_normal(w[0].shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)
+            layer.set_weights(w)
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             a = np.asarray(keras.Model(model.inputs, layer.input)(x, training=False))
