@@ -1,0 +1,306 @@
+#!/usr/bin/env bash
+# Prove the Raspberry Pi install path without a Pi: build a Debian root for the Pi's
+# architecture with debootstrap, run it through qemu-user-static, install pipan there from
+# this checkout exactly as the README tells a Pi user to, and run the runtime test subset
+# plus `pipan recognize --demo --json`. Far too slow for CI (minutes to an hour under
+# emulation); run it by hand, as root, and read the summary at the end.
+#
+#   sudo apt-get install -y debootstrap qemu-user-static binfmt-support
+#   sudo nice -n 10 tools/pi-check.sh                          # arm64 Bookworm, Python 3.11
+#   sudo nice -n 10 tools/pi-check.sh --suite trixie           # arm64 Trixie, Python 3.13
+#   sudo nice -n 10 tools/pi-check.sh --arch armhf             # 32-bit: apt numpy/OpenCV + tflite-runtime
+#   tools/pi-check.sh --wheels                                 # only: do wheels exist (cp311-313 aarch64, armv7l)?
+#
+# Options: --suite bookworm|trixie, --arch arm64|armhf, --cache DIR (roots are cached
+# there, default /var/tmp/pipan-pi-root; never inside the repository), --mirror URL
+# (default: the Debian mirror this machine's apt uses), --tf-python PY (a Python with
+# TensorFlow on this host, used only to make a tiny int8 model for the interpreter smoke
+# test when the checkout bundles no models), --fresh (rebuild the cached root).
+#
+# Emulation: the foreign binaries run through binfmt_misc + qemu-user-static. The script
+# mounts binfmt_misc if needed and enables the qemu handler with update-binfmts. With the
+# handler's F flag (Debian's default) the interpreter is opened at registration, so the
+# root needs no copy of it; without F it is copied into the root at the registered path.
+# Without binfmt_misc at all (some containers) debootstrap's second stage cannot work,
+# because every child process of the emulated shell would need the interpreter too.
+set -uo pipefail
+
+SUITE=bookworm
+ARCH=arm64
+CACHE=/var/tmp/pipan-pi-root
+MIRROR=
+TF_PYTHON=${PIPAN_TF_PYTHON:-}
+FRESH=0
+WHEELS_ONLY=0
+
+die() { echo "pi-check: error: $*" >&2; exit 2; }
+log() { printf '[pi-check %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --suite) SUITE=$2; shift 2 ;;
+        --arch) ARCH=$2; shift 2 ;;
+        --cache) CACHE=$2; shift 2 ;;
+        --mirror) MIRROR=$2; shift 2 ;;
+        --tf-python) TF_PYTHON=$2; shift 2 ;;
+        --fresh) FRESH=1; shift ;;
+        --wheels) WHEELS_ONLY=1; shift ;;
+        -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) die "unknown option $1 (see --help)" ;;
+    esac
+done
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+SUMMARY=()
+FAILED=0
+note() { SUMMARY+=("$*"); log "$*"; }
+
+# --- wheel availability (no root, no emulation: asks PyPI through pip) ------------------
+check_wheels() {
+    local tmp py plat opt req status req_args
+    tmp=$(mktemp -d)
+    # armv7l: numpy/OpenCV come from apt (PyPI has no armv7l wheels of them: shown by the
+    # "numpy" line), so only tflite-runtime must exist as a wheel.
+    for spec in "3.11 aarch64 -r requirements-pi.txt" "3.12 aarch64 -r requirements-pi.txt" \
+                "3.13 aarch64 -r requirements-pi.txt" "3.11 armv7l --no-deps tflite-runtime==2.14.0" \
+                "3.11 armv7l --no-deps numpy<2"; do
+        read -r py plat opt req <<<"$spec"
+        [[ $opt == -r ]] && req_args=(-r "$REPO/$req") || req_args=(--no-deps "$req")
+        local args=()
+        for tag in manylinux2014 manylinux_2_17 manylinux_2_27 manylinux_2_28 manylinux_2_34 \
+                   manylinux_2_35 manylinux_2_36; do
+            args+=(--platform "${tag}_${plat}")
+        done
+        # --isolated: ignore this machine's pip config (local wheel folders), ask PyPI only.
+        # --dry-run with a report resolves from PyPI's metadata without installing anything.
+        if out=$(python3 -m pip --isolated install --dry-run --quiet --ignore-installed \
+                --only-binary=:all: --index-url https://pypi.org/simple --target "$tmp/t" \
+                --python-version "$py" "${args[@]}" "${req_args[@]}" --report "$tmp/report.json" 2>&1); then
+            status="ok: $(python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(" ".join(i["metadata"]["name"] + "==" + i["metadata"]["version"] for i in r["install"]))' "$tmp/report.json")"
+        else
+            status="NO WHEELS: $(echo "$out" | grep -m1 -E 'ERROR' || echo "$out" | tail -1)"
+        fi
+        note "wheels cp${py/./} ${plat} ($req): $status"
+    done
+    rm -rf "$tmp"
+}
+
+if [[ $WHEELS_ONLY == 1 ]]; then
+    check_wheels
+    exit 0
+fi
+
+# --- preconditions ------------------------------------------------------------------------
+[[ $EUID -eq 0 ]] || die "needs root (debootstrap, chroot, mounts): sudo $0 $*"
+case "$ARCH" in
+    arm64) QEMU=qemu-aarch64; VENV_FLAGS=; REQ=requirements-pi.txt
+           APT_PKGS="python3 python3-venv python3-pip ca-certificates" ;;
+    armhf) QEMU=qemu-arm; VENV_FLAGS=--system-site-packages; REQ=requirements-pi-armv7.txt
+           # PyPI has no armv7l wheels of numpy/OpenCV: Debian's (or Raspberry Pi OS's) apt ones.
+           APT_PKGS="python3 python3-venv python3-pip ca-certificates python3-numpy python3-opencv python3-click" ;;
+    *) die "--arch must be arm64 or armhf" ;;
+esac
+case "$SUITE" in bookworm|trixie) ;; *) die "--suite must be bookworm or trixie" ;; esac
+for cmd in debootstrap chroot "$QEMU-static" update-binfmts; do
+    command -v "$cmd" >/dev/null || die "$cmd missing: apt-get install -y debootstrap qemu-user-static binfmt-support"
+done
+case "$CACHE" in "$REPO"/*) die "--cache must be outside the repository" ;; esac
+
+if [[ -z $MIRROR ]]; then
+    # The first Debian (non-security) URL apt uses here: deb822 "URIs:" or one-line "deb".
+    MIRROR=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+                 /etc/apt/sources.list.d/*.sources 2>/dev/null \
+             | sed -n -E 's/^URIs:[[:space:]]*//p; s/^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?//p' \
+             | awk '{print $1}' | grep -E '/debian/?$' | grep -v security | head -1)
+    [[ -n $MIRROR ]] || MIRROR=http://deb.debian.org/debian
+fi
+
+ROOT="$CACHE/$SUITE-$ARCH"
+mkdir -p "$CACHE"
+T_START=$(date +%s)
+note "target: Debian $SUITE $ARCH, root $ROOT, mirror $MIRROR, host $(uname -m) $(nproc) cores"
+
+# --- binfmt ---------------------------------------------------------------------------------
+BINFMT=/proc/sys/fs/binfmt_misc
+if [[ ! -e $BINFMT/status ]]; then
+    mount -t binfmt_misc binfmt_misc "$BINFMT" || die "cannot mount binfmt_misc (a container without it cannot run debootstrap's second stage)"
+fi
+[[ -e $BINFMT/$QEMU ]] || update-binfmts --enable "$QEMU" || die "cannot register the $QEMU binfmt handler"
+grep -q enabled "$BINFMT/$QEMU" || die "$QEMU binfmt handler is disabled"
+INTERP=$(sed -n 's/^interpreter //p' "$BINFMT/$QEMU")
+FLAGS=$(sed -n 's/^flags: //p' "$BINFMT/$QEMU")
+note "binfmt: $QEMU -> $INTERP (flags $FLAGS)"
+
+# --- mounts (undone on exit) ------------------------------------------------------------------
+MOUNTED=()
+cleanup() {
+    local i
+    for ((i=${#MOUNTED[@]}-1; i>=0; i--)); do umount -l "${MOUNTED[$i]}" 2>/dev/null; done
+    MOUNTED=()
+}
+trap cleanup EXIT
+mount_root() {
+    mount -t proc proc "$ROOT/proc" && MOUNTED+=("$ROOT/proc")
+    mount --bind /dev "$ROOT/dev" && MOUNTED+=("$ROOT/dev")
+    mount --bind /dev/pts "$ROOT/dev/pts" && MOUNTED+=("$ROOT/dev/pts")
+    mount -t sysfs sysfs "$ROOT/sys" && MOUNTED+=("$ROOT/sys")
+}
+# A clean environment inside: this host's pip settings (local wheel folders) must not leak in.
+in_root() {
+    chroot "$ROOT" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
+        PATH=/opt/pipan-venv/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+        PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore PIP_DEFAULT_TIMEOUT=120 \
+        "$@"
+}
+# step NAME CMD...: time it, record PASS/FAIL, keep going (later steps still report).
+step() {
+    local name=$1 t0 rc; shift
+    t0=$(date +%s)
+    log "--- $name"
+    "$@"; rc=$?
+    if [[ $rc -eq 0 ]]; then note "PASS $name ($(( $(date +%s) - t0 )) s)"
+    else note "FAIL $name (exit $rc, $(( $(date +%s) - t0 )) s)"; FAILED=1; fi
+    return $rc
+}
+
+# --- the root (cached) ------------------------------------------------------------------------
+bootstrap() {
+    rm -rf "$ROOT"
+    debootstrap --arch="$ARCH" --foreign --variant=minbase "$SUITE" "$ROOT" "$MIRROR" || return 1
+    if [[ $FLAGS != *F* ]]; then  # no F flag: the kernel looks the interpreter up inside the root
+        mkdir -p "$ROOT$(dirname "$INTERP")" && cp "$INTERP" "$ROOT$INTERP"
+    fi
+    chroot "$ROOT" /debootstrap/debootstrap --second-stage || return 1
+    echo "deb $MIRROR $SUITE main" >"$ROOT/etc/apt/sources.list"
+}
+apt_packages() {
+    cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+    in_root apt-get update -q && \
+    in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $APT_PKGS
+}
+if [[ $FRESH == 1 ]]; then rm -rf "$ROOT"; fi
+if [[ ! -f $ROOT/.pipan-base-ok ]]; then
+    step "debootstrap $SUITE $ARCH (both stages)" bootstrap || exit 1
+    mount_root
+    step "apt install $APT_PKGS" apt_packages || exit 1
+    touch "$ROOT/.pipan-base-ok"
+else
+    note "cached root reused ($ROOT/.pipan-base-ok from $(date -u -r "$ROOT/.pipan-base-ok" +%FT%TZ)); --fresh rebuilds it"
+    mount_root
+    cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+fi
+note "emulated: $(in_root uname -m), $(in_root python3 --version 2>&1), glibc $(in_root ldd --version | head -1 | awk '{print $NF}')"
+
+# --- pipan from this checkout, as a Pi user installs it -------------------------------------
+copy_checkout() {
+    rm -rf "$ROOT/opt/pipan-src" && mkdir -p "$ROOT/opt/pipan-src" || return 1
+    # Tracked and untracked-but-not-ignored files: the working tree as it stands.
+    (cd "$REPO" && git ls-files -co --exclude-standard -z \
+        | tar --null --ignore-failed-read -T - -cf -) | tar -C "$ROOT/opt/pipan-src" -xf -
+}
+make_venv() {
+    rm -rf "$ROOT/opt/pipan-venv"
+    in_root python3 -m venv $VENV_FLAGS /opt/pipan-venv
+}
+pip_requirements() { in_root sh -c "cd /opt/pipan-src && pip install -r $REQ"; }
+pip_pipan() { in_root sh -c 'cd /opt/pipan-src && pip install --no-deps . && pip install pytest'; }
+no_tensorflow() {
+    local bad
+    bad=$(in_root pip list --format=freeze | grep -i -E '^(tensorflow|tf-|tf_|keras|tb-nightly|tensorboard)' )
+    [[ -z $bad ]] || { echo "TensorFlow-family packages installed: $bad"; return 1; }
+}
+step "copy checkout to /opt/pipan-src" copy_checkout
+step "python3 -m venv $VENV_FLAGS /opt/pipan-venv" make_venv
+step "pip install -r $REQ" pip_requirements
+step "pip install --no-deps . (+ pytest)" pip_pipan
+step "no TensorFlow in pip list" no_tensorflow
+note "pip list: $(in_root pip list --format=freeze 2>/dev/null | tr '\n' ' ')"
+
+versions() {
+    in_root python3 - <<'EOF'
+import platform, numpy, cv2, click
+import pipan.runtime as rt
+print(f"machine {platform.machine()}, python {platform.python_version()}, numpy {numpy.__version__}, "
+      f"opencv {cv2.__version__}, click {click.__version__}, interpreter {rt.runtime_name()}, "
+      f"default_threads {rt.default_threads()}")
+EOF
+}
+VERS=$(versions 2>&1) && note "versions: $VERS" || { note "FAIL versions: $(echo "$VERS" | tail -1)"; FAILED=1; }
+
+# Interpreter smoke test: every bundled model (or, failing that, a tiny int8 model made on
+# this host with TensorFlow) loaded and run once through pipan.runtime.TFLiteModel.
+SMOKE_PY='
+import sys, time, glob, os, numpy as np
+import pipan, pipan.runtime as rt
+paths = sys.argv[1:] or sorted(glob.glob(os.path.join(os.path.dirname(pipan.__file__), "models", "*.tflite")))
+if not paths:
+    print("no models to run"); sys.exit(1)
+for p in paths:
+    m = rt.TFLiteModel(p)
+    feed = {n: np.zeros(m.input_shape(n), np.float32) for n in m.input_names}
+    m(**feed)
+    t0 = time.perf_counter(); out = m(**feed); dt = time.perf_counter() - t0
+    shapes = {k: v.shape for k, v in out.items()}
+    print(f"{os.path.basename(p)}: kind {m.metadata.get(\"kind\")}, outputs {shapes}, "
+          f"one run {dt * 1e3:.1f} ms under emulation ({m.threads} threads)")
+'
+bundled=$(ls "$ROOT"/opt/pipan-src/pipan/models/*.tflite 2>/dev/null | wc -l)
+if [[ $bundled -gt 0 ]]; then
+    step "run bundled models through TFLiteModel" in_root python3 -c "$SMOKE_PY"
+else
+    note "MISSING bundled models (pipan/models/*.tflite): not on this checkout yet"
+fi
+TINY="$CACHE/tiny-int8.tflite"
+if [[ ! -f $TINY && -n $TF_PYTHON ]]; then
+    log "making a tiny int8 model with $TF_PYTHON"
+    "$TF_PYTHON" - "$TINY" <<'EOF' >/dev/null 2>&1
+import sys, numpy as np, tensorflow as tf
+tf.keras.utils.set_random_seed(0)
+inp = tf.keras.Input((18, 5), batch_size=1, name="features")
+x = tf.keras.layers.Flatten()(inp)
+out = tf.keras.layers.Dense(4, name="logits")(tf.keras.layers.Dense(16, activation="relu")(x))
+model = tf.keras.Model(inp, out)
+conv = tf.lite.TFLiteConverter.from_keras_model(model)
+conv.optimizations = [tf.lite.Optimize.DEFAULT]
+rng = np.random.default_rng(0)
+conv.representative_dataset = lambda: ([rng.normal(size=(1, 18, 5)).astype("float32")] for _ in range(16))
+conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+conv.inference_input_type = conv.inference_output_type = tf.int8
+open(sys.argv[1], "wb").write(conv.convert())
+EOF
+    [[ -f $TINY ]] || log "could not make the tiny model with $TF_PYTHON"
+fi
+if [[ -f $TINY ]]; then
+    cp "$TINY" "$ROOT/tmp/tiny-int8.tflite"
+    step "run a tiny int8 model through TFLiteModel" in_root python3 -c "$SMOKE_PY" /tmp/tiny-int8.tflite
+elif [[ $bundled -eq 0 ]]; then
+    note "SKIPPED interpreter smoke test: no bundled models and no tiny model (--tf-python PY makes one)"
+fi
+
+run_tests() {
+    in_root sh -c 'cd /opt/pipan-src && python3 -m pytest -q -rs -p no:cacheprovider' \
+        | tee "$CACHE/pytest-$SUITE-$ARCH.log" | tail -40
+    return "${PIPESTATUS[0]}"
+}
+step "pytest (runtime subset: TensorFlow tests skip)" run_tests
+note "pytest: $(grep -E '(passed|failed|error)' "$CACHE/pytest-$SUITE-$ARCH.log" | tail -1)"
+
+demo() {
+    if ! in_root pipan recognize --help >/dev/null 2>&1; then
+        note "MISSING: no 'pipan recognize' command on this checkout yet"; return 3
+    fi
+    in_root sh -c 'cd /tmp && pipan recognize --demo --json' >"$CACHE/demo-$SUITE-$ARCH.jsonl"
+    local rc=$?
+    head -c 600 "$CACHE/demo-$SUITE-$ARCH.jsonl"; echo
+    note "demo: $(wc -l <"$CACHE/demo-$SUITE-$ARCH.jsonl") JSON lines in $CACHE/demo-$SUITE-$ARCH.jsonl"
+    return $rc
+}
+step "pipan recognize --demo --json" demo
+
+echo
+echo "==== pi-check summary: Debian $SUITE $ARCH, $(( $(date +%s) - T_START )) s in all ===="
+printf '%s\n' "${SUMMARY[@]}"
+exit $FAILED
