@@ -88,16 +88,20 @@ print(" ".join(i["metadata"]["name"] + "==" + i["metadata"]["version"] for i in 
     rm -rf "$tmp"
 }
 
+
+# Everything runs inside main, which bash parses whole before running: editing this file
+# while a run is under way cannot derail that run.
+main() {
 if [[ $WHEELS_ONLY == 1 ]]; then
     check_wheels
-    exit 0
+    return 0
 fi
-
 # --- preconditions ------------------------------------------------------------------------
 [[ $EUID -eq 0 ]] || die "needs root (debootstrap, chroot, mounts): sudo $0 $*"
 case "$ARCH" in
     arm64) QEMU=qemu-aarch64; VENV_FLAGS=; REQ=requirements-pi.txt
-           APT_PKGS="python3 python3-venv python3-pip ca-certificates" ;;
+           # python3-numpy: only for the Pi Camera layout check (a venv over apt's numpy).
+           APT_PKGS="python3 python3-venv python3-pip ca-certificates python3-numpy" ;;
     armhf) QEMU=qemu-arm; VENV_FLAGS=--system-site-packages; REQ=requirements-pi-armv7.txt
            # PyPI has no armv7l wheels of numpy/OpenCV: Debian's (or Raspberry Pi OS's) apt ones.
            APT_PKGS="python3 python3-venv python3-pip ca-certificates python3-numpy python3-opencv python3-click" ;;
@@ -178,20 +182,20 @@ bootstrap() {
 }
 apt_packages() {
     cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+    # Only when something is missing: a cached root gains packages added to this script later.
+    in_root dpkg -s $APT_PKGS >/dev/null 2>&1 && return 0
     in_root apt-get update -q && \
     in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $APT_PKGS
 }
 if [[ $FRESH == 1 ]]; then rm -rf "$ROOT"; fi
 if [[ ! -f $ROOT/.pipan-base-ok ]]; then
-    step "debootstrap $SUITE $ARCH (both stages)" bootstrap || exit 1
-    mount_root
-    step "apt install $APT_PKGS" apt_packages || exit 1
+    step "debootstrap $SUITE $ARCH (both stages)" bootstrap || return 1
     touch "$ROOT/.pipan-base-ok"
 else
-    note "cached root reused ($ROOT/.pipan-base-ok from $(date -u -r "$ROOT/.pipan-base-ok" +%FT%TZ)); --fresh rebuilds it"
-    mount_root
-    cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+    note "cached root reused (debootstrapped $(date -u -r "$ROOT/.pipan-base-ok" +%FT%TZ)); --fresh rebuilds it"
 fi
+mount_root
+step "apt install $APT_PKGS" apt_packages || return 1
 note "emulated: $(in_root uname -m), $(in_root python3 --version 2>&1), glibc $(in_root ldd --version | head -1 | awk '{print $NF}')"
 
 # --- pipan from this checkout, as a Pi user installs it -------------------------------------
@@ -244,7 +248,8 @@ for p in paths:
     m(**feed)
     t0 = time.perf_counter(); out = m(**feed); dt = time.perf_counter() - t0
     shapes = {k: v.shape for k, v in out.items()}
-    print(f"{os.path.basename(p)}: kind {m.metadata.get(\"kind\")}, outputs {shapes}, "
+    kind = m.metadata.get("kind")
+    print(f"{os.path.basename(p)}: kind {kind}, outputs {shapes}, "
           f"one run {dt * 1e3:.1f} ms under emulation ({m.threads} threads)")
 '
 bundled=$(ls "$ROOT"/opt/pipan-src/pipan/models/*.tflite 2>/dev/null | wc -l)
@@ -300,7 +305,35 @@ demo() {
 }
 step "pipan recognize --demo --json" demo
 
+# The Pi Camera layout (README "Cameras"): picamera2 comes from apt, so the venv sees the
+# system site-packages, and on Bookworm apt's picamera2 (through simplejpeg) is built for
+# apt's numpy 1.24: pip must keep that numpy, not shadow it with numpy 2.
+# (python3-picamera2 itself is in Raspberry Pi's archive, not Debian's: not installed here.)
+camera_layout() {
+    rm -rf "$ROOT/opt/pipan-venv-camera"
+    in_root python3 -m venv --system-site-packages /opt/pipan-venv-camera || return 1
+    in_root sh -c 'cd /opt/pipan-src && /opt/pipan-venv-camera/bin/pip install -q -r requirements-pi-camera.txt \
+        && /opt/pipan-venv-camera/bin/pip install -q --no-deps .' || return 1
+    in_root /opt/pipan-venv-camera/bin/python - <<'EOF'
+import numpy, cv2, pipan.runtime as rt
+print(f"numpy {numpy.__version__} from {numpy.__file__}, opencv {cv2.__version__}, {rt.runtime_name()}")
+assert numpy.__file__.startswith("/usr/lib/python3/dist-packages/"), "apt's numpy is shadowed"
+EOF
+}
+if [[ $ARCH == arm64 && $SUITE == bookworm ]]; then
+    step "Pi Camera layout: venv --system-site-packages + requirements-pi-camera.txt keeps apt's numpy" camera_layout
+    if [[ $bundled -gt 0 ]]; then
+        step "Pi Camera layout: bundled models run" in_root /opt/pipan-venv-camera/bin/python -c "$SMOKE_PY"
+    elif [[ -f $TINY ]]; then
+        step "Pi Camera layout: tiny int8 model runs" in_root /opt/pipan-venv-camera/bin/python -c "$SMOKE_PY" /tmp/tiny-int8.tflite
+    fi
+fi
+
 echo
 echo "==== pi-check summary: Debian $SUITE $ARCH, $(( $(date +%s) - T_START )) s in all ===="
 printf '%s\n' "${SUMMARY[@]}"
-exit $FAILED
+return $FAILED
+}
+
+main "$@"
+exit $?
