@@ -157,7 +157,13 @@ in_root() {
     chroot "$ROOT" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
         PATH=/opt/pipan-venv/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore PIP_DEFAULT_TIMEOUT=120 \
+        PIP_CERT=/etc/ssl/certs/ca-certificates.crt \
         "$@"
+}
+summary() {
+    echo
+    echo "==== pi-check summary: Debian $SUITE $ARCH, $(( $(date +%s) - T_START )) s in all ===="
+    printf '%s\n' "${SUMMARY[@]}"
 }
 # step NAME CMD...: time it, record PASS/FAIL, keep going (later steps still report).
 step() {
@@ -180,6 +186,16 @@ bootstrap() {
     chroot "$ROOT" /debootstrap/debootstrap --second-stage || return 1
     echo "deb $MIRROR $SUITE main" >"$ROOT/etc/apt/sources.list"
 }
+# This host's own extra CA certificates (e.g. a TLS-intercepting proxy between it and PyPI)
+# go into the root too, or pip there cannot verify PyPI. A real Pi needs none of this.
+host_certificates() {
+    local extra=(/usr/local/share/ca-certificates/*.crt)
+    [[ -e ${extra[0]} ]] || return 0
+    mkdir -p "$ROOT/usr/local/share/ca-certificates"
+    cp "${extra[@]}" "$ROOT/usr/local/share/ca-certificates/"
+    in_root update-ca-certificates >/dev/null
+    note "host CA certificates copied in: ${extra[*]##*/}"
+}
 apt_packages() {
     cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
     # Only when something is missing: a cached root gains packages added to this script later.
@@ -196,6 +212,7 @@ else
 fi
 mount_root
 step "apt install $APT_PKGS" apt_packages || return 1
+host_certificates
 note "emulated: $(in_root uname -m), $(in_root python3 --version 2>&1), glibc $(in_root ldd --version | head -1 | awk '{print $NF}')"
 
 # --- pipan from this checkout, as a Pi user installs it -------------------------------------
@@ -218,8 +235,8 @@ no_tensorflow() {
 }
 step "copy checkout to /opt/pipan-src" copy_checkout
 step "python3 -m venv $VENV_FLAGS /opt/pipan-venv" make_venv
-step "pip install -r $REQ" pip_requirements
-step "pip install --no-deps . (+ pytest)" pip_pipan
+step "pip install -r $REQ" pip_requirements || { note "stopping: the requirements did not install"; summary; return 1; }
+step "pip install --no-deps . (+ pytest)" pip_pipan || { note "stopping: pipan did not install"; summary; return 1; }
 step "no TensorFlow in pip list" no_tensorflow
 note "pip list: $(in_root pip list --format=freeze 2>/dev/null | tr '\n' ' ')"
 
@@ -329,9 +346,7 @@ if [[ $ARCH == arm64 && $SUITE == bookworm ]]; then
     fi
 fi
 
-echo
-echo "==== pi-check summary: Debian $SUITE $ARCH, $(( $(date +%s) - T_START )) s in all ===="
-printf '%s\n' "${SUMMARY[@]}"
+summary
 return $FAILED
 }
 
