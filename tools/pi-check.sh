@@ -191,6 +191,11 @@ bootstrap() {
 host_certificates() {
     local extra=(/usr/local/share/ca-certificates/*.crt)
     [[ -e ${extra[0]} ]] || return 0
+    local f fresh=0
+    for f in "${extra[@]}"; do
+        cmp -s "$f" "$ROOT/usr/local/share/ca-certificates/${f##*/}" || fresh=1
+    done
+    [[ $fresh == 1 ]] || return 0  # already there (update-ca-certificates is slow emulated)
     mkdir -p "$ROOT/usr/local/share/ca-certificates"
     cp "${extra[@]}" "$ROOT/usr/local/share/ca-certificates/"
     in_root update-ca-certificates >/dev/null
