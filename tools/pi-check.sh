@@ -15,7 +15,8 @@
 # there, default /var/tmp/pipan-pi-root; never inside the repository), --mirror URL
 # (default: the Debian mirror this machine's apt uses), --tf-python PY (a Python with
 # TensorFlow on this host, used only to make a tiny int8 model for the interpreter smoke
-# test when the checkout bundles no models), --fresh (rebuild the cached root).
+# test when the checkout bundles no models), --fresh (rebuild the cached root),
+# --host-qemu (use the host's QEMU even when older than 9; see below).
 #
 # Emulation: the foreign binaries run through binfmt_misc + qemu-user-static. The script
 # mounts binfmt_misc if needed and enables the qemu handler with update-binfmts. With the
@@ -23,6 +24,8 @@
 # root needs no copy of it; without F it is copied into the root at the registered path.
 # Without binfmt_misc at all (some containers) debootstrap's second stage cannot work,
 # because every child process of the emulated shell would need the interpreter too.
+# A host QEMU older than 9 (Bookworm has 7.2) is replaced for the run by Debian Trixie's,
+# fetched from the same mirror: QEMU 7.2 crashes in ai-edge-litert (see newer_qemu).
 set -uo pipefail
 
 SUITE=bookworm
@@ -32,6 +35,7 @@ MIRROR=
 TF_PYTHON=${PIPAN_TF_PYTHON:-}
 FRESH=0
 WHEELS_ONLY=0
+HOST_QEMU=0
 
 die() { echo "pi-check: error: $*" >&2; exit 2; }
 log() { printf '[pi-check %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
@@ -44,6 +48,7 @@ while [[ $# -gt 0 ]]; do
         --mirror) MIRROR=$2; shift 2 ;;
         --tf-python) TF_PYTHON=$2; shift 2 ;;
         --fresh) FRESH=1; shift ;;
+        --host-qemu) HOST_QEMU=1; shift ;;
         --wheels) WHEELS_ONLY=1; shift ;;
         -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
@@ -136,7 +141,29 @@ fi
 grep -q enabled "$BINFMT/$QEMU" || die "$QEMU binfmt handler is disabled"
 INTERP=$(sed -n 's/^interpreter //p' "$BINFMT/$QEMU")
 FLAGS=$(sed -n 's/^flags: //p' "$BINFMT/$QEMU")
-note "binfmt: $QEMU -> $INTERP (flags $FLAGS)"
+note "binfmt: $QEMU -> $INTERP (flags $FLAGS), $("$QEMU-static" --version | head -1)"
+
+
+newer_qemu() {
+    local dir="$CACHE/qemu-trixie" hostarch deb name magic mask
+    hostarch=$(dpkg --print-architecture)
+    if [[ ! -x $dir/usr/bin/$QEMU ]]; then
+        deb=$(curl -fsS "$MIRROR/dists/trixie/main/binary-$hostarch/Packages.xz" | xz -d \
+              | awk '/^Package: qemu-user$/ {p = 1} p && /^Filename:/ {print $2; exit}')
+        [[ -n $deb ]] || { echo "no qemu-user in trixie's index"; return 1; }
+        curl -fsS -o "$CACHE/qemu-user.deb" "$MIRROR/$deb" || return 1
+        rm -rf "$dir" && dpkg-deb -x "$CACHE/qemu-user.deb" "$dir" || return 1
+    fi
+    name="pipan-$QEMU"
+    [[ -e $BINFMT/$name ]] && echo -1 >"$BINFMT/$name"
+    magic=$(sed -n 's/^magic //p' "$BINFMT/$QEMU" | sed 's/../\\x&/g')
+    mask=$(sed -n 's/^mask //p' "$BINFMT/$QEMU" | sed 's/../\\x&/g')
+    # F: the interpreter is opened now, so the root needs no copy of it.
+    echo ":$name:M::$magic:$mask:$dir/usr/bin/$QEMU:PF" >"$BINFMT/register" || return 1
+    OUR_BINFMT="$BINFMT/$name"
+    INTERP="$dir/usr/bin/$QEMU"; FLAGS=PF
+    note "binfmt: $name -> $INTERP ($("$INTERP" --version | head -1))"
+}
 
 # --- mounts (undone on exit) ------------------------------------------------------------------
 MOUNTED=()
@@ -144,6 +171,7 @@ cleanup() {
     local i
     for ((i=${#MOUNTED[@]}-1; i>=0; i--)); do umount -l "${MOUNTED[$i]}" 2>/dev/null; done
     MOUNTED=()
+    if [[ -n $OUR_BINFMT && -e $OUR_BINFMT ]]; then echo -1 >"$OUR_BINFMT"; fi
 }
 trap cleanup EXIT
 mount_root() {
@@ -175,6 +203,18 @@ step() {
     else note "FAIL $name (exit $rc, $(( $(date +%s) - t0 )) s)"; FAILED=1; fi
     return $rc
 }
+
+# Bookworm's QEMU 7.2 crashes (SIGSEGV) inside ai-edge-litert 2.x's interpreter creation,
+# whatever the emulated CPU; QEMU 10 (Debian Trixie) runs it. So unless the host's QEMU is
+# 9 or newer (or --host-qemu), take Trixie's static qemu-user from the same Debian mirror,
+# unpack it in the cache (not installed on the host) and register it as a binfmt handler
+# for the same magic in front of the host's: the kernel tries the newest handler first.
+# It is unregistered on exit.
+QEMU_MAJOR=$("$QEMU-static" --version | sed -n 's/.*version \([0-9]*\)\..*/\1/p' | head -1)
+OUR_BINFMT=
+if [[ $HOST_QEMU == 0 && ${QEMU_MAJOR:-0} -lt 9 ]]; then
+    step "QEMU from Debian Trixie in front of the host's QEMU $QEMU_MAJOR" newer_qemu || return 1
+fi
 
 # --- the root (cached) ------------------------------------------------------------------------
 bootstrap() {
@@ -247,10 +287,11 @@ note "pip list: $(in_root pip list --format=freeze 2>/dev/null | tr '\n' ' ')"
 
 versions() {
     in_root python3 - <<'EOF'
-import platform, numpy, cv2, click
+import platform, numpy, cv2
+from importlib.metadata import version
 import pipan.runtime as rt
 print(f"machine {platform.machine()}, python {platform.python_version()}, numpy {numpy.__version__}, "
-      f"opencv {cv2.__version__}, click {click.__version__}, interpreter {rt.runtime_name()}, "
+      f"opencv {cv2.__version__}, click {version('click')}, interpreter {rt.runtime_name()}, "
       f"default_threads {rt.default_threads()}")
 EOF
 }
@@ -336,11 +377,14 @@ camera_layout() {
     in_root python3 -m venv --system-site-packages /opt/pipan-venv-camera || return 1
     in_root sh -c 'cd /opt/pipan-src && /opt/pipan-venv-camera/bin/pip install -q -r requirements-pi-camera.txt \
         && /opt/pipan-venv-camera/bin/pip install -q --no-deps .' || return 1
-    in_root /opt/pipan-venv-camera/bin/python - <<'EOF'
+    local out
+    out=$(in_root /opt/pipan-venv-camera/bin/python - 2>&1 <<'EOF'
 import numpy, cv2, pipan.runtime as rt
 print(f"numpy {numpy.__version__} from {numpy.__file__}, opencv {cv2.__version__}, {rt.runtime_name()}")
 assert numpy.__file__.startswith("/usr/lib/python3/dist-packages/"), "apt's numpy is shadowed"
 EOF
+    ) || { echo "$out"; return 1; }
+    note "camera layout: $out"
 }
 if [[ $ARCH == arm64 && $SUITE == bookworm ]]; then
     step "Pi Camera layout: venv --system-site-packages + requirements-pi-camera.txt keeps apt's numpy" camera_layout
@@ -353,7 +397,5 @@ fi
 
 summary
 return $FAILED
-}
-
-main "$@"
-exit $?
+# On the closing line: bash has read the call and the exit before running main.
+}; main "$@"; exit $?
