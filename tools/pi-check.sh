@@ -299,6 +299,8 @@ VERS=$(versions 2>&1) && note "versions: $VERS" || { note "FAIL versions: $(echo
 
 # Interpreter smoke test: every bundled model (or, failing that, a tiny int8 model made on
 # this host with TensorFlow) loaded and run once through pipan.runtime.TFLiteModel.
+# With a reference (NAME.npz beside the model: input "x", output "y" computed on this host),
+# the emulated output must match it within one int8 step of the output tensor.
 SMOKE_PY='
 import sys, time, glob, os, numpy as np
 import pipan, pipan.runtime as rt
@@ -312,24 +314,41 @@ for p in paths:
     t0 = time.perf_counter(); out = m(**feed); dt = time.perf_counter() - t0
     shapes = {k: v.shape for k, v in out.items()}
     kind = m.metadata.get("kind")
-    print(f"{os.path.basename(p)}: kind {kind}, outputs {shapes}, "
-          f"one run {dt * 1e3:.1f} ms under emulation ({m.threads} threads)")
+    line = (f"{os.path.basename(p)}: kind {kind}, outputs {shapes}, "
+            f"one run {dt * 1e3:.1f} ms under emulation ({m.threads} threads)")
+    ref = p[:-len(".tflite")] + ".npz"
+    if os.path.exists(ref):
+        r = np.load(ref)
+        (name, y), = m(**{m.input_names[0]: r["x"]}).items()
+        step = float(rt._qparams(m.output_details[name])[0][0])
+        err = float(np.abs(y - r["y"]).max())
+        line += f", max |emulated - host| {err:.4g} (one int8 step {step:.4g})"
+        assert err <= step * 1.01, line
+    print(line)
 '
+smoke() {  # smoke PYTHON [MODEL...]: run SMOKE_PY, its lines into the summary
+    local py=$1 out rc; shift
+    out=$(in_root "$py" -c "$SMOKE_PY" "$@" 2>&1); rc=$?
+    if [[ $rc -eq 0 ]]; then while IFS= read -r l; do note "  $l"; done <<<"$out"
+    else echo "$out" | tail -5; fi
+    return $rc
+}
 bundled=$(ls "$ROOT"/opt/pipan-src/pipan/models/*.tflite 2>/dev/null | wc -l)
 if [[ $bundled -gt 0 ]]; then
-    step "run bundled models through TFLiteModel" in_root python3 -c "$SMOKE_PY"
+    step "run bundled models through TFLiteModel" smoke python3
 else
     note "MISSING bundled models (pipan/models/*.tflite): not on this checkout yet"
 fi
 TINY="$CACHE/tiny-int8.tflite"
 if [[ ! -f $TINY && -n $TF_PYTHON ]]; then
     log "making a tiny int8 model with $TF_PYTHON"
-    "$TF_PYTHON" - "$TINY" <<'EOF' >/dev/null 2>&1
+    PYTHONPATH="$REPO" "$TF_PYTHON" - "$TINY" <<'EOF' >/dev/null 2>&1
 import sys, numpy as np, tensorflow as tf
 tf.keras.utils.set_random_seed(0)
 inp = tf.keras.Input((18, 5), batch_size=1, name="features")
 x = tf.keras.layers.Flatten()(inp)
-out = tf.keras.layers.Dense(4, name="logits")(tf.keras.layers.Dense(16, activation="relu")(x))
+out = tf.keras.layers.Dense(4, name="logits", bias_initializer="glorot_uniform")(
+    tf.keras.layers.Dense(16, activation="relu", bias_initializer="glorot_uniform")(x))
 model = tf.keras.Model(inp, out)
 conv = tf.lite.TFLiteConverter.from_keras_model(model)
 conv.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -338,12 +357,19 @@ conv.representative_dataset = lambda: ([rng.normal(size=(1, 18, 5)).astype("floa
 conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
 conv.inference_input_type = conv.inference_output_type = tf.int8
 open(sys.argv[1], "wb").write(conv.convert())
+# The host's output on a seeded input, through pipan's own runtime: the reference.
+import pipan.runtime as rt
+m = rt.TFLiteModel(sys.argv[1], threads=1)
+xs = np.random.default_rng(1).normal(size=(1, 18, 5)).astype("float32")
+(y,) = m(features=xs).values()
+np.savez(sys.argv[1][:-len(".tflite")] + ".npz", x=xs, y=y)
 EOF
     [[ -f $TINY ]] || log "could not make the tiny model with $TF_PYTHON"
 fi
 if [[ -f $TINY ]]; then
     cp "$TINY" "$ROOT/tmp/tiny-int8.tflite"
-    step "run a tiny int8 model through TFLiteModel" in_root python3 -c "$SMOKE_PY" /tmp/tiny-int8.tflite
+    cp "${TINY%.tflite}.npz" "$ROOT/tmp/tiny-int8.npz" 2>/dev/null
+    step "run a tiny int8 model through TFLiteModel" smoke python3 /tmp/tiny-int8.tflite
 elif [[ $bundled -eq 0 ]]; then
     note "SKIPPED interpreter smoke test: no bundled models and no tiny model (--tf-python PY makes one)"
 fi
@@ -389,9 +415,9 @@ EOF
 if [[ $ARCH == arm64 && $SUITE == bookworm ]]; then
     step "Pi Camera layout: venv --system-site-packages + requirements-pi-camera.txt keeps apt's numpy" camera_layout
     if [[ $bundled -gt 0 ]]; then
-        step "Pi Camera layout: bundled models run" in_root /opt/pipan-venv-camera/bin/python -c "$SMOKE_PY"
+        step "Pi Camera layout: bundled models run" smoke /opt/pipan-venv-camera/bin/python
     elif [[ -f $TINY ]]; then
-        step "Pi Camera layout: tiny int8 model runs" in_root /opt/pipan-venv-camera/bin/python -c "$SMOKE_PY" /tmp/tiny-int8.tflite
+        step "Pi Camera layout: tiny int8 model runs" smoke /opt/pipan-venv-camera/bin/python /tmp/tiny-int8.tflite
     fi
 fi
 
