@@ -106,7 +106,8 @@ fi
 case "$ARCH" in
     arm64) QEMU=qemu-aarch64; VENV_FLAGS=; REQ=requirements-pi.txt
            # python3-numpy: only for the Pi Camera layout check (a venv over apt's numpy).
-           APT_PKGS="python3 python3-venv python3-pip ca-certificates python3-numpy" ;;
+           APT_PKGS="python3 python3-venv python3-pip ca-certificates"
+           [[ $SUITE == bookworm ]] && APT_PKGS+=" python3-numpy" ;;
     armhf) QEMU=qemu-arm; VENV_FLAGS=--system-site-packages; REQ=requirements-pi-armv7.txt
            # PyPI has no armv7l wheels of numpy/OpenCV: Debian's (or Raspberry Pi OS's) apt ones.
            APT_PKGS="python3 python3-venv python3-pip ca-certificates python3-numpy python3-opencv python3-click" ;;
