@@ -61,3 +61,27 @@ def test_evaluate_prints_pck_and_ap_json(trained):
     assert r.exit_code == 0, r.output
     res = json.loads(r.output[r.output.index("["):])
     assert 0 <= res[0]["pck"] <= 1 and 0 <= res[0]["ap"] <= 1 and res[0]["joints"] > 0
+
+
+def test_init_starts_from_a_trained_model(trained, tmp_path):
+    import keras
+    data, out = trained
+    new = tmp_path / "finetune"
+    r = CliRunner().invoke(cli, ["pose", "train", "--data", str(data.parent), "--out",
+                                 str(new), "--epochs", "0", "--init", str(out), *TINY])
+    assert r.exit_code == 0, r.output
+    config = json.loads((new / "config.json").read_text())
+    assert config["init"] == str(out) and f"--init {out}" in config["command"]
+    a = keras.models.load_model(out / "model.keras", compile=False).get_weights()
+    b = keras.models.load_model(new / "model.keras", compile=False).get_weights()
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_init_with_another_builder_is_refused(trained, tmp_path):
+    data, out = trained
+    other = [*TINY]
+    other[other.index("--stage-width") + 1] = "16"
+    r = CliRunner().invoke(cli, ["pose", "train", "--data", str(data.parent), "--out",
+                                 str(tmp_path / "x"), "--epochs", "1", "--init", str(out),
+                                 *other])
+    assert r.exit_code != 0 and "builder" in r.output

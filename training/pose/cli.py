@@ -65,10 +65,13 @@ def _command(ctx: click.Context) -> str:
               help="augmentation: scale drawn from [1 - zoom, 1 + zoom]")
 @click.option("--shift", default=0.15, show_default=True,
               help="augmentation: largest shift (fraction of the input size)")
+@click.option("--init", type=click.Path(exists=True, file_okay=False), default=None,
+              help="start from this trained pose model directory's weights (same builder "
+              "options), e.g. to fine-tune on teacher labels")
 @click.option("--resume", is_flag=True, help="continue from OUT/checkpoint.keras")
 def train(data, val, out, epochs, steps_per_epoch, batch_size, learning_rate, seed, stages,
           stage_width, stage_depth, backbone_widths, sigma, limb_width, rotate, zoom, shift,
-          resume) -> None:
+          init, resume) -> None:
     """Train the pose net on COCO-format data and write a model directory.
 
     \b
@@ -89,7 +92,7 @@ def train(data, val, out, epochs, steps_per_epoch, batch_size, learning_rate, se
                  steps_per_epoch=steps_per_epoch, batch_size=batch_size,
                  learning_rate=learning_rate, seed=seed, resume=resume, val_data=list(val),
                  augment=Augment(scale=(1 - zoom, 1 + zoom), rotate_deg=rotate, shift=shift),
-                 sigma=sigma, limb_width=limb_width, command=command)
+                 sigma=sigma, limb_width=limb_width, command=command, init=init)
     m = config["metrics"]
     click.echo(f"wrote {out}/model.keras and config.json (final loss {m.get('loss')})")
 

@@ -108,13 +108,31 @@ def _start_at_background(model) -> None:
             layer.set_weights([kernel, bias])
 
 
+def _load_init(model, init: Path, builder: dict) -> None:
+    """Copy the weights of the trained model directory ``init`` into ``model``."""
+    import keras
+    try:
+        cfg = json.loads((init / "config.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        raise DataError(f"{init}: not a trained pose model directory "
+                        "(no readable config.json)") from None
+    if cfg.get("kind") != "pose" or cfg.get("builder") != builder:
+        raise DataError(f"{init}: builder {cfg.get('builder')} differs from this run's "
+                        f"{builder}")
+    trained = keras.models.load_model(init / "model.keras", compile=False)
+    model.set_weights(trained.get_weights())
+
+
 def train(data: Sequence[PathLike], out: PathLike, *, builder: Optional[dict] = None,
           epochs: int = 10, steps_per_epoch: int = 100, batch_size: int = 8,
           learning_rate: float = 2e-3, seed: int = 0, resume: bool = False,
           val_data: Sequence[PathLike] = (), augment: Augment = Augment(),
           sigma: float = 1.0, limb_width: float = 1.0, command: str = "",
-          verbose: Optional[int] = None) -> Dict:
+          init: Optional[PathLike] = None, verbose: Optional[int] = None) -> Dict:
     """Train a pose net on COCO-format ``data`` and write the model directory ``out``.
+
+    ``init``: a trained pose model directory with the same builder config whose weights
+    start this run (fine-tuning, e.g. on teacher labels) instead of the seeded random ones.
 
     Returns the config written to ``out/config.json``.
     """
@@ -136,6 +154,8 @@ def train(data: Sequence[PathLike], out: PathLike, *, builder: Optional[dict] = 
         {"steps_per_epoch": steps_per_epoch, "batch_size": batch_size,
          "learning_rate": learning_rate, "sigma": sigma, "limb_width": limb_width,
          "augment": augment.__dict__}))
+    if init is not None:  # only when given, so older checkpoints still resume
+        settings["init"] = str(init)
     loss = _loss_fn()
     if resume:
         if not ckpt.is_file() or not hist_path.is_file():
@@ -153,7 +173,10 @@ def train(data: Sequence[PathLike], out: PathLike, *, builder: Optional[dict] = 
     else:
         out.mkdir(parents=True, exist_ok=True)
         model = build_pose_net(seed=seed, **builder)
-        _start_at_background(model)
+        if init is not None:
+            _load_init(model, Path(init), builder)
+        else:
+            _start_at_background(model)
         total = epochs * steps_per_epoch
         schedule = keras.optimizers.schedules.CosineDecay(
             learning_rate, decay_steps=total, alpha=0.05,
@@ -219,6 +242,7 @@ def train(data: Sequence[PathLike], out: PathLike, *, builder: Optional[dict] = 
                    train_seconds_this_run=round(seconds, 1))
     config = {"kind": "pose", "builder": builder, "layout": "coco18",
               "input_size": INPUT_SIZE, "seed": seed, "command": command,
+              "init": str(init) if init is not None else None,
               "commit": commit, "data": [str(d) for d in data],
               "training": {"learning_rate": learning_rate, "sigma_cells": sigma,
                            "limb_width_cells": limb_width, "augment": augment.__dict__},
