@@ -132,7 +132,7 @@ def _loss(num_classes: int, label_smoothing: float):
     return smoothed
 
 
-def train(dataset: SkeletonDataset, out_dir: Path, *, epochs: int = 100, batch_size: int = 32,
+def train(dataset: SkeletonDataset, out_dir: Path, *, epochs: int = 160, batch_size: int = 32,
           learning_rate: float = 3e-3, weight_decay: float = 1e-4, seed: int = 0, max_frames: int = 64,
           prefix_ramp: float = 2.0, label_smoothing: float = 0.0, val_fraction: float = 0.0,
           augment: Augment = Augment(),
