@@ -1,7 +1,7 @@
 """JHMDB (14 classes, ground-truth joints, split 1): accuracy of the action model, float
 and full int8, and the ablation table.
 
-    nice -n 10 python benchmarks/action_jhmdb.py --out runs/jhmdb_bench [--epochs 100]
+    nice -n 10 python benchmarks/action_jhmdb.py --out runs/jhmdb_bench [--epochs 160]
         [--seed 0] [--only full,no_graph,...]
 
 Each variant is trained with ``training.action.train.train`` on the test=0 clips and
@@ -62,7 +62,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path,
                     default=ROOT.parent / "shared/data/jhmdb14/jhmdb14_split1.npz")
     ap.add_argument("--out", type=Path, default=ROOT / "runs/jhmdb_bench")
-    ap.add_argument("--epochs", type=int, default=100)
+    ap.add_argument("--epochs", type=int, default=160)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", default=",".join(VARIANTS))

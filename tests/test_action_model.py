@@ -84,7 +84,7 @@ def test_joint_attention_is_a_convex_combination():
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"use_graph": False}, {"use_joint_attention": False},
-                                    {"frame_attention": False}])
+                                    {"frame_attention": False}, {"input_dropout": 0.2}])
 def test_outputs_are_causal_and_padding_is_harmless(kwargs):
     rng = np.random.default_rng(3)
     model = perturbed(build_action_model(5, **TINY, **kwargs))
@@ -131,7 +131,8 @@ def test_step_model_contract():
         {"h": (1, 16), "score": (1, 1), "logits": (1, 6)}
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"use_graph": False}, {"use_joint_attention": False}])
+@pytest.mark.parametrize("kwargs", [{}, {"use_graph": False}, {"use_joint_attention": False},
+                                    {"input_dropout": 0.2}])
 def test_streaming_equals_offline_on_random_clips(kwargs):
     rng = np.random.default_rng(5)
     model = perturbed(build_action_model(6, **TINY, **kwargs), seed=6)
@@ -172,3 +173,4 @@ def test_int8_step_tracks_the_float_model():
     assert worst < 0.12, worst
     assert np.concatenate(diffs).mean() < 0.02
     assert agree / total > 0.9
+

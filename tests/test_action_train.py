@@ -135,3 +135,19 @@ def test_bad_inputs_are_one_line_errors(tmp_path):
     r = CliRunner().invoke(cli, ["action", "evaluate", "--model", str(tmp_path), "--data",
                                  str(one)])
     assert r.exit_code != 0 and "not a trained model directory" in r.output
+
+
+def test_validation_split_leaves_the_test_clips_out(tmp_path):
+    """val_fraction: evaluation on a seeded 20% of the test=0 clips, test=1 clips unused;
+    label smoothing and input dropout train too."""
+    pytest.importorskip("tensorflow")
+    from training.action.train import train
+
+    ds = easy_dataset(np.random.default_rng(4))  # 30 training clips, 10 test clips
+    m = train(ds, tmp_path / "m", epochs=2, seed=0, val_fraction=0.2, label_smoothing=0.1,
+              builder=dict(hidden=8, gcn_units=8, attention_units=8, input_dropout=0.1),
+              verbose=0, log=lambda s: None)
+    assert m["train_clips"] == 24 and m["clips"] == 6
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert config["training"]["val_fraction"] == 0.2
+    assert config["training"]["label_smoothing"] == 0.1

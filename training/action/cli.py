@@ -40,7 +40,7 @@ def group() -> None:
               help="Skeleton dataset .npz (repeatable; clips are pooled).")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Model directory to write (model.keras, config.json, PNGs).")
-@click.option("--epochs", default=100, show_default=True, type=click.IntRange(1))
+@click.option("--epochs", default=160, show_default=True, type=click.IntRange(1))
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(1))
 @click.option("--lr", "learning_rate", default=3e-3, show_default=True, type=float)
 @click.option("--seed", default=0, show_default=True, type=int)
@@ -57,12 +57,17 @@ def group() -> None:
 @click.option("--no-joint-attention", is_flag=True, help="Ablation: average the nodes.")
 @click.option("--no-frame-attention", is_flag=True,
               help="Ablation: classify the last hidden state (no streaming export).")
+@click.option("--val-fraction", default=0.0, show_default=True,
+              type=click.FloatRange(0.0, 0.9, max_open=True),
+              help="Evaluate on this seeded fraction of the training clips instead of the "
+              "test clips (which then take no part): for choosing settings.")
 @click.option("--no-augment", is_flag=True, help="Train without augmentation.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train_cmd(data: Tuple[Path, ...], out: Path, epochs: int, batch_size: int,
               learning_rate: float, seed: int, max_frames: int, hidden: int, clusters: int,
               lambda_joints: float, no_graph: bool, no_joint_attention: bool,
-              no_frame_attention: bool, no_augment: bool, quiet: bool) -> None:
+              no_frame_attention: bool, val_fraction: float, no_augment: bool,
+              quiet: bool) -> None:
     """Train on the clips with test=0 (or a seeded 80/20 split per class when the file
     has no test column) and evaluate on the rest.
 
@@ -82,6 +87,7 @@ def train_cmd(data: Tuple[Path, ...], out: Path, epochs: int, batch_size: int,
                    frame_attention=not no_frame_attention)
     metrics = train(dataset, out, epochs=epochs, batch_size=batch_size,
                     learning_rate=learning_rate, seed=seed, max_frames=max_frames,
+                    val_fraction=val_fraction,
                     augment=NO_AUGMENT if no_augment else Augment(), builder=builder,
                     command=command_line(click.get_current_context()),
                     verbose=2 if quiet else 1)

@@ -28,7 +28,8 @@ from .layers import (CausalFrameAttention, FrameScore, GraphConv, JointAttention
 
 def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 64,
                        gcn_layers: int = 2, clusters: int = 5, attention_units: int = 64,
-                       dropout: float = 0.3, input_norm: bool = True, use_graph: bool = True,
+                       dropout: float = 0.3, input_dropout: float = 0.0, input_norm: bool = True,
+                       use_graph: bool = True,
                        use_joint_attention: bool = True, frame_attention: bool = True,
                        lambda_pose: float = 1.0, lambda_joints: float = 0.3,
                        max_frames: Optional[int] = None) -> keras.Model:
@@ -42,7 +43,9 @@ def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 
     kept here so that the builder's kwargs in config.json describe the whole recipe.
     ``dropout`` applies to the joint-attended feature s_t and the hidden state h_t in
     training. ``input_norm`` learns a per-channel scale and offset of the features (batch
-    normalisation; velocities are ~50x smaller than positions). ``max_frames`` only fixes the time axis (None = any length).
+    normalisation; velocities are ~50x smaller than positions). ``input_dropout`` drops whole
+    joints (all 5 channels) per frame in training, after the input normalisation.
+    ``max_frames`` only fixes the time axis (None = any length).
     """
     if num_classes < 2:
         raise ValueError(f"need at least 2 classes, got {num_classes}")
@@ -51,6 +54,10 @@ def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 
     x = x_in
     if input_norm:
         x = layers.BatchNormalization(axis=-1, momentum=0.9, name="input_norm")(x)
+    if input_dropout:
+        # Identity at inference, so the step model (export.py) need not replay it.
+        x = layers.Dropout(input_dropout, noise_shape=(None, None, NUM_JOINTS, 1),
+                           name="input_dropout")(x)
     if use_graph:
         for i in range(gcn_layers):
             x = GraphConv(gcn_units, adj, name=f"gcn{i + 1}")(x)

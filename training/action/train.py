@@ -30,7 +30,7 @@ from .data import (NO_AUGMENT, Augment, augment_clip, clip_list, crop, features_
 FRACTIONS = (0.1, 0.25, 0.5, 0.75, 1.0)
 
 DEFAULT_BUILDER = dict(hidden=128, gcn_units=64, gcn_layers=2, clusters=5,
-                       attention_units=64, dropout=0.3, input_norm=True, use_graph=True,
+                       attention_units=64, dropout=0.3, input_dropout=0.0, input_norm=True, use_graph=True,
                        use_joint_attention=True, frame_attention=True,
                        lambda_pose=1.0, lambda_joints=0.3)
 
@@ -118,13 +118,33 @@ def batch_arrays(kps, y, t_pad, prefix_ramp):
     return x, {"probs": yy, "joint_probs": yy}, {"probs": w_pose, "joint_probs": w_joint}
 
 
-def train(dataset: SkeletonDataset, out_dir: Path, *, epochs: int = 100, batch_size: int = 32,
+def _loss(num_classes: int, label_smoothing: float):
+    """Cross-entropy on integer targets (B, T), with optional label smoothing."""
+    import keras
+
+    if not label_smoothing:
+        return keras.losses.SparseCategoricalCrossentropy()
+
+    def smoothed(y_true, y_pred):
+        y = keras.ops.one_hot(keras.ops.cast(y_true, "int32"), num_classes)
+        return keras.losses.categorical_crossentropy(y, y_pred,
+                                                     label_smoothing=label_smoothing)
+    return smoothed
+
+
+def train(dataset: SkeletonDataset, out_dir: Path, *, epochs: int = 160, batch_size: int = 32,
           learning_rate: float = 3e-3, weight_decay: float = 1e-4, seed: int = 0, max_frames: int = 64,
-          prefix_ramp: float = 2.0, augment: Augment = Augment(),
+          prefix_ramp: float = 2.0, label_smoothing: float = 0.0, val_fraction: float = 0.0,
+          augment: Augment = Augment(),
           builder: Optional[Dict] = None, command: Optional[str] = None,
           verbose: int = 1, log: Callable[[str], None] = print) -> Dict:
     """Train on the clips whose test flag is 0 (or a seeded split), evaluate on the others,
     and write ``out_dir``/model.keras, config.json, curves.png, confusion.png.
+
+    ``val_fraction`` > 0 sets the test clips aside entirely and evaluates on a seeded
+    stratified ``val_fraction`` of the training clips instead (for choosing settings
+    without looking at the test set). ``label_smoothing`` smooths the one-hot targets of
+    both loss terms.
 
     Returns the metrics dict stored in config.json."""
     import keras
@@ -142,6 +162,11 @@ def train(dataset: SkeletonDataset, out_dir: Path, *, epochs: int = 100, batch_s
     test_mask = split(ds, seed)
     if test_mask.all():
         raise DatasetError("every clip is marked test=1: nothing to train on")
+    if val_fraction > 0:
+        # Validation inside the training clips: the test clips take no part at all.
+        sub = ds.subset(~test_mask)
+        ds = SkeletonDataset(sub.keypoints, sub.lengths, sub.labels, sub.joints, None)
+        test_mask = split(ds, seed, val_fraction)
     clips = clip_list(ds)
     y = label_indices(ds.labels, classes)
     train_idx, test_idx = np.flatnonzero(~test_mask), np.flatnonzero(test_mask)
@@ -154,8 +179,8 @@ def train(dataset: SkeletonDataset, out_dir: Path, *, epochs: int = 100, batch_s
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.05)
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay, clipnorm=1.0),
-        loss={"probs": keras.losses.SparseCategoricalCrossentropy(),
-              "joint_probs": keras.losses.SparseCategoricalCrossentropy()},
+        loss={"probs": _loss(len(classes), label_smoothing),
+              "joint_probs": _loss(len(classes), label_smoothing)},
         loss_weights={"probs": kwargs["lambda_pose"], "joint_probs": kwargs["lambda_joints"]},
         weighted_metrics={"probs": [keras.metrics.SparseCategoricalAccuracy(name="acc")]})
     params = int(model.count_params())
@@ -195,7 +220,8 @@ def train(dataset: SkeletonDataset, out_dir: Path, *, epochs: int = 100, batch_s
               "seed": seed,
               "training": {"epochs": epochs, "batch_size": batch_size,
                            "learning_rate": learning_rate, "weight_decay": weight_decay,
-                           "max_frames": max_frames,
+                           "max_frames": max_frames, "label_smoothing": label_smoothing,
+                           "val_fraction": val_fraction,
                            "prefix_ramp": prefix_ramp, "augment": asdict(augment)},
               "command": command or " ".join(["python -m training"] + sys.argv[1:]),
               "commit": git_commit(), "metrics": metrics}
