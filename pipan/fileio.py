@@ -13,27 +13,6 @@ import numpy as np
 PathLike = Union[str, os.PathLike]
 
 
-def atomic_write(path: PathLike, write: Callable[[IO], None], mode: str = "wb") -> None:
-    """Call ``write(file)`` on a temp file beside ``path``, then rename it onto ``path``.
-
-    A failure or interruption (including Ctrl-C) leaves ``path`` as it was: absent, or
-    with its old content, and removes the temp file.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode) as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 @contextmanager
 def atomic_path(path: PathLike) -> Iterator[Path]:
     """Yield a temp path beside ``path`` (same suffix, so writers that pick a format by
@@ -54,6 +33,17 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
         except FileNotFoundError:
             pass
         raise
+
+
+def atomic_write(path: PathLike, write: Callable[[IO], None], mode: str = "wb") -> None:
+    """Call ``write(file)`` on a temp file beside ``path``, then rename it onto ``path``.
+
+    A failure or interruption (including Ctrl-C) leaves ``path`` as it was: absent, or
+    with its old content, and removes the temp file.
+    """
+    with atomic_path(path) as tmp:
+        with open(tmp, mode) as f:
+            write(f)
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:
