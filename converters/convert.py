@@ -13,7 +13,6 @@ the int8 model, so the comparison isolates quantisation.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib
 import json
 import os
@@ -28,6 +27,7 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 import numpy as np
 
 from pipan.errors import ModelError, PipanError
+from pipan.fileio import file_sha256  # noqa: F401  (re-exported: converters.convert.file_sha256)
 from pipan.image import letterbox, to_net_input
 from pipan.runtime import TFLiteModel, default_threads, quantize, runtime_name
 from pipan.skeleton import FEATURES, NUM_FEATURES, NUM_JOINTS, clip_features
@@ -104,14 +104,6 @@ def deployable_model(model_dir: PathLike, kind: str, stages: Optional[int] = Non
     if stages is not None:
         raise ConversionError("--stages applies to pose models only")
     return export.step_model(model_dir)
-
-
-def file_sha256(path: PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # --- the Keras model's contract -----------------------------------------------------------

@@ -1,6 +1,7 @@
 """Safe, deterministic file writing: nothing half-written, same bytes for the same data."""
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import zipfile
@@ -64,3 +65,12 @@ def write_npz(f: IO[bytes], arrays: Mapping[str, np.ndarray]) -> None:
             info.external_attr = 0o600 << 16
             with zf.open(info, "w", force_zip64=True) as member:
                 np.lib.format.write_array(member, np.asanyarray(arr), allow_pickle=False)
+
+
+def file_sha256(path: PathLike) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

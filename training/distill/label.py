@@ -21,7 +21,6 @@ videos in progress. Parallel: one process per worker, over videos.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -34,7 +33,7 @@ import cv2
 import numpy as np
 
 from pipan.errors import PipanError, VideoError
-from pipan.fileio import atomic_write_bytes, atomic_write_text
+from pipan.fileio import atomic_write_bytes, atomic_write_text, file_sha256
 from pipan.skeleton import COCO17, JOINT_INDEX
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
@@ -328,7 +327,7 @@ def label_videos(videos_dir: os.PathLike, out_dir: os.PathLike,
     info = {
         "description": "BlazePose teacher labels (pipan distill label)",
         "teacher": "BlazePose pose_detection + pose_landmark_full (mediapipe 0.10.18)",
-        "teacher_sha256": {p.name: _sha256(p) for p in (det, lmk)},
+        "teacher_sha256": {p.name: file_sha256(p) for p in (det, lmk)},
         "options": options.signature(),
         "command": command,
         "keypoint_scores": "teacher confidence per keypoint: visibility x presence",
@@ -372,14 +371,6 @@ def _drain(queue, bar, Empty) -> None:
             bar.update(queue.get_nowait())
         except Empty:
             return
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class _NoBar:
