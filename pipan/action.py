@@ -21,7 +21,7 @@ from typing import Callable, Deque, Dict, Hashable, Mapping, Optional, Sequence,
 import numpy as np
 
 from .errors import ModelError, PipanError
-from .skeleton import NUM_FEATURES, NUM_JOINTS, frame_features
+from .skeleton import NUM_FEATURES, NUM_JOINTS, elapsed_frames, frame_features
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "action.tflite"
 
@@ -36,6 +36,7 @@ class _TrackState:
 
     h: np.ndarray  # (1, H) float32, the GRU state
     previous: Optional[np.ndarray] = None  # (18, 3) keypoints one frame ago (velocities)
+    previous_time: Optional[float] = None  # seconds, when the caller gives time stamps
     m: float = -np.inf  # running max of the attention scores
     n: Optional[np.ndarray] = None  # (C,) float64 numerator
     d: float = 0.0  # denominator
@@ -73,9 +74,14 @@ class StreamingAction:
     def num_classes(self) -> int:
         return len(self.labels)
 
-    def update(self, track_id: Hashable, keypoints: np.ndarray) -> np.ndarray:
+    def update(self, track_id: Hashable, keypoints: np.ndarray,
+               time: Optional[float] = None) -> np.ndarray:
         """Feed one frame of one person (COCO-18 ``(18, 3)``: x, y pixels, score) and return
-        the class probabilities ``(C,)`` for that person's actions so far."""
+        the class probabilities ``(C,)`` for that person's actions so far.
+
+        ``time``: the frame's time stamp in seconds. With stamps, velocities are measured
+        over the real gap since this person's previous frame (a 15 fps source, skipped
+        frames, a missed detection); without them, frames are taken to be 1/30 s apart."""
         kp = np.asarray(keypoints, np.float32)
         if kp.shape != (NUM_JOINTS, 3):
             raise PipanError(f"keypoints must have shape ({NUM_JOINTS}, 3) (COCO-18 x, y, "
@@ -83,7 +89,8 @@ class StreamingAction:
         st = self._tracks.get(track_id)
         if st is None:
             st = self._tracks[track_id] = _TrackState(h=np.zeros((1, self.hidden), np.float32))
-        feats = frame_features(kp, st.previous)[None].astype(np.float32)
+        gap = None if time is None or st.previous_time is None else time - st.previous_time
+        feats = frame_features(kp, st.previous, elapsed_frames(gap))[None].astype(np.float32)
         out = self.step(features=feats, h_prev=st.h)
         st.h = np.asarray(out["h"], np.float32).reshape(1, self.hidden)
         e = float(np.asarray(out["score"]).reshape(-1)[0])
@@ -91,7 +98,7 @@ class StreamingAction:
         if logits.shape[0] != self.num_classes:
             raise ModelError(f"the model gives {logits.shape[0]} classes but has "
                              f"{self.num_classes} labels")
-        st.previous = kp
+        st.previous, st.previous_time = kp, time
         st.frames += 1
         if self.window is not None:
             st.recent.append((e, logits))

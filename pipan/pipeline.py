@@ -7,7 +7,7 @@ API of docs/design.md), so tests and benchmarks can run the pipeline with stand-
 - pose: ``estimate(frame_bgr) -> list[Person]``; optionally ``last_timing``, a dict of the
   seconds its last call spent in ``"pose"`` (preprocessing + net) and ``"maps"`` (decoding
   heatmaps and PAFs into people); without it the whole call counts as "pose".
-- action: ``labels``, ``update(track_id, keypoints18x3) -> probabilities``,
+- action: ``labels``, ``update(track_id, keypoints18x3, time=seconds) -> probabilities``,
   ``forget(track_id)``.
 """
 from __future__ import annotations
@@ -137,7 +137,8 @@ class Pipeline:
         T.add("tracking", t2 - t1)
         probs: Dict[int, np.ndarray] = {}
         for tr in tracks:
-            probs[tr.id] = np.asarray(self.action.update(tr.id, tr.person.keypoints))
+            probs[tr.id] = np.asarray(self.action.update(tr.id, tr.person.keypoints,
+                                                          time=frame.time))
         for tid in ended:
             self.action.forget(tid)
         T.steps += len(tracks)

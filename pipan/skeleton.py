@@ -156,6 +156,10 @@ def mirror(keypoints: np.ndarray, width: float = 0.0) -> np.ndarray:
 FEATURES: Tuple[str, ...] = ("x", "y", "score", "vx", "vy")
 NUM_FEATURES = len(FEATURES)
 
+#: Velocities are measured per frame of a 30 fps video (the rate the action models are
+#: trained at), whatever the source's rate: a 15 fps camera, ``--every 2`` or a frame the
+#: pose net missed passes the real time gap, so a walk does not read as a run.
+REFERENCE_FPS = 30.0
 #: Velocities are given in tenths of a body scale per frame (x10), so that positions
 #: (a few body scales) and velocities (a few hundredths to tenths of one per frame) share a
 #: range: the int8 action model quantises all five channels of its input with one scale.
@@ -202,13 +206,17 @@ def body_frame(keypoints: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     return centre.astype(np.float32), scale.astype(np.float32)
 
 
-def frame_features(keypoints: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
+def frame_features(keypoints: np.ndarray, previous: np.ndarray | None = None,
+                   elapsed: float = 1.0) -> np.ndarray:
     """Action-model features of COCO-18 keypoints ``(..., 18, 3)`` -> ``(..., 18, 5)``.
 
     Per joint: position relative to the body centre in units of the body scale (x, y), the
     detection score, and velocity since ``previous`` (the same person's keypoints one frame
-    earlier) in tenths of a body scale per frame (``VELOCITY_GAIN``), measured in image
-    coordinates so that the body's own travel (walking, jumping) is kept. Positions and
+    earlier) in tenths of a body scale per reference frame (``VELOCITY_GAIN``,
+    ``REFERENCE_FPS``), measured in image coordinates so that the body's own travel
+    (walking, jumping) is kept. ``elapsed``: time from ``previous`` to ``keypoints`` in
+    reference frames (1.0 for consecutive frames of a 30 fps video; see
+    :func:`elapsed_frames`). Positions and
     velocities are clipped to +-``FEATURE_LIMIT``. Missing joints (score 0) get zeros everywhere;
     so does the velocity of a joint missing in either frame, and every velocity when there
     is no previous frame. This is the one definition used by training, calibration and the
@@ -224,18 +232,28 @@ def frame_features(keypoints: np.ndarray, previous: np.ndarray | None = None) ->
     if previous is not None:
         prev = np.asarray(previous, np.float32)
         both = present & (prev[..., 2] > 0)[..., None]
-        vel = VELOCITY_GAIN * (kp[..., :2] - prev[..., :2]) / scale[..., None, None]
+        if not elapsed > 0:
+            raise ValueError(f"elapsed must be positive, got {elapsed}")
+        vel = (VELOCITY_GAIN / elapsed) * (kp[..., :2] - prev[..., :2]) / scale[..., None, None]
         out[..., 3:5] = np.clip(np.where(both, vel, 0.0), -FEATURE_LIMIT, FEATURE_LIMIT)
     return out
 
 
-def clip_features(keypoints: np.ndarray) -> np.ndarray:
-    """Features of a whole clip ``(T, 18, 3)`` -> ``(T, 18, 5)``: frame_features with each
-    frame's predecessor (none for the first frame), exactly as the streaming runtime sees it."""
+def elapsed_frames(seconds: float | None) -> float:
+    """A time gap in seconds -> reference frames for :func:`frame_features`; an unknown or
+    non-positive gap (no time stamps, a repeated stamp) counts as one frame."""
+    if seconds is None or not seconds > 0:
+        return 1.0
+    return float(seconds) * REFERENCE_FPS
+
+
+def clip_features(keypoints: np.ndarray, fps: float = REFERENCE_FPS) -> np.ndarray:
+    """Features of a whole clip ``(T, 18, 3)`` filmed at ``fps`` -> ``(T, 18, 5)``:
+    frame_features with each frame's predecessor (none for the first frame), exactly as
+    the streaming runtime sees it."""
     kp = np.asarray(keypoints, np.float32)
     T = kp.shape[0]
     if T == 0:
         return np.zeros((0, NUM_JOINTS, NUM_FEATURES), np.float32)
     prev = np.concatenate([np.zeros_like(kp[:1]), kp[:-1]], axis=0)
-    feats = frame_features(kp, prev)
-    return feats
+    return frame_features(kp, prev, elapsed_frames(1.0 / fps))

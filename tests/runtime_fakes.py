@@ -134,7 +134,7 @@ class FakeAction:
         self.state: Dict[int, np.ndarray] = {}
         self.forgotten: List[int] = []
 
-    def update(self, track_id: int, keypoints: np.ndarray) -> np.ndarray:
+    def update(self, track_id: int, keypoints: np.ndarray, time=None) -> np.ndarray:
         kp = np.asarray(keypoints, np.float32)
         prev = self.state.get(track_id)
         self.state[track_id] = kp

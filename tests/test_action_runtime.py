@@ -202,3 +202,24 @@ def test_evaluate_command_streams_a_tflite_model(tmp_path):
     out = json.loads(r.output)
     assert out["clips"] == 19 and len(out["per_class"]) == 19
     assert 0.0 <= out["accuracy"] <= 1.0
+
+
+def test_time_stamps_give_velocities_over_the_real_gap():
+    """Streaming every other frame of a 30 fps clip with its time stamps feeds the step the
+    features of a 15 fps clip (velocities per 1/30 s); without stamps, per frame."""
+    rng = np.random.default_rng(3)
+    kp = random_clip(rng, T=12)
+    kp[..., 2] = 1.0
+    half = kp[::2]
+    step = LinearStep()
+    rec = StreamingAction(step, ["a", "b", "c", "d"], hidden=6)
+    seen = []
+    rec.step = lambda features, h_prev: (seen.append(features[0].copy()), step(features, h_prev))[1]
+    for i, k in enumerate(half):
+        rec.update("p", k, time=2 * i / 30.0)
+    np.testing.assert_allclose(np.stack(seen), clip_features(half, fps=15.0), rtol=1e-5, atol=1e-6)
+    seen.clear()
+    rec.forget("p")
+    for k in half:
+        rec.update("p", k)
+    np.testing.assert_allclose(np.stack(seen), clip_features(half), rtol=1e-5, atol=1e-6)

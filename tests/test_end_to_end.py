@@ -167,7 +167,7 @@ class OracleAction:
         self.fps = float(truth["fps"])
         self.rng = np.random.default_rng(1)
 
-    def update(self, track_id, kp):
+    def update(self, track_id, kp, time=None):
         i, f = self.pose.seen[np.asarray(kp, np.float32).tobytes()]
         t = f / self.fps
         segs = self.truth["people"][i]["segments"]

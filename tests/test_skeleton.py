@@ -123,3 +123,21 @@ def test_features_are_bounded_and_velocity_in_tenths_of_body_scale():
     wild[1, 0, :2] = [1e6, -1e6]  # a detection gone wrong
     g = sk.clip_features(wild)
     assert np.abs(g[..., [0, 1, 3, 4]]).max() <= sk.FEATURE_LIMIT
+
+
+def test_velocities_are_per_thirtieth_of_a_second_whatever_the_frame_rate():
+    # The same steady motion filmed at 30 and at 15 fps: twice the displacement per frame
+    # at 15 fps, the same features (velocity per 1/30 s) once the rate is given.
+    t30 = np.arange(9) / 30.0
+    kp30 = np.zeros((9, 18, 3), np.float32)
+    kp30[..., 2] = 1.0
+    kp30[:, :, 1] = np.linspace(0, 100, 18)
+    kp30[:, :, 0] = 60.0 * t30[:, None]  # 60 px/s to the right
+    kp15 = kp30[::2]
+    f30, f15 = sk.clip_features(kp30), sk.clip_features(kp15, fps=15.0)
+    np.testing.assert_allclose(f15[1:], f30[2::2], rtol=1e-5)
+    assert not np.allclose(sk.clip_features(kp15)[1:, :, 3], f30[2::2, :, 3])  # rate ignored
+    assert sk.elapsed_frames(None) == 1.0 and sk.elapsed_frames(0.0) == 1.0
+    assert sk.elapsed_frames(0.1) == pytest.approx(3.0)
+    with pytest.raises(ValueError):
+        sk.frame_features(kp30[1], kp30[0], elapsed=0.0)
