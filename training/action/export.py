@@ -47,9 +47,13 @@ def step_from_sequence_model(model: keras.Model) -> keras.Model:
     h_prev = keras.Input((hidden,), batch_size=1, name="h_prev")
     x = feats
     if "input_norm" in names:
-        # The batch norm was built for (B, T, 18, 5): give it a time axis of one frame.
-        x = keras.layers.Reshape((1, NUM_JOINTS, NUM_FEATURES))(x)
-        x = model.get_layer("input_norm")(x, training=False)
+        # The batch norm was built for (B, T, 18, 5), or (B, T, 18 x 5) when it normalises
+        # per joint and channel: give it a time axis of one frame.
+        norm = model.get_layer("input_norm")
+        per_joint = int(norm.gamma.shape[0]) == NUM_JOINTS * NUM_FEATURES
+        x = keras.layers.Reshape((1, NUM_JOINTS * NUM_FEATURES) if per_joint
+                                 else (1, NUM_JOINTS, NUM_FEATURES))(x)
+        x = norm(x, training=False)
         x = keras.layers.Reshape((NUM_JOINTS, NUM_FEATURES))(x)
     # Replay the per-frame layers up to the joint-attended feature s_t, in graph order.
     if "pool" in names:

@@ -29,6 +29,7 @@ from .layers import (CausalFrameAttention, FrameScore, GraphConv, JointAttention
 def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 64,
                        gcn_layers: int = 2, clusters: int = 5, attention_units: int = 64,
                        dropout: float = 0.3, input_dropout: float = 0.0, input_norm: bool = True,
+                       joint_norm: bool = False,
                        use_graph: bool = True,
                        use_joint_attention: bool = True, frame_attention: bool = True,
                        lambda_pose: float = 1.0, lambda_joints: float = 0.3,
@@ -43,7 +44,10 @@ def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 
     kept here so that the builder's kwargs in config.json describe the whole recipe.
     ``dropout`` applies to the joint-attended feature s_t and the hidden state h_t in
     training. ``input_norm`` learns a per-channel scale and offset of the features (batch
-    normalisation; velocities are ~50x smaller than positions). ``input_dropout`` drops whole
+    normalisation; velocities are ~50x smaller than positions). ``joint_norm`` makes that
+    scale and offset per joint and channel (ST-GCN's data batch norm): the graph layers
+    share their weights over joints, and structurally alike joints (a wrist and an ankle
+    are both two limbs from the neck) are otherwise told apart only by their values. ``input_dropout`` drops whole
     joints (all 5 channels) per frame in training, after the input normalisation.
     ``max_frames`` only fixes the time axis (None = any length).
     """
@@ -52,7 +56,11 @@ def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 
     adj = adjacency()
     x_in = keras.Input((max_frames, NUM_JOINTS, NUM_FEATURES), name="features")
     x = x_in
-    if input_norm:
+    if input_norm and joint_norm:
+        x = layers.Reshape((-1, NUM_JOINTS * NUM_FEATURES))(x)
+        x = layers.BatchNormalization(axis=-1, momentum=0.9, name="input_norm")(x)
+        x = layers.Reshape((-1, NUM_JOINTS, NUM_FEATURES))(x)
+    elif input_norm:
         x = layers.BatchNormalization(axis=-1, momentum=0.9, name="input_norm")(x)
     if input_dropout:
         # Identity at inference, so the step model (export.py) need not replay it.
