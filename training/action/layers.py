@@ -70,7 +70,13 @@ class GraphConv(keras.layers.Layer):
             a = a + ops.eye(n, dtype=a.dtype)
             inv_sqrt = ops.rsqrt(ops.maximum(ops.sum(a, axis=-1), 1e-6))
             a_hat = a * ops.expand_dims(inv_sqrt, -1) * ops.expand_dims(inv_sqrt, -2)
-            x = contract_nodes(a_hat, ops.matmul(h, self.kernel))
+            # (A_hat H) W, not A_hat (H W): the same product, but the node contraction (an
+            # elementwise multiply and sum in int8, see contract_nodes) then runs on the
+            # layer's input and the channel mixing stays one FULLY_CONNECTED with constant
+            # weights, which accumulates exactly. Measured on a JHMDB model, int8 vs float
+            # top-1 agreement per frame: 90.6% this way, 86.7% with A_hat (H W)
+            # (docs/pi-check.md).
+            x = ops.matmul(contract_nodes(a_hat, h), self.kernel)
         else:
             if self._a_hat is None:
                 raise ValueError("GraphConv without a fixed adjacency needs [h, adjacency]")
