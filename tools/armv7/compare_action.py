@@ -15,6 +15,9 @@ checkout's ``pipan`` package (on PYTHONPATH):
   compare MODEL REF.npz OTHER.npz
       (host) per sequence: largest |logit| and |h| difference, also in int8 steps of the
       output tensors (read from the model), and top-1 agreement per frame and at the end.
+  random MODEL OUT.npz [--n N] / diff MODEL REF.npz OTHER.npz
+      any model (the pose net): seeded inputs in [0, 1), and the largest output
+      differences in int8 steps.
 
 Usage: docs/pi-check.md, "armv7".
 """
@@ -67,6 +70,31 @@ def run(args) -> None:
                 res[f"{name}/{k}"] = np.stack(v)
     np.savez(args.out, **res)
     print(f"{runtime_name()}: {len(res) // 3} sequences ->", args.out)
+
+
+def random_inputs(args) -> None:
+    """Any model (e.g. the pose net): seeded float inputs in [0, 1) through TFLiteModel."""
+    from pipan.runtime import TFLiteModel, runtime_name
+    model = TFLiteModel(args.model, threads=1)
+    rng = np.random.default_rng(args.seed)
+    res: Dict[str, np.ndarray] = {}
+    for case in range(args.n):
+        feed = {k: rng.random(model.input_shape(k)).astype(np.float32)
+                for k in model.input_names}
+        for k, v in model(**feed).items():
+            res[f"case{case}/{k}"] = np.asarray(v, np.float32)
+    np.savez(args.out, **res)
+    print(f"{runtime_name()}: {args.n} inputs ->", args.out)
+
+
+def diff(args) -> None:
+    """Per output of ``random_inputs`` runs: largest difference, in the output's int8 steps."""
+    steps = _output_steps(args.model)
+    a, b = np.load(args.ref), np.load(args.other)
+    for k in sorted(steps):
+        d = max(float(np.abs(a[n] - b[n]).max()) for n in a.files if n.endswith("/" + k))
+        print(f"{k}: max diff {d:.4g} ({d / steps[k]:.1f} int8 steps) over "
+              f"{sum(n.endswith('/' + k) for n in a.files)} inputs")
 
 
 def _output_steps(model_path: str) -> Dict[str, float]:
@@ -147,8 +175,18 @@ def main(argv=None) -> None:
     a.add_argument("model")
     a.add_argument("ref")
     a.add_argument("other")
+    a = sub.add_parser("random")
+    a.add_argument("model")
+    a.add_argument("out")
+    a.add_argument("--n", type=int, default=2)
+    a.add_argument("--seed", type=int, default=0)
+    a = sub.add_parser("diff")
+    a.add_argument("model")
+    a.add_argument("ref")
+    a.add_argument("other")
     args = p.parse_args(argv)
-    {"prepare": prepare, "run": run, "compare": compare}[args.cmd](args)
+    {"prepare": prepare, "run": run, "compare": compare, "random": random_inputs,
+     "diff": diff}[args.cmd](args)
 
 
 if __name__ == "__main__":
