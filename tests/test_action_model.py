@@ -102,6 +102,10 @@ def test_int8_friendly_forms_equal_the_previous_formulas():
     ahp = at * inv[..., :, None] * inv[..., None, :]
     wp, bp = [np.asarray(v) for v in gp.weights]
     np.testing.assert_allclose(yp, np.maximum(ahp @ (xp @ wp) + bp, 0), atol=1e-5)
+    # Training takes plain matmuls (faster); same numbers.
+    for got, want in zip(pool(x, training=True), (xp, ap)):
+        np.testing.assert_allclose(np.asarray(got), want, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(gp([xp, ap], training=True)), yp, atol=1e-5)
 
 
 def _matmul_weights_are_constant(model: bytes):
