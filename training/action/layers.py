@@ -32,10 +32,9 @@ def contract_nodes(left, right, training: Optional[bool] = None):
     int8 kernels of tflite-runtime 2.14 on armv7 get wrong (docs/pi-check.md). The
     converter makes this form an elementwise MUL and a SUM, which have no such case.
     Same function, so trained weights are unaffected. In training (``training=True``)
-    it is a plain ``matmul``: the multiply-and-sum made a training step of the default
-    model 40% slower (147 -> 204 ms for a batch of 32 x 64 frames on x86), and nothing
-    trained is converted in that mode; exported and converted models call with
-    ``training`` False or None.
+    it is a plain ``matmul``: the multiply-and-sum makes a training step of the default
+    model ~1.4x slower (benchmarks/action_train_step.py), and nothing is converted in that
+    mode; exported and converted models call with ``training`` False or None.
     """
     if training:
         return ops.matmul(left, right)
