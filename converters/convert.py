@@ -33,6 +33,7 @@ from pipan.runtime import TFLiteModel, default_threads, quantize, runtime_name
 from pipan.skeleton import FEATURES, NUM_FEATURES, NUM_JOINTS, clip_features
 
 from . import calibration as cal
+from .fixups import add_zero_biases
 from .metadata import embed_metadata, float_ops, list_ops, summarise_ops
 
 PathLike = Union[str, os.PathLike]
@@ -190,7 +191,9 @@ def int8_tflite(model, representative: Callable[[], Iterator[Dict[str, np.ndarra
 
     Returns (model bytes, ops left in float). Ops with no int8 kernel make the converter
     either fail or leave them in float; either way they are listed, and unless
-    ``allow_float_ops`` a ConversionError names them.
+    ``allow_float_ops`` a ConversionError names them. Every int8 FULLY_CONNECTED the
+    converter left without a bias gets an explicit zero one (``fixups.add_zero_biases``:
+    without it tflite-runtime 2.14 on armv7 crashes; same numbers elsewhere).
     """
     if io not in IO_TYPES:
         raise ConversionError(f"io must be one of {', '.join(IO_TYPES)}, got {io!r}")
@@ -220,6 +223,7 @@ def int8_tflite(model, representative: Callable[[], Iterator[Dict[str, np.ndarra
             raise first from None
         if not float_ops(data):
             raise first from None
+    data, _ = add_zero_biases(data)
     left = float_ops(data)
     if left and not allow_float_ops:
         names = ", ".join(f"{k} x{v}" for k, v in summarise_ops(left).items())

@@ -74,6 +74,74 @@ def test_soft_assign_pool_is_diffpool():
     np.testing.assert_allclose(ap, np.swapaxes(ap, 1, 2), atol=1e-5)
 
 
+def test_int8_friendly_forms_equal_the_previous_formulas():
+    """GraphConv and SoftAssignPool compute their node products in forms that keep
+    activations off an int8 matmul's weights side (armv7, docs/pi-check.md). Same weights,
+    same function as the plain formulas they replaced: einsum with A_hat, matmul(S^T, Z),
+    matmul(S^T A, S), matmul(A_hat, H W)."""
+    rng = np.random.default_rng(11)
+    a = adjacency()
+    a_hat = normalized_adjacency(a)
+    x = rng.normal(size=(2, 3, 18, 6)).astype(np.float32)  # (B, T, N, D)
+    gc = GraphConv(8, a)
+    y = np.asarray(gc(x))
+    w, b = [np.asarray(v) for v in gc.weights]
+    np.testing.assert_allclose(
+        y, np.maximum(np.einsum("mn,btnd->btmd", a_hat, x @ w) + b, 0), atol=1e-5)
+    pool = SoftAssignPool(5, 7, a)
+    xp, ap = [np.asarray(t) for t in pool(x)]
+    s = np.asarray(keras.ops.softmax(pool.pool_gcn(x), axis=-1))
+    z = np.asarray(pool.embed_gcn(x))
+    st = np.swapaxes(s, -1, -2)
+    np.testing.assert_allclose(xp, st @ z, atol=1e-5)
+    np.testing.assert_allclose(ap, (st @ a) @ s, atol=1e-5)
+    gp = GraphConv(4)
+    yp = np.asarray(gp([xp, ap]))
+    at = ap + np.eye(5, dtype=np.float32)
+    inv = 1 / np.sqrt(at.sum(-1))
+    ahp = at * inv[..., :, None] * inv[..., None, :]
+    wp, bp = [np.asarray(v) for v in gp.weights]
+    np.testing.assert_allclose(yp, np.maximum(ahp @ (xp @ wp) + bp, 0), atol=1e-5)
+    # Training takes plain matmuls (faster); same numbers.
+    for got, want in zip(pool(x, training=True), (xp, ap)):
+        np.testing.assert_allclose(np.asarray(got), want, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(gp([xp, ap], training=True)), yp, atol=1e-5)
+
+
+def _matmul_weights_are_constant(model: bytes):
+    """(BATCH_MATMUL count, FULLY_CONNECTED count, FCs whose weights are not constant,
+    FCs without a bias) of a TFLite model."""
+    from tensorflow.lite.python import schema_py_generated as sch
+    m = sch.ModelT.InitFromObj(sch.Model.GetRootAsModel(bytearray(model), 0))
+    bmm = fc = nonconst = nobias = 0
+    for g in m.subgraphs:
+        for op in g.operators:
+            code = m.operatorCodes[op.opcodeIndex]
+            kind = max(code.builtinCode, code.deprecatedBuiltinCode)
+            if kind == sch.BuiltinOperator.BATCH_MATMUL:
+                bmm += 1
+            if kind != sch.BuiltinOperator.FULLY_CONNECTED:
+                continue
+            fc += 1
+            ins = list(op.inputs)
+            buf = m.buffers[g.tensors[ins[1]].buffer]
+            nonconst += int(buf.data is None or len(buf.data) == 0)
+            nobias += int(len(ins) < 3 or ins[2] < 0)
+    return bmm, fc, nonconst, nobias
+
+
+def test_int8_step_has_no_activation_on_a_matmul_weights_side():
+    """What tflite-runtime 2.14 on armv7 needs (docs/pi-check.md): no BATCH_MATMUL, every
+    FULLY_CONNECTED with constant weights (never -128) and a bias tensor."""
+    rng = np.random.default_rng(12)
+    model = perturbed(build_action_model(5, **TINY), seed=13)
+    step = step_from_sequence_model(model)
+    data = step_to_int8(step, calibration_samples(step, random_clips(3, rng), limit=50))
+    bmm, fc, nonconst, nobias = _matmul_weights_are_constant(data)
+    assert fc > 0
+    assert (bmm, nonconst, nobias) == (0, 0, 0)
+
+
 def test_joint_attention_is_a_convex_combination():
     rng = np.random.default_rng(2)
     att = JointAttention(6, return_weights=True)

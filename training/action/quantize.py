@@ -2,8 +2,9 @@
 
 Calibration samples are real streaming states: each clip is run through the float step
 model so that ``h_prev`` takes the values it will take at run time. The project's converter
-(``converters``) owns conversion for users (``pipan convert``) and writes pipan's metadata;
-this small function is what the action tests and benchmarks use to check int8 accuracy.
+(``converters``) owns conversion for users (``pipan convert``, with validation and pipan's
+metadata); ``step_to_int8`` is its bare int8 step, what the action tests and benchmarks use
+to check int8 accuracy.
 """
 from __future__ import annotations
 
@@ -34,17 +35,16 @@ def calibration_samples(step, clips: Sequence[np.ndarray], limit: int = 500,
 
 
 def step_to_int8(step, samples: Sequence[Dict[str, np.ndarray]]) -> bytes:
-    """Full-integer (int8 in, int8 out) TFLite bytes of the Keras step model."""
-    import tensorflow as tf
+    """Full-integer (int8 in, int8 out) TFLite bytes of the Keras step model.
+
+    Goes through the project's converter (``converters.convert.int8_tflite``), so the
+    result has the same post-conversion fixes as ``pipan convert``'s models (e.g. explicit
+    zero biases, which tflite-runtime on armv7 needs); no metadata, no validation.
+    """
+    from converters.convert import int8_tflite  # needs TensorFlow: lazy
 
     def representative() -> Iterator[Dict[str, np.ndarray]]:
         for s in samples:
             yield {k: np.asarray(v, np.float32) for k, v in s.items()}
 
-    conv = tf.lite.TFLiteConverter.from_keras_model(step)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = representative
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.int8
-    conv.inference_output_type = tf.int8
-    return conv.convert()
+    return int8_tflite(step, representative, io="int8")[0]
