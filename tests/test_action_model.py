@@ -153,7 +153,7 @@ def test_joint_attention_is_a_convex_combination():
 
 @pytest.mark.parametrize("kwargs", [{}, {"use_graph": False}, {"use_joint_attention": False},
                                     {"frame_attention": False}, {"input_dropout": 0.2},
-                                    {"joint_norm": True}])
+                                    {"joint_norm": True}, {"node_bias": True}])
 def test_outputs_are_causal_and_padding_is_harmless(kwargs):
     rng = np.random.default_rng(3)
     model = perturbed(build_action_model(5, **TINY, **kwargs))
@@ -201,7 +201,8 @@ def test_step_model_contract():
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"use_graph": False}, {"use_joint_attention": False},
-                                    {"input_dropout": 0.2}, {"joint_norm": True}])
+                                    {"input_dropout": 0.2}, {"joint_norm": True},
+                                    {"node_bias": True}])
 def test_streaming_equals_offline_on_random_clips(kwargs):
     rng = np.random.default_rng(5)
     model = perturbed(build_action_model(6, **TINY, **kwargs), seed=6)

@@ -48,15 +48,24 @@ class GraphConv(keras.layers.Layer):
     With a fixed ``adjacency`` (N, N) (the skeleton's limbs), A_hat is its normalised form
     with self loops, a constant. Called as ``layer([h, a])`` with a per-sample adjacency
     ``a`` (..., N, N) (the pooled graph of eq. 5), A_hat is normalised on the fly.
+
+    ``node_bias`` (fixed adjacency only): the bias b is per node, (N, units), instead of
+    shared. W is shared over nodes, so nodes alike in the graph (a wrist and an ankle are
+    both two limbs from the neck) are otherwise told apart only by their values; a
+    per-node bias is a learnt identity for each joint.
     """
 
     def __init__(self, units: int, adjacency: Optional[Sequence[Sequence[float]]] = None,
-                 activation: Optional[str] = "relu", use_bias: bool = True, **kwargs):
+                 activation: Optional[str] = "relu", use_bias: bool = True,
+                 node_bias: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.units = int(units)
         self.adjacency = None if adjacency is None else np.asarray(adjacency, np.float32)
         self.activation = keras.activations.get(activation)
         self.use_bias = use_bias
+        if node_bias and (self.adjacency is None or not use_bias):
+            raise ValueError("node_bias needs a fixed adjacency and use_bias")
+        self.node_bias = bool(node_bias)
         self._a_hat = None if adjacency is None else normalized_adjacency(self.adjacency)
 
     def build(self, input_shape):
@@ -64,7 +73,8 @@ class GraphConv(keras.layers.Layer):
             isinstance(input_shape[0], (list, tuple)) else input_shape
         self.kernel = self.add_weight(name="kernel", shape=(int(h_shape[-1]), self.units),
                                       initializer="glorot_uniform")
-        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros") \
+        shape = (len(self.adjacency), self.units) if self.node_bias else (self.units,)
+        self.bias = self.add_weight(name="bias", shape=shape, initializer="zeros") \
             if self.use_bias else None
 
     def call(self, inputs, training=None):
@@ -104,7 +114,7 @@ class GraphConv(keras.layers.Layer):
     def get_config(self):
         cfg = super().get_config()
         cfg.update(units=self.units, activation=keras.activations.serialize(self.activation),
-                   use_bias=self.use_bias,
+                   use_bias=self.use_bias, node_bias=self.node_bias,
                    adjacency=None if self.adjacency is None else self.adjacency.tolist())
         return cfg
 
@@ -121,15 +131,17 @@ class SoftAssignPool(keras.layers.Layer):
     """
 
     def __init__(self, clusters: int, units: int, adjacency: Sequence[Sequence[float]],
-                 activation: str = "relu", **kwargs):
+                 activation: str = "relu", node_bias: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.clusters = int(clusters)
         self.units = int(units)
         self.adjacency = np.asarray(adjacency, np.float32)
         self.activation = activation
-        self.pool_gcn = GraphConv(self.clusters, self.adjacency, activation=None, name="pool")
+        self.node_bias = bool(node_bias)
+        self.pool_gcn = GraphConv(self.clusters, self.adjacency, activation=None,
+                                  node_bias=self.node_bias, name="pool")
         self.embed_gcn = GraphConv(self.units, self.adjacency, activation=activation,
-                                   name="embed")
+                                   node_bias=self.node_bias, name="embed")
 
     def build(self, input_shape):
         self.pool_gcn.build(input_shape)
@@ -154,7 +166,8 @@ class SoftAssignPool(keras.layers.Layer):
     def get_config(self):
         cfg = super().get_config()
         cfg.update(clusters=self.clusters, units=self.units,
-                   adjacency=self.adjacency.tolist(), activation=self.activation)
+                   adjacency=self.adjacency.tolist(), activation=self.activation,
+                   node_bias=self.node_bias)
         return cfg
 
 

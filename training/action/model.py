@@ -29,7 +29,7 @@ from .layers import (CausalFrameAttention, FrameScore, GraphConv, JointAttention
 def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 64,
                        gcn_layers: int = 2, clusters: int = 5, attention_units: int = 64,
                        dropout: float = 0.3, input_dropout: float = 0.0, input_norm: bool = True,
-                       joint_norm: bool = False,
+                       joint_norm: bool = False, node_bias: bool = False,
                        use_graph: bool = True,
                        use_joint_attention: bool = True, frame_attention: bool = True,
                        lambda_pose: float = 1.0, lambda_joints: float = 0.3,
@@ -47,7 +47,9 @@ def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 
     normalisation; velocities are ~50x smaller than positions). ``joint_norm`` makes that
     scale and offset per joint and channel (ST-GCN's data batch norm): the graph layers
     share their weights over joints, and structurally alike joints (a wrist and an ankle
-    are both two limbs from the neck) are otherwise told apart only by their values. ``input_dropout`` drops whole
+    are both two limbs from the neck) are otherwise told apart only by their values.
+    ``node_bias`` gives the graph convolutions on the skeleton (and the pooling's) a bias per
+    joint instead of a shared one, for the same reason. ``input_dropout`` drops whole
     joints (all 5 channels) per frame in training, after the input normalisation.
     ``max_frames`` only fixes the time axis (None = any length).
     """
@@ -68,8 +70,9 @@ def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 
                            name="input_dropout")(x)
     if use_graph:
         for i in range(gcn_layers):
-            x = GraphConv(gcn_units, adj, name=f"gcn{i + 1}")(x)
-        x, a_pooled = SoftAssignPool(clusters, gcn_units, adj, name="pool")(x)
+            x = GraphConv(gcn_units, adj, node_bias=node_bias, name=f"gcn{i + 1}")(x)
+        x, a_pooled = SoftAssignPool(clusters, gcn_units, adj, node_bias=node_bias,
+                                     name="pool")(x)
         x = GraphConv(gcn_units, name="gcn_pooled")([x, a_pooled])
     else:
         for i in range(gcn_layers + 1):
