@@ -59,14 +59,16 @@ def label_at(segments, t):
 
 
 def compare_to_truth(truth, pose, action, match_fraction=MATCH_FRACTION, max_ids=MAX_IDS,
-                     check_boundaries=True):
-    """Run the demo through the pipeline with ``pose`` and ``action`` and assert the
-    tolerances of the module docstring for every ground-truth person."""
-    from pipan.pipeline import Pipeline
+                     check_boundaries=True, smoother=None):
+    """Run the demo through the pipeline with ``pose`` and ``action`` (keypoint smoothing:
+    the pipeline's default unless ``smoother`` says) and assert the tolerances of the
+    module docstring for every ground-truth person."""
+    from pipan.pipeline import SMOOTH_KEYPOINTS, Pipeline
     from pipan.video import VideoFileSource
 
     fps, H = float(truth["fps"]), truth["height"]
-    pipe = Pipeline(pose, action)
+    pipe = Pipeline(pose, action,
+                    smoother=SMOOTH_KEYPOINTS if smoother is None else smoother)
     tracks_at = []  # per frame: {track id: centre}
     segments = []
     with VideoFileSource(DEMO) as src:
@@ -190,8 +192,9 @@ def test_comparison_passes_with_oracle_pose_and_action():
         pytest.skip("pipan/models/demo.mp4/demo.json are not bundled")
     truth = json.loads(TRUTH.read_text())
     pose = OraclePose(truth)
+    # no smoothing: OracleAction knows each skeleton by its exact bytes
     segments = compare_to_truth(truth, pose, OracleAction(truth, pose),
-                                ORACLE_MATCH_FRACTION, ORACLE_MAX_IDS)
+                                ORACLE_MATCH_FRACTION, ORACLE_MAX_IDS, smoother=False)
     assert {s.person for s in segments} == {1, 2}  # no id switches at all
     # With exact skeletons and 8% flickers, tracker + segmenter recover the truth to within
     # two frames per boundary (the comparison's own tolerances are far looser).
