@@ -86,19 +86,19 @@ class KeypointSmoother:
             return kp.copy()
         dt = float(t - st.t)
         cont = present & st.alive  # joints with state to continue from
-        fresh = present & ~st.alive
-        dx = (xy - st.xy) / dt
-        dxy = st.dxy + alpha(self.d_cutoff_hz, dt) * (dx - st.dxy)
+        dxy = st.dxy + alpha(self.d_cutoff_hz, dt) * ((xy - st.xy) / dt - st.dxy)
         _, scale = body_frame(kp)
-        speed = np.linalg.norm(dxy, axis=1) / float(scale)  # body scales per second
-        a = alpha(self.min_cutoff_hz + self.beta * speed, dt)[:, None]
-        new_xy = st.xy + a * (xy - st.xy)
-        st.xy = np.where(cont[:, None], new_xy, np.where(fresh[:, None], xy, st.xy))
+        speed = np.sqrt((dxy * dxy).sum(1)) / float(scale)  # body scales per second
+        a = alpha(self.min_cutoff_hz + self.beta * speed, dt)
+        # continuing joints are filtered; fresh ones start at their input; missing ones
+        # keep nothing (their state is dropped with ``alive``)
+        a = np.where(cont, a, 1.0)[:, None]
+        st.xy = st.xy + a * (xy - st.xy)
         st.dxy = np.where(cont[:, None], dxy, 0.0)
-        st.alive = present.copy()
+        st.alive = present
         st.t = float(t)
         out = kp.copy()
-        out[present, :2] = st.xy[present].astype(np.float32)
+        out[present, :2] = st.xy[present]
         return out
 
     def forget(self, track_id: Hashable) -> None:
