@@ -58,7 +58,7 @@ def test_clips_are_what_the_runtime_feeds_and_deterministic():
     r = D.process_video(11, **kw)
     assert r.frames == 60 and r.matched > 0.5 * r.person_frames
     assert r.clips and all(8 <= len(c) <= 30 for c in r.clips)
-    import json, tempfile
+    import tempfile
     from training.synth.video import write_video
     with tempfile.TemporaryDirectory() as tmp:
         doc = write_video(Path(tmp) / "v.mp4", 11, seconds=2.0, people=1, width=320,

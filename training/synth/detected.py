@@ -22,7 +22,6 @@ Video seeds come from the ``seed`` and are never 0: ``pipan/models/demo.mp4`` is
 """
 from __future__ import annotations
 
-import os
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -170,11 +169,8 @@ def process_video(seed: int, *, seconds: float, people: int, fps: float, width: 
 
 
 def _work(args):
+    """One pool job (workers inherit the caller's niceness: run the command under nice)."""
     seed, kwargs = args
-    try:
-        os.nice(0)  # inherit the caller's niceness (run the command under `nice`)
-    except OSError:
-        pass
     return process_video(seed, **kwargs)
 
 
