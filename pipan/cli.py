@@ -57,6 +57,9 @@ def _model_options(f):
         click.option("--half-life", type=click.FloatRange(0), default=1.0, show_default=True,
                      help="Seconds after which a past frame counts half in the action "
                           "model's judgement (0: never forget)."),
+        click.option("--smooth/--no-smooth", default=None,
+                     help="Smooth each person's keypoints over time (One-Euro filter) "
+                          "before the action model  [default: smooth]."),
     ]):
         f = opt(f)
     return f
@@ -70,13 +73,19 @@ def _route_logging(log_file=None):
         raise click.BadParameter(f"{log_file}: {e.strerror}", param_hint="--log") from None
 
 
+def _smoother(smooth):
+    """--smooth/--no-smooth -> the Pipeline's ``smoother`` (unset: the pipeline default)."""
+    from .pipeline import SMOOTH_KEYPOINTS
+    return SMOOTH_KEYPOINTS if smooth is None else bool(smooth)
+
+
 def _pipeline(fps, pose_backend, pose_model, action_model, threads, every, min_score,
-              min_duration, half_life):
+              min_duration, half_life, smooth=None):
     from . import pipeline as P
     pose = P.load_pose(pose_backend, pose_model, threads)
     action = P.load_action(action_model, threads, P.action_decay(fps, half_life, every))
     return P.Pipeline(pose, action, every=every, min_score=min_score,
-                      min_duration=min_duration)
+                      min_duration=min_duration, smoother=_smoother(smooth))
 
 
 @cli.command()
@@ -92,7 +101,7 @@ def _pipeline(fps, pose_backend, pose_model, action_model, threads, every, min_s
               help="Write the timeline chart (PNG/JPEG) to FILE.")
 @_model_options
 def recognize(video, demo, as_json, frames_json, output, plot, threads, pose_backend,
-              pose_model, action_model, every, min_score, min_duration, half_life):
+              pose_model, action_model, every, min_score, min_duration, half_life, smooth):
     """Recognise who does what in VIDEO: a timeline of actions per person.
 
     \b
@@ -120,7 +129,7 @@ def recognize(video, demo, as_json, frames_json, output, plot, threads, pose_bac
         check_output_paths(output, plot)
         with VideoFileSource(video) as source:
             pipe = _pipeline(source.info.fps, pose_backend, pose_model, action_model, threads,
-                             every, min_score, min_duration, half_life)
+                             every, min_score, min_duration, half_life, smooth)
             show_bar = sys.stderr.isatty() and source.info.frame_count
             if show_bar:
                 with click.progressbar(length=source.info.frame_count, file=sys.stderr,
@@ -165,7 +174,7 @@ def recognize(video, demo, as_json, frames_json, output, plot, threads, pose_bac
 @_model_options
 def live(camera, picamera, source, size, as_json, jsonl, log_file, show, serve, status_every,
          retry, max_frames, threads, pose_backend, pose_model, action_model, every, min_score,
-         min_duration, half_life):
+         min_duration, half_life, smooth):
     """Recognise actions live from a camera or stream; report each segment as it ends.
 
     \b
@@ -216,7 +225,7 @@ def live(camera, picamera, source, size, as_json, jsonl, log_file, show, serve, 
                           width=width, height=height)
         with src:
             pipe = _pipeline(src.info.fps, pose_backend, pose_model, action_model, threads,
-                             every, min_score, min_duration, half_life)
+                             every, min_score, min_duration, half_life, smooth)
             if jsonl:
                 try:
                     jf = open(jsonl, "a", encoding="utf-8")
@@ -284,7 +293,8 @@ def live(camera, picamera, source, size, as_json, jsonl, log_file, show, serve, 
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @_model_options
 def benchmark(video, frames, repeats, draw, no_reference, clock, as_json, threads,
-              pose_backend, pose_model, action_model, every, min_score, min_duration, half_life):
+              pose_backend, pose_model, action_model, every, min_score, min_duration, half_life,
+              smooth):
     """Time each stage per frame on VIDEO (default: the demo video) and end-to-end FPS,
     against decoding + the pose net alone.
 
@@ -313,7 +323,8 @@ def benchmark(video, frames, repeats, draw, no_reference, clock, as_json, thread
         progress = None if as_json else (lambda m: click.echo(m, err=True))
         result = run(video, pose, action, frames=frames, repeats=repeats, draw=draw,
                      reference=not no_reference, clock=clock, progress=progress, every=every,
-                     min_score=min_score, min_duration=min_duration)
+                     min_score=min_score, min_duration=min_duration,
+                     smoother=_smoother(smooth))
     finally:
         undo()
     click.echo(json.dumps(result) if as_json else format_report(result))

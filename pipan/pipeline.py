@@ -14,19 +14,26 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
 from .errors import ModelError
 from .segments import Segmenter
+from .smoothing import KeypointSmoother
 from .tracker import Tracker
-from .types import Segment, Track
+from .types import Person, Segment, Track
 from .video import Frame, FrameSource
 
 #: Stages timed per frame, in pipeline order ("maps" = decoding heatmaps/PAFs into people).
 STAGES: Tuple[str, ...] = ("decode", "pose", "maps", "tracking", "action", "segments",
                            "drawing")
+
+
+#: Whether the pipeline smooths each track's keypoints (pipan.smoothing) by default; decided
+#: by measurement on the demo (pipan/models/MODEL_CARD.md). The action model's detected
+#: training clips (training/synth/detected.py) go through the same default.
+SMOOTH_KEYPOINTS = True
 
 
 @dataclass
@@ -88,12 +95,15 @@ class Pipeline:
     ``every``: run the pose net on one frame in ``every`` (the others reuse the last
     result); ``min_score``: drop detected people whose overall score is below it;
     ``min_duration``: seconds a new action must last to open a segment; ``window``:
-    seconds of the centred mode filter on per-frame labels (see pipan.segments).
+    seconds of the centred mode filter on per-frame labels (see pipan.segments);
+    ``smoother``: per-track keypoint smoothing before the action model (and drawing) -- a
+    ``KeypointSmoother``, True for the default one, False for none.
     """
 
     def __init__(self, pose, action, *, tracker: Optional[Tracker] = None, every: int = 1,
                  min_score: float = 0.0, min_duration: float = 0.5, window: float = 0.4,
-                 times: Optional[StageTimes] = None):
+                 times: Optional[StageTimes] = None,
+                 smoother: Union[KeypointSmoother, bool] = SMOOTH_KEYPOINTS):
         if every < 1:
             raise ValueError("every must be at least 1")
         self.pose = pose
@@ -104,6 +114,10 @@ class Pipeline:
         self.every = int(every)
         self.min_score = float(min_score)
         self.times = times or StageTimes()
+        if smoother is True:
+            smoother = KeypointSmoother()
+        self.smoother: Optional[KeypointSmoother] = (
+            smoother if isinstance(smoother, KeypointSmoother) else None)
         self._last: Optional[FrameResult] = None
 
     def process(self, frame: Frame) -> FrameResult:
@@ -133,6 +147,13 @@ class Pipeline:
             people = [p for p in people if p.score >= self.min_score]
         tracks = self.tracker.update(people)
         ended = list(self.tracker.ended)
+        if self.smoother is not None:
+            sm = self.smoother
+            tracks = [Track(tr.id, Person(sm.smooth(tr.id, tr.person.keypoints, frame.time),
+                                          tr.person.score), tr.age, tr.missed)
+                      for tr in tracks]
+            for tid in ended:
+                sm.forget(tid)
         t2 = clock()
         T.add("tracking", t2 - t1)
         probs: Dict[int, np.ndarray] = {}
@@ -168,6 +189,8 @@ class Pipeline:
         """End of the source: end every track and close every open segment."""
         for tid in self.tracker.finish():
             self.action.forget(tid)
+            if self.smoother is not None:
+                self.smoother.forget(tid)
         return self.segmenter.finish()
 
 

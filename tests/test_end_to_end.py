@@ -9,18 +9,23 @@ Tolerances (stated here, checked below), per ground-truth person:
   and at least half of the true boundaries have a predicted boundary within 1.5 s (the
   action model's memory, half-life 1 s, delays its change of mind by about that);
 and over both people:
-- labels: in at least twice the chance share (2 / C for C classes) of the frames whose
-  true label the model knows, the predicted segment covering the frame has the true label.
+- labels: in at least 4 times the chance share (4 / C for C classes: 21% of the frames
+  with C = 19) of the frames whose true label the model knows, the predicted segment
+  covering the frame has the true label; with the demo's exact skeletons instead of the
+  pose net, 5 times (26%).
 
-Measured with the bundled models (pose net distilled from BlazePose, synthetic-only action
-model), x86-64, ai-edge-litert 2.3.0: person 0 matched in 214/240 frames by 2 main ids,
-person 1 in 148/240 by 3; labels right in 58 of 480 frames (12%, chance 5.3%); boundaries
-near 1/2 and 3/3 (0/2 for person 0 on emulated arm64, where int8 kernels round
-differently: so boundaries are checked only with exact skeletons). The bars were first 80% / 2 ids, met with the demo's exact skeletons
-but not by the bundled pose net, which loses the seated, then pull-up person in a third of
-the frames; they now say what the shipped models do, so a regression fails the test. The
-accuracy itself is reported in pipan/models/MODEL_CARD.md, not hidden here. With the
-exact skeletons (OraclePose below) the original 80% / 2-id bars are kept.
+Measured with the bundled models (pose net distilled from BlazePose; action model trained
+on synthetic motions + synthetic videos run through the runtime; keypoint smoothing on,
+the default), x86-64, ai-edge-litert 2.3.0: person 0 matched in 215/240 frames by 2 main
+ids, person 1 in 148/240 by 3; labels right in 165 of 480 frames (34%, 6.5x chance);
+boundaries near 1/2 and 3/3. With the exact skeletons: 185 of 480 (39%, 7.3x chance).
+The bars keep a margin for other platforms (emulated arm64 rounds int8 kernels
+differently: there person 0 once had 0/2 boundaries near, so with the pose net boundaries
+are not checked). The tracking bars were first 80% / 2 ids, met with the demo's exact
+skeletons but not by the bundled pose net, which loses the seated, then pull-up person in
+a third of the frames; they say what the shipped models do, so a regression fails the
+test. The accuracy itself is reported in pipan/models/MODEL_CARD.md, not hidden here.
+With the exact skeletons (OraclePose below) the original 80% / 2-id bars are kept.
 """
 import json
 from pathlib import Path
@@ -36,7 +41,10 @@ MODELS = Path(pipan.__file__).parent / "models"
 DEMO, TRUTH = MODELS / "demo.mp4", MODELS / "demo.json"
 MATCH_FRACTION, MAX_IDS = 0.6, 3  # bundled pose net (measured: 0.62 and 3, above)
 ORACLE_MATCH_FRACTION, ORACLE_MAX_IDS = 0.8, 2  # exact skeletons
-CHANCE_FACTOR, SEGMENT_COUNT_SLACK = 2.0, 3
+SEGMENT_COUNT_SLACK = 3
+# labels right in >= FACTOR x the chance share of frames (measured 6.5x and 7.3x, above);
+# the comparison's own check (oracle models) keeps the loose 2x
+LABEL_FACTOR, EXACT_LABEL_FACTOR, CHANCE_FACTOR = 4.0, 5.0, 2.0
 BOUNDARY_S, BOUNDARY_FRACTION = 1.5, 0.5
 
 
@@ -59,14 +67,16 @@ def label_at(segments, t):
 
 
 def compare_to_truth(truth, pose, action, match_fraction=MATCH_FRACTION, max_ids=MAX_IDS,
-                     check_boundaries=True):
-    """Run the demo through the pipeline with ``pose`` and ``action`` and assert the
-    tolerances of the module docstring for every ground-truth person."""
-    from pipan.pipeline import Pipeline
+                     check_boundaries=True, smoother=None, chance_factor=CHANCE_FACTOR):
+    """Run the demo through the pipeline with ``pose`` and ``action`` (keypoint smoothing:
+    the pipeline's default unless ``smoother`` says) and assert the tolerances of the
+    module docstring for every ground-truth person."""
+    from pipan.pipeline import SMOOTH_KEYPOINTS, Pipeline
     from pipan.video import VideoFileSource
 
     fps, H = float(truth["fps"]), truth["height"]
-    pipe = Pipeline(pose, action)
+    pipe = Pipeline(pose, action,
+                    smoother=SMOOTH_KEYPOINTS if smoother is None else smoother)
     tracks_at = []  # per frame: {track id: centre}
     segments = []
     with VideoFileSource(DEMO) as src:
@@ -113,7 +123,7 @@ def compare_to_truth(truth, pose, action, match_fraction=MATCH_FRACTION, max_ids
         near = sum(any(abs(b - s) <= BOUNDARY_S for s in starts) for _, b, _ in gt[:-1])
         if check_boundaries:
             assert near >= BOUNDARY_FRACTION * (len(gt) - 1), (pid, mine, gt)
-    assert agree >= CHANCE_FACTOR / len(labels) * known, (agree, known)
+    assert agree >= chance_factor / len(labels) * known, (agree, known)
     return segments
 
 
@@ -126,7 +136,7 @@ def test_demo_matches_ground_truth():
     truth = json.loads(TRUTH.read_text())
     compare_to_truth(truth, PoseEstimator(),
                      ActionRecognizer(decay=action_decay(float(truth["fps"]))),
-                     check_boundaries=False)
+                     check_boundaries=False, chance_factor=LABEL_FACTOR)
 
 
 class OraclePose:
@@ -190,8 +200,9 @@ def test_comparison_passes_with_oracle_pose_and_action():
         pytest.skip("pipan/models/demo.mp4/demo.json are not bundled")
     truth = json.loads(TRUTH.read_text())
     pose = OraclePose(truth)
+    # no smoothing: OracleAction knows each skeleton by its exact bytes
     segments = compare_to_truth(truth, pose, OracleAction(truth, pose),
-                                ORACLE_MATCH_FRACTION, ORACLE_MAX_IDS)
+                                ORACLE_MATCH_FRACTION, ORACLE_MAX_IDS, smoother=False)
     assert {s.person for s in segments} == {1, 2}  # no id switches at all
     # With exact skeletons and 8% flickers, tracker + segmenter recover the truth to within
     # two frames per boundary (the comparison's own tolerances are far looser).
@@ -226,4 +237,4 @@ def test_demo_with_exact_skeletons_and_the_bundled_action_model():
     truth = json.loads(TRUTH.read_text())
     compare_to_truth(truth, OraclePose(truth),
                      ActionRecognizer(decay=action_decay(float(truth["fps"]))),
-                     ORACLE_MATCH_FRACTION, ORACLE_MAX_IDS)
+                     ORACLE_MATCH_FRACTION, ORACLE_MAX_IDS, chance_factor=EXACT_LABEL_FACTOR)
