@@ -100,7 +100,7 @@ class _Action:
     def __init__(self):
         self.fed, self.forgotten = [], []
 
-    def update(self, tid, kp):
+    def update(self, tid, kp, time=None):
         self.fed.append(np.array(kp))
         return np.float32([0.5, 0.5])
 

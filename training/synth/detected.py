@@ -76,7 +76,8 @@ class _Recorder:
         self.fed: Dict[int, List[Tuple[int, np.ndarray]]] = {}
         self._uniform = np.full(len(self.labels), 1.0 / len(self.labels), np.float32)
 
-    def update(self, track_id: int, keypoints: np.ndarray) -> np.ndarray:
+    def update(self, track_id: int, keypoints: np.ndarray,
+               time: Optional[float] = None) -> np.ndarray:
         self.fed.setdefault(track_id, []).append(
             (self.frame, np.array(keypoints, np.float32)))
         return self._uniform
