@@ -17,9 +17,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -28,95 +27,23 @@ from pipan.action import ActionRecognizer  # noqa: E402
 from pipan.pipeline import Pipeline, action_decay  # noqa: E402
 from pipan.pose import PoseEstimator  # noqa: E402
 from pipan.smoothing import KeypointSmoother  # noqa: E402
-from pipan.video import VideoFileSource  # noqa: E402
+from pipan.truth import TruthPose, load_truth, run, score  # noqa: E402
 
 DEMO = ROOT / "pipan" / "models" / "demo.mp4"
 
 
-def centre(kp: np.ndarray):
-    present = kp[:, 2] > 0
-    return kp[present, :2].mean(0) if present.any() else None
-
-
-def label_at(segments, t: float) -> Optional[str]:
-    return next((s.label for s in segments if s.start <= t < s.end), None)
-
-
-class ExactPose:
-    """The sidecar's true keypoints of each frame in turn (joints outside the frame
-    dropped, score 0.9): everything but the pose net."""
-
-    def __init__(self, video: Path):
-        truth = json.loads(Path(video).with_suffix(".json").read_text())
-        self.kp = [np.asarray(p["keypoints"], np.float32) for p in truth["people"]]
-        self.n = 0
-
-    def estimate(self, frame):
-        from pipan.types import Person
-        out = []
-        for kp in self.kp:
-            k = kp[self.n].copy()
-            k[:, 2] = np.where(k[:, 2] > 0, 0.9, 0.0)
-            k[k[:, 2] == 0, :2] = 0
-            if (k[:, 2] > 0).sum() >= 3:
-                out.append(Person(k, 0.9))
-        self.n += 1
-        return out
-
-
 def measure(video: Path, pose, action, smoother) -> Dict:
-    """Run ``video`` through the pipeline and compare with its sidecar."""
-    truth = json.loads(Path(video).with_suffix(".json").read_text())
-    fps, H = float(truth["fps"]), truth["height"]
+    """Run ``video`` through the pipeline and score it against its sidecar."""
+    truth = load_truth(video)
     pipe = Pipeline(pose, action, smoother=smoother if smoother is not None else False)
-    tracks_at: List[dict] = []
-    segments = []
-    with VideoFileSource(video) as src:
-        for frame in src:
-            r = pipe.process(frame)
-            segments += r.closed
-            tracks_at.append({t.id: centre(t.person.keypoints) for t in r.tracks})
-    segments += pipe.finish()
-    labels = set(action.labels)
-    out = {"video": str(video), "people": [], "known": 0, "right": 0}
-    for person in truth["people"]:
-        gt_kp = np.asarray(person["keypoints"], np.float32)
-        matched = visible = 0
-        per_id: Dict[int, int] = {}
-        for f, tracks in enumerate(tracks_at):
-            c = centre(gt_kp[f])
-            if c is None:
-                continue
-            visible += 1
-            best = min(((np.linalg.norm(tc - c), tid) for tid, tc in tracks.items()
-                        if tc is not None), default=None)
-            if best is not None and best[0] < 0.15 * H:
-                matched += 1
-                per_id[best[1]] = per_id.get(best[1], 0) + 1
-        main = [i for i, n in per_id.items() if n >= 0.1 * visible]
-        mine = sorted((s for s in segments if s.person in main), key=lambda s: s.start)
-        gt = [(float(a), float(b), lab) for a, b, lab in person["segments"]]
-        known = right = 0
-        for f in range(len(tracks_at)):
-            t = f / fps
-            true = next((lab for a, b, lab in gt if a <= t < b), None)
-            if true in labels:
-                known += 1
-                right += label_at(mine, t) == true
-        starts = [s.start for s in mine[1:]]
-        near = sum(any(abs(b - s) <= 1.5 for s in starts) for _, b, _ in gt[:-1])
-        out["people"].append({"matched": matched, "visible": visible, "ids": len(per_id),
-                              "main_ids": len(main), "segments": len(mine),
-                              "true_segments": len(gt), "boundaries_near": near,
-                              "boundaries": len(gt) - 1, "right": right, "known": known})
-        out["known"] += known
-        out["right"] += right
-    return out
+    tracks_at, segments = run(video, pipe)
+    return dict(score(truth, tracks_at, segments, action.labels).as_dict(), video=str(video))
 
 
 def line(r: Dict) -> str:
-    ppl = "; ".join(f"matched {p['matched']}/{p['visible']} main ids {p['main_ids']} "
-                    f"(all {p['ids']}), segments {p['segments']}/{p['true_segments']}, "
+    ppl = "; ".join(f"matched {p['matched']}/{p['visible']} main ids {len(p['main_ids'])} "
+                    f"(all {p['ids']}), segments {p['segments']} (label runs {p['runs']})"
+                    f"/{p['true_segments']}, "
                     f"boundaries {p['boundaries_near']}/{p['boundaries']}, "
                     f"right {p['right']}/{p['known']}" for p in r["people"])
     return (f"labels right {r['right']}/{r['known']} "
@@ -140,13 +67,13 @@ def main() -> None:
         for sm in args.smooth:
             total = [0, 0]
             for video in args.video:
-                fps = json.loads(Path(video).with_suffix(".json").read_text())["fps"]
+                fps = load_truth(video)["fps"]
                 action = ActionRecognizer(model_path=am, threads=1,
                                           decay=action_decay(float(fps)))
                 kw = {k: v for k, v in (("min_cutoff_hz", args.min_cutoff),
                                         ("beta", args.beta)) if v is not None}
                 smoother = KeypointSmoother(**kw) if sm == "on" else None
-                r = measure(Path(video), ExactPose(Path(video)) if args.exact else pose,
+                r = measure(Path(video), TruthPose(load_truth(video)) if args.exact else pose,
                             action, smoother)
                 total[0] += r["right"]
                 total[1] += r["known"]

@@ -5,7 +5,8 @@ ground truth. Skips, with the reason, while pose.tflite or action.tflite are not
 Tolerances (stated here, checked below), per ground-truth person:
 - tracking: the person is matched to a detected track (centre within 15% of the frame
   height) in >= 60% of frames, and by at most 3 track ids that each hold >= 10% of them;
-- segments: their number is within 3 of the truth (flickers smoothed, no fragmenting),
+- segments: their number, once consecutive segments with the same label are merged (a
+  track id switch alone splits a segment), is within 3 of the truth (flickers smoothed);
 and over both people:
 - boundaries: at least half of the true boundaries (5 in the demo) have a predicted
   boundary of the person's tracks within 1.5 s (the action model's memory, half-life 1 s,
@@ -39,6 +40,7 @@ from click.testing import CliRunner
 
 import pipan
 from pipan.cli import cli
+from pipan.truth import TruthPose
 
 MODELS = Path(pipan.__file__).parent / "models"
 DEMO, TRUTH = MODELS / "demo.mp4", MODELS / "demo.json"
@@ -58,75 +60,25 @@ def need_models():
                         f"by the command in pipan/models/MODEL_CARD.md)")
 
 
-def centre(kp: np.ndarray, present: np.ndarray):
-    return kp[present, :2].mean(0) if present.any() else None
-
-
-def label_at(segments, t):
-    for s in segments:
-        if s.start <= t < s.end:
-            return s.label
-    return None
-
-
 def compare_to_truth(truth, pose, action, match_fraction=MATCH_FRACTION, max_ids=MAX_IDS,
                      smoother=None, chance_factor=CHANCE_FACTOR):
     """Run the demo through the pipeline with ``pose`` and ``action`` (keypoint smoothing:
-    the pipeline's default unless ``smoother`` says) and assert the tolerances of the
-    module docstring for every ground-truth person."""
+    the pipeline's default unless ``smoother`` says), score it against the ground truth
+    (``pipan.truth``) and assert the tolerances of the module docstring."""
     from pipan.pipeline import SMOOTH_KEYPOINTS, Pipeline
-    from pipan.video import VideoFileSource
+    from pipan.truth import run, score
 
-    fps, H = float(truth["fps"]), truth["height"]
     pipe = Pipeline(pose, action,
                     smoother=SMOOTH_KEYPOINTS if smoother is None else smoother)
-    tracks_at = []  # per frame: {track id: centre}
-    segments = []
-    with VideoFileSource(DEMO) as src:
-        for frame in src:
-            r = pipe.process(frame)
-            segments += r.closed
-            tracks_at.append({t.id: centre(t.person.keypoints, t.person.keypoints[:, 2] > 0)
-                              for t in r.tracks})
-    segments += pipe.finish()
-    labels = set(action.labels)
-    known = agree = near_total = boundaries = 0
-    for person in truth["people"]:
-        gt_kp = np.asarray(person["keypoints"], np.float32)  # (T, 18, 3), v flags
-        matched = visible = 0
-        frames_of_id = {}
-        for f, tracks in enumerate(tracks_at):
-            c = centre(gt_kp[f], gt_kp[f, :, 2] > 0)
-            if c is None:
-                continue
-            visible += 1
-            best = min(((np.linalg.norm(tc - c), tid) for tid, tc in tracks.items()
-                        if tc is not None), default=None)
-            if best is not None and best[0] < 0.15 * H:
-                matched += 1
-                frames_of_id.setdefault(best[1], []).append(f)
-        pid = person["id"]
-        assert matched >= match_fraction * visible, (pid, matched, visible)
-        main_ids = [tid for tid, fs in frames_of_id.items() if len(fs) >= 0.1 * visible]
-        assert len(main_ids) <= max_ids, (pid, frames_of_id.keys())
-        mine = sorted((s for s in segments if s.person in main_ids), key=lambda s: s.start)
-        gt = [(float(a), float(b), lab) for a, b, lab in person["segments"]]
-        person_known = 0
-        for f in range(len(tracks_at)):
-            t = f / fps
-            true = next((lab for a, b, lab in gt if a <= t < b), None)
-            if true not in labels:
-                continue
-            person_known += 1
-            agree += label_at(mine, t) == true
-        assert person_known >= 0.5 * len(tracks_at), f"the demo's labels are not the model's: {gt}"
-        known += person_known
-        assert abs(len(mine) - len(gt)) <= SEGMENT_COUNT_SLACK, (pid, mine, gt)
-        starts = [s.start for s in mine[1:]]
-        near_total += sum(any(abs(b - s) <= BOUNDARY_S for s in starts) for _, b, _ in gt[:-1])
-        boundaries += len(gt) - 1
-    assert near_total >= BOUNDARY_FRACTION * boundaries, (near_total, boundaries, segments)
-    assert agree >= chance_factor / len(labels) * known, (agree, known)
+    tracks_at, segments = run(DEMO, pipe)
+    result = score(truth, tracks_at, segments, action.labels, boundary_s=BOUNDARY_S)
+    for p in result.people:
+        assert p.matched >= match_fraction * p.visible, p
+        assert len(p.main_ids) <= max_ids, p
+        assert p.known >= 0.5 * len(tracks_at), f"the demo's labels are not the model's: {p}"
+        assert abs(p.runs - p.true_segments) <= SEGMENT_COUNT_SLACK, (p, segments)
+    assert result.boundaries_near >= BOUNDARY_FRACTION * result.boundaries, (result, segments)
+    assert result.right >= chance_factor / len(action.labels) * result.known, result
     return segments
 
 
@@ -142,29 +94,24 @@ def test_demo_matches_ground_truth():
                      chance_factor=LABEL_FACTOR)
 
 
-class OraclePose:
+class OraclePose(TruthPose):
     """The ground-truth keypoints of the demo's n-th frame (joints outside the frame
     dropped), in a shuffled order: tests the tracker and the comparison, not a net.
     ``seen`` maps each emitted skeleton's bytes to (true person index, frame)."""
 
     def __init__(self, truth):
-        self.kp = [np.asarray(p["keypoints"], np.float32) for p in truth["people"]]
-        self.n = 0
+        super().__init__(truth)
         self.rng = np.random.default_rng(0)
         self.seen = {}
 
     def estimate(self, frame):
         from pipan.types import Person
+        n = self.n
         out = []
-        for i, kp in enumerate(self.kp):
-            k = kp[self.n].copy()
-            k[:, 2] = np.where(k[:, 2] > 0, 0.9, 0.0)
-            k[k[:, 2] == 0, :2] = 0
-            if (k[:, 2] > 0).sum() >= 3:
-                out.append(Person(k, 0.9))
-                self.seen = {key: v for key, v in self.seen.items() if v[1] >= self.n - 1}
-                self.seen[k.tobytes()] = (i, self.n)
-        self.n += 1
+        for i, k in self.people():
+            out.append(Person(k, 0.9))
+            self.seen = {key: v for key, v in self.seen.items() if v[1] >= n - 1}
+            self.seen[k.tobytes()] = (i, n)
         self.rng.shuffle(out)
         return out
 
