@@ -61,13 +61,17 @@ def group() -> None:
               type=click.FloatRange(0.0, 0.9, max_open=True),
               help="Evaluate on this seeded fraction of the training clips instead of the "
               "test clips (which then take no part): for choosing settings.")
+@click.option("--node-bias", is_flag=True, help="A bias per joint in the graph "
+              "convolutions and the pooling (a learnt joint identity; docs/action.md).")
+@click.option("--joint-norm", is_flag=True,
+              help="Normalise the input per joint and channel (not per channel).")
 @click.option("--no-augment", is_flag=True, help="Train without augmentation.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train_cmd(data: Tuple[Path, ...], out: Path, epochs: int, batch_size: int,
               learning_rate: float, seed: int, max_frames: int, hidden: int, clusters: int,
               lambda_joints: float, no_graph: bool, no_joint_attention: bool,
-              no_frame_attention: bool, val_fraction: float, no_augment: bool,
-              quiet: bool) -> None:
+              no_frame_attention: bool, val_fraction: float, node_bias: bool,
+              joint_norm: bool, no_augment: bool, quiet: bool) -> None:
     """Train on the clips with test=0 (or a seeded 80/20 split per class when the file
     has no test column) and evaluate on the rest.
 
@@ -84,7 +88,8 @@ def train_cmd(data: Tuple[Path, ...], out: Path, epochs: int, batch_size: int,
     dataset = concat([load(p) for p in data])
     builder = dict(hidden=hidden, clusters=clusters, lambda_joints=lambda_joints,
                    use_graph=not no_graph, use_joint_attention=not no_joint_attention,
-                   frame_attention=not no_frame_attention)
+                   frame_attention=not no_frame_attention, node_bias=node_bias,
+                   joint_norm=joint_norm)
     metrics = train(dataset, out, epochs=epochs, batch_size=batch_size,
                     learning_rate=learning_rate, seed=seed, max_frames=max_frames,
                     val_fraction=val_fraction,
