@@ -16,7 +16,9 @@
 # (default: the Debian mirror this machine's apt uses), --tf-python PY (a Python with
 # TensorFlow on this host, used only to make a tiny int8 model for the interpreter smoke
 # test when the checkout bundles no models), --fresh (rebuild the cached root),
-# --host-qemu (use the host's QEMU even when older than 9; see below).
+# --host-qemu (use the host's QEMU even when older than 9; see below), --tests "FILES"
+# (only these test files, paths relative to the checkout: the whole runtime subset takes
+# ~15 min emulated on arm64 and far longer on armhf).
 #
 # Emulation: the foreign binaries run through binfmt_misc + qemu-user-static. The script
 # mounts binfmt_misc if needed and enables the qemu handler with update-binfmts. With the
@@ -36,6 +38,7 @@ TF_PYTHON=${PIPAN_TF_PYTHON:-}
 FRESH=0
 WHEELS_ONLY=0
 HOST_QEMU=0
+TESTS=
 
 die() { echo "pi-check: error: $*" >&2; exit 2; }
 log() { printf '[pi-check %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
@@ -50,6 +53,7 @@ while [[ $# -gt 0 ]]; do
         --fresh) FRESH=1; shift ;;
         --host-qemu) HOST_QEMU=1; shift ;;
         --wheels) WHEELS_ONLY=1; shift ;;
+        --tests) TESTS=$2; shift 2 ;;
         -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
@@ -376,7 +380,7 @@ elif [[ $bundled -eq 0 ]]; then
 fi
 
 run_tests() {
-    in_root sh -c 'cd /opt/pipan-src && python3 -m pytest -q -rs -p no:cacheprovider' \
+    in_root sh -c "cd /opt/pipan-src && python3 -m pytest -q -rs -p no:cacheprovider ${TESTS:-}" \
         | tee "$CACHE/pytest-$SUITE-$ARCH.log" | tail -40
     return "${PIPESTATUS[0]}"
 }
