@@ -32,10 +32,25 @@ from pipan.truth import TruthPose, load_truth, run, score  # noqa: E402
 DEMO = ROOT / "pipan" / "models" / "demo.mp4"
 
 
-def measure(video: Path, pose, action, smoother) -> Dict:
+class FramesApart:
+    """An action recognizer fed without time stamps: every processed frame counts as 1/30 s
+    later than the last (for comparing with the time-stamped default)."""
+
+    def __init__(self, action):
+        self.action, self.labels = action, action.labels
+
+    def update(self, track_id, keypoints, time=None):
+        return self.action.update(track_id, keypoints)
+
+    def forget(self, track_id):
+        self.action.forget(track_id)
+
+
+def measure(video: Path, pose, action, smoother, every: int = 1) -> Dict:
     """Run ``video`` through the pipeline and score it against its sidecar."""
     truth = load_truth(video)
-    pipe = Pipeline(pose, action, smoother=smoother if smoother is not None else False)
+    pipe = Pipeline(pose, action, smoother=smoother if smoother is not None else False,
+                    every=every)
     tracks_at, segments = run(video, pipe)
     return dict(score(truth, tracks_at, segments, action.labels).as_dict(), video=str(video))
 
@@ -60,6 +75,11 @@ def main() -> None:
     ap.add_argument("--beta", type=float, default=None)
     ap.add_argument("--exact", action="store_true",
                     help="The videos' true skeletons instead of the pose net.")
+    ap.add_argument("--every", type=int, default=1,
+                    help="Run the pose net (and the action model) on one frame in N.")
+    ap.add_argument("--no-time-stamps", action="store_true",
+                    help="Feed the action model without time stamps (velocities per "
+                    "processed frame, as before the runtime measured real time gaps).")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     pose = PoseEstimator(args.pose_model, threads=1)
@@ -69,12 +89,14 @@ def main() -> None:
             for video in args.video:
                 fps = load_truth(video)["fps"]
                 action = ActionRecognizer(model_path=am, threads=1,
-                                          decay=action_decay(float(fps)))
+                                          decay=action_decay(float(fps), every=args.every))
+                if args.no_time_stamps:
+                    action = FramesApart(action)
                 kw = {k: v for k, v in (("min_cutoff_hz", args.min_cutoff),
                                         ("beta", args.beta)) if v is not None}
                 smoother = KeypointSmoother(**kw) if sm == "on" else None
                 r = measure(Path(video), TruthPose(load_truth(video)) if args.exact else pose,
-                            action, smoother)
+                            action, smoother, args.every)
                 total[0] += r["right"]
                 total[1] += r["known"]
                 r.update(action_model=am or "bundled", smooth=sm, **kw)
