@@ -153,3 +153,21 @@ def test_validation_split_leaves_the_test_clips_out(tmp_path):
     config = json.loads((tmp_path / "m" / "config.json").read_text())
     assert config["training"]["val_fraction"] == 0.2
     assert config["training"]["label_smoothing"] == 0.1
+
+
+def test_rate_augmentation_keeps_every_kth_frame_at_the_matching_rate():
+    from training.action.data import subsample
+    rng = np.random.default_rng(0)
+    kp = np.random.default_rng(1).normal(size=(30, 18, 3)).astype(np.float32)
+    same, fps = subsample(kp, rng, Augment())  # off by default
+    assert same is kp and fps == 30.0
+    seen = set()
+    for _ in range(40):
+        sub, fps = subsample(kp, rng, Augment(rate=1.0, rate_max_step=3))
+        k = int(round(30.0 / fps))
+        assert k in (2, 3)
+        start = next(s for s in range(k) if np.array_equal(sub, kp[s::k]))
+        seen.add((k, start))
+    assert {k for k, _ in seen} == {2, 3} and len(seen) >= 4  # both steps, several phases
+    short = kp[:3]
+    assert subsample(short, rng, Augment(rate=1.0, rate_max_step=3))[1] in (30.0, 15.0, 10.0)

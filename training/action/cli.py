@@ -65,13 +65,17 @@ def group() -> None:
               "convolutions and the pooling (a learnt joint identity; docs/action.md).")
 @click.option("--joint-norm", is_flag=True,
               help="Normalise the input per joint and channel (not per channel).")
+@click.option("--rate-augment", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Probability of training on every 2nd or 3rd frame of a clip (features "
+              "at 15 or 10 fps): for runtimes that process fewer than 30 frames a second.")
 @click.option("--no-augment", is_flag=True, help="Train without augmentation.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train_cmd(data: Tuple[Path, ...], out: Path, epochs: int, batch_size: int,
               learning_rate: float, seed: int, max_frames: int, hidden: int, clusters: int,
               lambda_joints: float, no_graph: bool, no_joint_attention: bool,
               no_frame_attention: bool, val_fraction: float, node_bias: bool,
-              joint_norm: bool, no_augment: bool, quiet: bool) -> None:
+              joint_norm: bool, rate_augment: float, no_augment: bool,
+              quiet: bool) -> None:
     """Train on the clips with test=0 (or a seeded 80/20 split per class when the file
     has no test column) and evaluate on the rest.
 
@@ -93,7 +97,8 @@ def train_cmd(data: Tuple[Path, ...], out: Path, epochs: int, batch_size: int,
     metrics = train(dataset, out, epochs=epochs, batch_size=batch_size,
                     learning_rate=learning_rate, seed=seed, max_frames=max_frames,
                     val_fraction=val_fraction,
-                    augment=NO_AUGMENT if no_augment else Augment(), builder=builder,
+                    augment=NO_AUGMENT if no_augment else Augment(rate=rate_augment),
+                    builder=builder,
                     command=command_line(click.get_current_context()),
                     verbose=2 if quiet else 1)
     click.echo(f"wrote {out}/model.keras and config.json; accuracy "

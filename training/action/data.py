@@ -13,7 +13,8 @@ import numpy as np
 
 from pipan.dataset import SkeletonDataset
 from pipan.errors import DatasetError
-from pipan.skeleton import NUM_FEATURES, NUM_JOINTS, body_frame, clip_features, mirror
+from pipan.skeleton import (NUM_FEATURES, NUM_JOINTS, REFERENCE_FPS, body_frame,
+                            clip_features, mirror)
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,12 @@ class Augment:
     joint_dropout: float = 0.03  # per joint per frame: joint goes missing
     clip_joint_dropout: float = 0.03  # per joint per clip: joint missing all clip long
     noise: float = 0.02  # Gaussian position noise, in body scales
+    # probability of keeping only every k-th frame (k = 2..rate_max_step, random phase),
+    # features then measured at 30/k fps: what the runtime feeds the model when it
+    # processes fewer frames (a slow Pi, --every k); velocities stay per 1/30 s, the GRU
+    # steps k times further apart
+    rate: float = 0.0
+    rate_max_step: int = 3
 
 
 NO_AUGMENT = Augment(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
@@ -80,6 +87,19 @@ def augment_clip(kp: np.ndarray, rng: np.random.Generator, aug: Augment) -> np.n
         drop |= (rng.random(NUM_JOINTS) < aug.clip_joint_dropout)[None, :]
     kp[drop] = 0.0
     return kp
+
+
+def subsample(kp: np.ndarray, rng: np.random.Generator, aug: Augment) -> Tuple[np.ndarray, float]:
+    """The frame-rate augmentation: ``(clip, fps)``, with probability ``aug.rate`` every k-th
+    frame of ``kp`` at 30/k fps, else ``kp`` itself at 30 fps. Clips too short to keep two
+    frames are left whole."""
+    if not aug.rate or aug.rate_max_step < 2 or rng.random() >= aug.rate:
+        return kp, REFERENCE_FPS
+    k = int(rng.integers(2, aug.rate_max_step + 1))
+    sub = kp[int(rng.integers(0, k))::k]
+    if len(sub) < 2:
+        return kp, REFERENCE_FPS
+    return sub, REFERENCE_FPS / k
 
 
 def crop(kp: np.ndarray, max_frames: int, rng: Optional[np.random.Generator]) -> np.ndarray:
@@ -154,6 +174,9 @@ def label_indices(labels: Sequence[str], classes: Sequence[str]) -> np.ndarray:
     return np.array([lookup.get(str(s), -1) for s in labels], np.int64)
 
 
-def features_of(clips: Sequence[np.ndarray]) -> List[np.ndarray]:
-    """clip_features of each clip."""
-    return [clip_features(c) for c in clips]
+def features_of(clips: Sequence[np.ndarray],
+                fps: Optional[Sequence[float]] = None) -> List[np.ndarray]:
+    """clip_features of each clip (at its ``fps``; default 30 fps for all)."""
+    if fps is None:
+        return [clip_features(c) for c in clips]
+    return [clip_features(c, f) for c, f in zip(clips, fps)]

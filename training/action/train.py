@@ -25,7 +25,7 @@ from pipan.fileio import atomic_write_text
 from pipan.skeleton import FEATURES
 
 from .data import (NO_AUGMENT, Augment, augment_clip, clip_list, crop, features_of,
-                   frame_weights, label_indices, pad_features, split)
+                   frame_weights, label_indices, pad_features, split, subsample)
 
 FRACTIONS = (0.1, 0.25, 0.5, 0.75, 1.0)
 
@@ -101,16 +101,18 @@ def _make_sequence(clips, y, classes, *, batch_size, t_pad, augment, seed, prefi
 
         def __getitem__(self, b):
             idx = self.order[b * batch_size:(b + 1) * batch_size]
-            kps = [crop(augment_clip(clips[i], self.rng, augment), t_pad, self.rng)
-                   for i in idx]
-            return batch_arrays(kps, y[idx], t_pad, prefix_ramp)
+            pairs = [subsample(augment_clip(clips[i], self.rng, augment), self.rng, augment)
+                     for i in idx]
+            kps = [crop(kp, t_pad, self.rng) for kp, _ in pairs]
+            return batch_arrays(kps, y[idx], t_pad, prefix_ramp, [f for _, f in pairs])
 
     return Batches()
 
 
-def batch_arrays(kps, y, t_pad, prefix_ramp):
-    """(x, targets, sample weights) of a batch of COCO-18 clips for ``model.fit``."""
-    x = pad_features(features_of(kps), t_pad)
+def batch_arrays(kps, y, t_pad, prefix_ramp, fps=None):
+    """(x, targets, sample weights) of a batch of COCO-18 clips (at ``fps`` each, default
+    30) for ``model.fit``."""
+    x = pad_features(features_of(kps, fps), t_pad)
     lengths = [min(len(k), t_pad) for k in kps]
     yy = np.repeat(np.asarray(y, np.int64)[:, None], t_pad, axis=1)
     w_pose = np.stack([frame_weights(T, t_pad, prefix_ramp) for T in lengths])
