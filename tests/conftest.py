@@ -2,12 +2,25 @@
 it use the ``shared`` fixture and skip with a reason when it is absent."""
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+
+if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters:
+    # click < 8.2 (Debian Bookworm's 8.1.3, which the 32-bit Pi install takes from apt)
+    # mixes stderr into stdout unless told not to; the tests read the two apart, as every
+    # click >= 8.2 runner does.
+    _runner_init = CliRunner.__init__
+
+    def _separate_stderr(self, *args, mix_stderr=False, **kwargs):
+        _runner_init(self, *args, mix_stderr=mix_stderr, **kwargs)
+
+    CliRunner.__init__ = _separate_stderr
 
 
 @pytest.fixture(scope="session")
