@@ -21,6 +21,11 @@ if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters:
         _runner_init(self, *args, mix_stderr=mix_stderr, **kwargs)
 
     CliRunner.__init__ = _separate_stderr
+    # ... and, as in click >= 8.2, ``output`` is everything the user saw (stdout, then
+    # stderr here: the tests only look for text in it).
+    from click.testing import Result
+
+    Result.output = property(lambda r: r.stdout + (r.stderr if r.stderr_bytes else ""))
 
 
 @pytest.fixture(scope="session")
