@@ -42,7 +42,7 @@ def calibration_images(n: int, seed: int):
 
 
 def pose_model(seed: int) -> bytes:
-    import tensorflow as tf
+    from converters.convert import int8_tflite
     from converters.metadata import embed_metadata
     from training.pose.model import build_pose_net
     model = build_pose_net(batch_size=1, inference=True, seed=seed)
@@ -52,13 +52,7 @@ def pose_model(seed: int) -> bytes:
         for x in images:
             yield [x]
 
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = representative
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.int8
-    conv.inference_output_type = tf.int8
-    data = conv.convert()
+    data = int8_tflite(model, representative, io="int8")[0]
     return embed_metadata(data, {"kind": "pose", "format": 1, "layout": "coco18",
                                  "input_size": 224, "input_normalisation": "rgb/255",
                                  "note": "UNTRAINED: timing only",

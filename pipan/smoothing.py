@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Dict, Hashable, Optional
+from typing import Dict, Hashable
 
 import numpy as np
 
@@ -109,7 +109,3 @@ class KeypointSmoother:
         """Forget every track."""
         self._tracks.clear()
 
-
-def make_smoother(enabled: bool) -> Optional[KeypointSmoother]:
-    """The default smoother when ``enabled``, else None."""
-    return KeypointSmoother() if enabled else None

@@ -1,22 +1,11 @@
 """One-op int8 Dense models (per-channel or per-tensor, with or without a bias) for the armv7 bisection."""
-import sys, numpy as np, tensorflow as tf, keras
+import sys, keras
+from int8_model import save_int8
 out = sys.argv[1]
 def conv(name, shape, layer_fn, per_channel=True):
     keras.utils.set_random_seed(0)
     inp = keras.Input(shape=shape, batch_size=1)
-    model = keras.Model(inp, layer_fn(inp))
-    rng = np.random.default_rng(0)
-    def rep():
-        for _ in range(8):
-            yield [rng.standard_normal((1,) + shape).astype(np.float32)]
-    c = tf.lite.TFLiteConverter.from_keras_model(model)
-    c.optimizations = [tf.lite.Optimize.DEFAULT]
-    c.representative_dataset = rep
-    c.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    c.inference_input_type = tf.int8; c.inference_output_type = tf.int8
-    if not per_channel:
-        c._experimental_disable_per_channel_quantization_for_dense_layers = True
-    open(f"{out}/{name}.tflite", "wb").write(c.convert())
+    save_int8(f"{out}/{name}.tflite", keras.Model(inp, layer_fn(inp)), shape, per_channel)
 D = keras.layers.Dense
 conv("fc_r18_d5_nobias", (18, 5), lambda x: D(64, use_bias=False)(x))
 conv("fc_r18_d5_bias", (18, 5), lambda x: D(64, use_bias=True)(x))
