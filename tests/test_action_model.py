@@ -13,7 +13,7 @@ from pipan.dataset import load  # noqa: E402
 from pipan.runtime import TFLiteModel  # noqa: E402
 from pipan.skeleton import adjacency, clip_features  # noqa: E402
 from training.action.export import keras_step_fn, step_from_sequence_model  # noqa: E402
-from training.action.layers import (GraphConv, JointAttention, SoftAssignPool,  # noqa: E402
+from training.action.layers import (GraphConv, JointAttention, JointDense, SoftAssignPool,  # noqa: E402
                                     normalized_adjacency)
 from training.action.model import build_action_model  # noqa: E402
 from training.action.quantize import calibration_samples, step_to_int8  # noqa: E402
@@ -151,9 +151,44 @@ def test_joint_attention_is_a_convex_combination():
     np.testing.assert_allclose(s, (alpha[..., None] * h).sum(1), atol=1e-5)
 
 
+def test_joint_dense_has_its_own_weights_per_joint():
+    rng = np.random.default_rng(11)
+    layer = JointDense(4, activation=None)
+    x = rng.normal(size=(2, 3, 18, 5)).astype(np.float32)
+    y = np.asarray(layer(x))
+    kernel, bias = [np.asarray(w) for w in layer.get_weights()]
+    assert kernel.shape == (18, 5, 4) and bias.shape == (18, 4)
+    np.testing.assert_allclose(y, np.einsum("btnd,ndu->btnu", x, kernel) + bias, atol=1e-5)
+    # the training form (einsum) and the inference form (block-diagonal matmul) agree
+    np.testing.assert_allclose(np.asarray(layer(x, training=True)), y, atol=1e-5)
+    x2 = x.copy()
+    x2[..., 7, :] += 1.0  # one joint's input moves only that joint's output
+    moved = np.abs(np.asarray(layer(x2)) - y).max(axis=(0, 1, 3)) > 1e-6
+    assert moved.tolist() == [n == 7 for n in range(18)]
+
+
+def test_concatenating_joint_attention_keeps_the_nodes_apart():
+    rng = np.random.default_rng(2)
+    summed = JointAttention(6, return_weights=True)
+    h = rng.normal(size=(2, 4, 5, 3)).astype(np.float32)
+    s_sum, alpha = [np.asarray(t) for t in summed(h)]
+    cat = JointAttention(6, return_weights=True, concat=True)
+    cat.build(h.shape)
+    cat.set_weights(summed.get_weights())
+    s_cat, alpha_cat = [np.asarray(t) for t in cat(h)]
+    np.testing.assert_allclose(alpha_cat, alpha, atol=1e-6)
+    assert s_cat.shape == (2, 4, 15)
+    # node k's weighted embedding sits in its own slice; the slices sum to the summed form
+    np.testing.assert_allclose(s_cat.reshape(2, 4, 5, 3), alpha[..., None] * h, atol=1e-5)
+    np.testing.assert_allclose(s_cat.reshape(2, 4, 5, 3).sum(2), s_sum, atol=1e-5)
+    assert cat.compute_output_shape((None, None, 5, 3)) == [(None, None, 15), (None, None, 5)]
+
+
 @pytest.mark.parametrize("kwargs", [{}, {"use_graph": False}, {"use_joint_attention": False},
                                     {"frame_attention": False}, {"input_dropout": 0.2},
-                                    {"joint_norm": True}, {"node_bias": True}])
+                                    {"joint_norm": True}, {"node_bias": True},
+                                    {"concat_nodes": True}, {"joint_embed": 8},
+                                    {"joint_embed": 8, "use_graph": False}])
 def test_outputs_are_causal_and_padding_is_harmless(kwargs):
     rng = np.random.default_rng(3)
     model = perturbed(build_action_model(5, **TINY, **kwargs))
@@ -202,7 +237,8 @@ def test_step_model_contract():
 
 @pytest.mark.parametrize("kwargs", [{}, {"use_graph": False}, {"use_joint_attention": False},
                                     {"input_dropout": 0.2}, {"joint_norm": True},
-                                    {"node_bias": True}])
+                                    {"node_bias": True}, {"concat_nodes": True},
+                                    {"joint_embed": 8, "concat_nodes": True}])
 def test_streaming_equals_offline_on_random_clips(kwargs):
     rng = np.random.default_rng(5)
     model = perturbed(build_action_model(6, **TINY, **kwargs), seed=6)
@@ -219,13 +255,14 @@ def test_streaming_equals_offline_on_real_clips(shared):
     assert stream_vs_offline(model, clips, keras_step_fn(step), 16, 14) < 1e-5
 
 
-def test_int8_step_tracks_the_float_model():
+@pytest.mark.parametrize("kwargs", [{}, {"joint_embed": 8, "concat_nodes": True}])
+def test_int8_step_tracks_the_float_model(kwargs):
     """Full-int8 step in the streaming loop vs the float offline model. Stated tolerance,
     for a tiny model with random weights (sharper and harder to quantise than a trained
     one): at most 0.12 in any probability at any frame, 0.02 on average, and the same
     top class on more than 90% of frames."""
     rng = np.random.default_rng(8)
-    model = perturbed(build_action_model(5, **TINY), seed=9)
+    model = perturbed(build_action_model(5, **TINY, **kwargs), seed=9)
     step = step_from_sequence_model(model)
     clips = random_clips(12, rng)
     data = step_to_int8(step, calibration_samples(step, clips[:8], limit=200))

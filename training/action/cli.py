@@ -63,6 +63,11 @@ def group() -> None:
               "test clips (which then take no part): for choosing settings.")
 @click.option("--node-bias", is_flag=True, help="A bias per joint in the graph "
               "convolutions and the pooling (a learnt joint identity; docs/action.md).")
+@click.option("--concat-nodes", is_flag=True, help="Joint attention concatenates the "
+              "weighted node embeddings instead of summing them (docs/action.md).")
+@click.option("--joint-embed", default=0, show_default=True, type=click.IntRange(0, 1024),
+              help="Units of a dense layer with its own weights per joint before the graph "
+              "network (0: none; docs/action.md).")
 @click.option("--joint-norm", is_flag=True,
               help="Normalise the input per joint and channel (not per channel).")
 @click.option("--rate-augment", default=0.0, show_default=True, type=click.FloatRange(0, 1),
@@ -74,7 +79,7 @@ def train_cmd(data: Tuple[Path, ...], out: Path, epochs: int, batch_size: int,
               learning_rate: float, seed: int, max_frames: int, hidden: int, clusters: int,
               lambda_joints: float, no_graph: bool, no_joint_attention: bool,
               no_frame_attention: bool, val_fraction: float, node_bias: bool,
-              joint_norm: bool, rate_augment: float, no_augment: bool,
+              concat_nodes: bool, joint_embed: int, joint_norm: bool, rate_augment: float, no_augment: bool,
               quiet: bool) -> None:
     """Train on the clips with test=0 (or a seeded 80/20 split per class when the file
     has no test column) and evaluate on the rest.
@@ -93,7 +98,8 @@ def train_cmd(data: Tuple[Path, ...], out: Path, epochs: int, batch_size: int,
     builder = dict(hidden=hidden, clusters=clusters, lambda_joints=lambda_joints,
                    use_graph=not no_graph, use_joint_attention=not no_joint_attention,
                    frame_attention=not no_frame_attention, node_bias=node_bias,
-                   joint_norm=joint_norm)
+                   joint_norm=joint_norm, concat_nodes=concat_nodes,
+                   joint_embed=joint_embed)
     metrics = train(dataset, out, epochs=epochs, batch_size=batch_size,
                     learning_rate=learning_rate, seed=seed, max_frames=max_frames,
                     val_fraction=val_fraction,

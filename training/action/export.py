@@ -56,6 +56,8 @@ def step_from_sequence_model(model: keras.Model) -> keras.Model:
         x = norm(x, training=False)
         x = keras.layers.Reshape((NUM_JOINTS, NUM_FEATURES))(x)
     # Replay the per-frame layers up to the joint-attended feature s_t, in graph order.
+    if "joint_embed" in names:
+        x = model.get_layer("joint_embed")(x)
     if "pool" in names:
         i = 1
         while f"gcn{i}" in names:

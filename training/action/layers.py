@@ -42,6 +42,54 @@ def contract_nodes(left, right, training: Optional[bool] = None):
 
 
 @keras.saving.register_keras_serializable(package="pipan")
+class JointDense(keras.layers.Layer):
+    """A dense layer with its own weights per joint: h'_n = act(x_n W_n + b_n),
+    ``(..., N, D) -> (..., N, units)``.
+
+    Graph convolutions share one W over the joints, so a joint is told apart from another
+    only by its values; an input embedding per joint gives each its identity before the
+    graph (docs/action.md, session 3). In training it is an einsum; otherwise one matmul of
+    the flattened joints by the block-diagonal kernel (an int8 FULLY_CONNECTED with
+    constant weights), the same function.
+    """
+
+    def __init__(self, units: int, activation: Optional[str] = "relu", **kwargs):
+        super().__init__(**kwargs)
+        self.units = int(units)
+        self.activation = keras.activations.get(activation)
+
+    def build(self, input_shape):
+        n, d = int(input_shape[-2]), int(input_shape[-1])
+        self.kernel = self.add_weight(name="kernel", shape=(n, d, self.units),
+                                      initializer="he_normal")
+        self.bias = self.add_weight(name="bias", shape=(n, self.units), initializer="zeros")
+
+    def call(self, x, training=None):
+        if training:
+            y = ops.einsum("...nd,ndu->...nu", x, self.kernel)
+        else:
+            # One matmul by a block-diagonal (N*D, N*U) constant: a single int8
+            # FULLY_CONNECTED with int32 accumulation (a MUL then SUM would round every
+            # product to int8 first).
+            n, d = self.kernel.shape[0], self.kernel.shape[1]
+            eye = ops.convert_to_tensor(np.eye(n, dtype=np.float32)[:, None, :, None])
+            block = ops.expand_dims(self.kernel, 2) * eye  # (n, d, n, u), zero off n == m
+            block = ops.reshape(block, (n * d, n * self.units))
+            shape = ops.shape(x)
+            y = ops.matmul(ops.reshape(x, tuple(shape[:-2]) + (n * d,)), block)
+            y = ops.reshape(y, tuple(shape[:-2]) + (n, self.units))
+        return self.activation(y + self.bias)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(units=self.units, activation=keras.activations.serialize(self.activation))
+        return cfg
+
+
+@keras.saving.register_keras_serializable(package="pipan")
 class GraphConv(keras.layers.Layer):
     """Graph convolution H' = act(A_hat H W + b) over the joint axis (eq. 1).
 
@@ -176,12 +224,17 @@ class JointAttention(keras.layers.Layer):
     """Attention over the nodes of one frame (eqs. 13-15): j_k = tanh(W_w h_k + b_w),
     alpha_k = softmax_k(j_k . u_w), s = sum_k alpha_k h_k. ``(..., K, F) -> (..., F)``.
 
-    With ``return_weights=True`` returns ``[s, alpha]`` (alpha ``(..., K)``)."""
+    With ``return_weights=True`` returns ``[s, alpha]`` (alpha ``(..., K)``). With
+    ``concat=True`` the weighted nodes alpha_k h_k are concatenated instead of summed,
+    ``(..., K, F) -> (..., K * F)``: the same weights, but which node each part of s came
+    from is kept (a sum over nodes of shared-weight embeddings loses it)."""
 
-    def __init__(self, units: int, return_weights: bool = False, **kwargs):
+    def __init__(self, units: int, return_weights: bool = False, concat: bool = False,
+                 **kwargs):
         super().__init__(**kwargs)
         self.units = int(units)
         self.return_weights = return_weights
+        self.concat = bool(concat)
 
     def build(self, input_shape):
         f = int(input_shape[-1])
@@ -192,16 +245,22 @@ class JointAttention(keras.layers.Layer):
     def call(self, h):
         j = ops.tanh(ops.matmul(h, self.w) + self.b)  # (..., K, U)
         alpha = ops.softmax(ops.sum(j * self.u, axis=-1), axis=-1)  # (..., K)
-        s = ops.sum(h * ops.expand_dims(alpha, -1), axis=-2)
+        weighted = h * ops.expand_dims(alpha, -1)
+        if self.concat:
+            shape = ops.shape(weighted)
+            s = ops.reshape(weighted, tuple(shape[:-2]) + (int(h.shape[-2]) * int(h.shape[-1]),))
+        else:
+            s = ops.sum(weighted, axis=-2)
         return [s, alpha] if self.return_weights else s
 
     def compute_output_shape(self, input_shape):
-        out = tuple(input_shape[:-2]) + (input_shape[-1],)
+        width = input_shape[-1] * input_shape[-2] if self.concat else input_shape[-1]
+        out = tuple(input_shape[:-2]) + (width,)
         return [out, tuple(input_shape[:-1])] if self.return_weights else out
 
     def get_config(self):
         cfg = super().get_config()
-        cfg.update(units=self.units, return_weights=self.return_weights)
+        cfg.update(units=self.units, return_weights=self.return_weights, concat=self.concat)
         return cfg
 
 

@@ -22,7 +22,7 @@ from keras import layers
 
 from pipan.skeleton import NUM_FEATURES, NUM_JOINTS, adjacency
 
-from .layers import (CausalFrameAttention, FrameScore, GraphConv, JointAttention,
+from .layers import (CausalFrameAttention, FrameScore, GraphConv, JointAttention, JointDense,
                      SoftAssignPool)
 
 
@@ -30,6 +30,7 @@ def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 
                        gcn_layers: int = 2, clusters: int = 5, attention_units: int = 64,
                        dropout: float = 0.3, input_dropout: float = 0.0, input_norm: bool = True,
                        joint_norm: bool = False, node_bias: bool = False,
+                       concat_nodes: bool = False, joint_embed: int = 0,
                        use_graph: bool = True,
                        use_joint_attention: bool = True, frame_attention: bool = True,
                        lambda_pose: float = 1.0, lambda_joints: float = 0.3,
@@ -49,7 +50,11 @@ def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 
     share their weights over joints, and structurally alike joints (a wrist and an ankle
     are both two limbs from the neck) are otherwise told apart only by their values.
     ``node_bias`` gives the graph convolutions on the skeleton (and the pooling's) a bias per
-    joint instead of a shared one, for the same reason. ``input_dropout`` drops whole
+    joint instead of a shared one, for the same reason. ``concat_nodes`` makes the joint
+    attention concatenate the weighted node embeddings alpha_k h_k (K x gcn_units wide)
+    instead of summing them, so the GRU still knows which body part each came from.
+    ``joint_embed`` > 0 puts a dense layer with its own weights per joint (that many
+    units) before the graph network: an input embedding that keeps each joint's identity. ``input_dropout`` drops whole
     joints (all 5 channels) per frame in training, after the input normalisation.
     ``max_frames`` only fixes the time axis (None = any length).
     """
@@ -68,6 +73,8 @@ def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 
         # Identity at inference, so the step model (export.py) need not replay it.
         x = layers.Dropout(input_dropout, noise_shape=(None, None, NUM_JOINTS, 1),
                            name="input_dropout")(x)
+    if joint_embed:
+        x = JointDense(joint_embed, name="joint_embed")(x)
     if use_graph:
         for i in range(gcn_layers):
             x = GraphConv(gcn_units, adj, node_bias=node_bias, name=f"gcn{i + 1}")(x)
@@ -78,7 +85,7 @@ def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 
         for i in range(gcn_layers + 1):
             x = layers.Dense(gcn_units, activation="relu", name=f"joint_dense{i + 1}")(x)
     if use_joint_attention:
-        s = JointAttention(attention_units, name="joint_attention")(x)
+        s = JointAttention(attention_units, concat=concat_nodes, name="joint_attention")(x)
     else:
         s = layers.Lambda(lambda t: keras.ops.mean(t, axis=-2), name="node_mean")(x)
     joint_probs = layers.Activation("softmax", name="joint_probs")(
