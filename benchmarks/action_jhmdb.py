@@ -24,6 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 VARIANTS = {
     "full": {},
+    # the paper's per-frame network exactly: shared graph weights, joint attention summing
+    "paper_per_frame": {"joint_embed": 0, "concat_nodes": False},
     "no_graph": {"use_graph": False},
     "no_joint_attention": {"use_joint_attention": False},
     "last_hidden": {"frame_attention": False},

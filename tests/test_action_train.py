@@ -154,6 +154,8 @@ def test_validation_split_leaves_the_test_clips_out(tmp_path):
     config = json.loads((tmp_path / "m" / "config.json").read_text())
     assert config["training"]["val_fraction"] == 0.2
     assert config["training"]["label_smoothing"] == 0.1
+    # the training default keeps each joint's identity (docs/action.md, session 3)
+    assert config["builder"]["joint_embed"] == 64 and config["builder"]["concat_nodes"] is True
 
 
 def test_rate_augmentation_keeps_every_kth_frame_at_the_matching_rate():

@@ -63,11 +63,12 @@ def group() -> None:
               "test clips (which then take no part): for choosing settings.")
 @click.option("--node-bias", is_flag=True, help="A bias per joint in the graph "
               "convolutions and the pooling (a learnt joint identity; docs/action.md).")
-@click.option("--concat-nodes", is_flag=True, help="Joint attention concatenates the "
-              "weighted node embeddings instead of summing them (docs/action.md).")
-@click.option("--joint-embed", default=0, show_default=True, type=click.IntRange(0, 1024),
+@click.option("--concat-nodes/--sum-nodes", default=True, show_default=True,
+              help="Joint attention concatenates the weighted node embeddings (keeps which "
+              "body part is which; docs/action.md) or sums them (the paper's eq. 15).")
+@click.option("--joint-embed", default=64, show_default=True, type=click.IntRange(0, 1024),
               help="Units of a dense layer with its own weights per joint before the graph "
-              "network (0: none; docs/action.md).")
+              "network (0: none, the paper's form; docs/action.md).")
 @click.option("--joint-norm", is_flag=True,
               help="Normalise the input per joint and channel (not per channel).")
 @click.option("--rate-augment", default=0.0, show_default=True, type=click.FloatRange(0, 1),
