@@ -188,7 +188,8 @@ def test_concatenating_joint_attention_keeps_the_nodes_apart():
                                     {"frame_attention": False}, {"input_dropout": 0.2},
                                     {"joint_norm": True}, {"node_bias": True},
                                     {"concat_nodes": True}, {"joint_embed": 8},
-                                    {"joint_embed": 8, "use_graph": False}])
+                                    {"joint_embed": 8, "use_graph": False},
+                                    {"pool_mean": True}])
 def test_outputs_are_causal_and_padding_is_harmless(kwargs):
     rng = np.random.default_rng(3)
     model = perturbed(build_action_model(5, **TINY, **kwargs))
@@ -212,6 +213,30 @@ def test_default_model_is_small_and_saves(tmp_path):
     x = np.random.default_rng(4).normal(size=(1, 9, 18, 5)).astype(np.float32)
     np.testing.assert_allclose(np.asarray(back(x)["probs"]), np.asarray(tiny(x)["probs"]),
                                atol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs", [{"use_joint_attention": False},
+                                    {"joint_embed": 8, "concat_nodes": True, "pool_mean": True}])
+def test_ablation_and_option_models_save_and_reload(tmp_path, kwargs):
+    model = perturbed(build_action_model(4, **TINY, **kwargs))
+    model.save(tmp_path / "m.keras")
+    back = keras.models.load_model(tmp_path / "m.keras", safe_mode=False)
+    x = np.random.default_rng(4).normal(size=(1, 9, 18, 5)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(back(x)["probs"]), np.asarray(model(x)["probs"]),
+                               atol=1e-6)
+    step = step_from_sequence_model(back)  # the reloaded model still has a step form
+    assert {i.name for i in step.inputs} == {"features", "h_prev"}
+
+
+def test_a_model_file_that_cannot_be_loaded_is_a_one_line_error(tmp_path):
+    from pipan.errors import ModelError
+    from training.action.export import load_model_dir
+
+    (tmp_path / "config.json").write_text('{"kind": "action", "labels": ["a", "b"]}')
+    (tmp_path / "model.keras").write_bytes(b"not a keras archive")
+    with pytest.raises(ModelError, match="cannot load the model") as err:
+        load_model_dir(tmp_path)
+    assert "\n" not in str(err.value)
 
 
 def stream_vs_offline(model, clips, step_fn, hidden, num_classes):
@@ -238,7 +263,8 @@ def test_step_model_contract():
 @pytest.mark.parametrize("kwargs", [{}, {"use_graph": False}, {"use_joint_attention": False},
                                     {"input_dropout": 0.2}, {"joint_norm": True},
                                     {"node_bias": True}, {"concat_nodes": True},
-                                    {"joint_embed": 8, "concat_nodes": True}])
+                                    {"joint_embed": 8, "concat_nodes": True},
+                                    {"pool_mean": True}])
 def test_streaming_equals_offline_on_random_clips(kwargs):
     rng = np.random.default_rng(5)
     model = perturbed(build_action_model(6, **TINY, **kwargs), seed=6)

@@ -91,13 +91,15 @@ def test_train_and_evaluate_commands(tmp_path):
     runner = CliRunner()
     r = runner.invoke(cli, ["action", "train", "--data", str(data), "--out", str(out),
                             "--epochs", "25", "--hidden", "16", "--seed", "1", "--node-bias",
-                            "--concat-nodes", "--joint-embed", "4", "--quiet"])
+                            "--concat-nodes", "--joint-embed", "4", "--pool-mean",
+                            "--quiet"])
     assert r.exit_code == 0, r.output
     config = json.loads((out / "config.json").read_text())
     assert config["kind"] == "action" and config["labels"] == ["down", "up"]
     assert config["builder"]["hidden"] == 16 and config["seed"] == 1
     assert config["builder"]["node_bias"] is True and config["builder"]["joint_norm"] is False
     assert config["builder"]["concat_nodes"] is True and config["builder"]["joint_embed"] == 4
+    assert config["builder"]["pool_mean"] is True
     assert config["command"].startswith("python -m training action train")
     for f in ("model.keras", "curves.png", "confusion.png"):
         assert (out / f).stat().st_size > 0

@@ -69,6 +69,8 @@ def group() -> None:
 @click.option("--joint-embed", default=64, show_default=True, type=click.IntRange(0, 1024),
               help="Units of a dense layer with its own weights per joint before the graph "
               "network (0: none, the paper's form; docs/action.md).")
+@click.option("--pool-mean", is_flag=True, help="Each pooled cluster a weighted mean of "
+              "joints, not a sum (closer int8 fidelity; docs/action.md).")
 @click.option("--joint-norm", is_flag=True,
               help="Normalise the input per joint and channel (not per channel).")
 @click.option("--rate-augment", default=0.0, show_default=True, type=click.FloatRange(0, 1),
@@ -80,7 +82,8 @@ def train_cmd(data: Tuple[Path, ...], out: Path, epochs: int, batch_size: int,
               learning_rate: float, seed: int, max_frames: int, hidden: int, clusters: int,
               lambda_joints: float, no_graph: bool, no_joint_attention: bool,
               no_frame_attention: bool, val_fraction: float, node_bias: bool,
-              concat_nodes: bool, joint_embed: int, joint_norm: bool, rate_augment: float, no_augment: bool,
+              concat_nodes: bool, joint_embed: int, pool_mean: bool, joint_norm: bool,
+              rate_augment: float, no_augment: bool,
               quiet: bool) -> None:
     """Train on the clips with test=0 (or a seeded 80/20 split per class when the file
     has no test column) and evaluate on the rest.
@@ -100,7 +103,7 @@ def train_cmd(data: Tuple[Path, ...], out: Path, epochs: int, batch_size: int,
                    use_graph=not no_graph, use_joint_attention=not no_joint_attention,
                    frame_attention=not no_frame_attention, node_bias=node_bias,
                    joint_norm=joint_norm, concat_nodes=concat_nodes,
-                   joint_embed=joint_embed)
+                   joint_embed=joint_embed, pool_mean=pool_mean)
     metrics = train(dataset, out, epochs=epochs, batch_size=batch_size,
                     learning_rate=learning_rate, seed=seed, max_frames=max_frames,
                     val_fraction=val_fraction,

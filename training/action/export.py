@@ -31,7 +31,11 @@ def load_model_dir(model_dir: Union[str, Path]) -> tuple:
     config = json.loads(cfg_path.read_text())
     if config.get("kind") != "action":
         raise ModelError(f"{d}: is a {config.get('kind')!r} model, expected an action model")
-    model = keras.models.load_model(model_path, compile=False, safe_mode=False)
+    try:
+        model = keras.models.load_model(model_path, compile=False, safe_mode=False)
+    except Exception as e:  # a damaged file, or layers this code cannot rebuild
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ModelError(f"{model_path}: cannot load the model ({first})") from None
     return model, config
 
 

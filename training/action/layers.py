@@ -175,12 +175,15 @@ class SoftAssignPool(keras.layers.Layer):
     X' = S^T Z (K, F); A' = S^T A S (K, K). Returns ``[X', A']``. The skeleton adjacency is
     fixed, so A' depends on the sample only through S. DiffPool's auxiliary link-prediction
     and entropy losses are left out (the classification losses train S well enough here,
-    and the paper does not state them).
+    and the paper does not state them). ``mean=True`` normalises S over the joints instead
+    of over the clusters (each cluster a weighted mean of joints).
     """
 
     def __init__(self, clusters: int, units: int, adjacency: Sequence[Sequence[float]],
-                 activation: str = "relu", node_bias: bool = False, **kwargs):
+                 activation: str = "relu", node_bias: bool = False, mean: bool = False,
+                 **kwargs):
         super().__init__(**kwargs)
+        self.mean = bool(mean)
         self.clusters = int(clusters)
         self.units = int(units)
         self.adjacency = np.asarray(adjacency, np.float32)
@@ -196,7 +199,10 @@ class SoftAssignPool(keras.layers.Layer):
         self.embed_gcn.build(input_shape)
 
     def call(self, x, training=None):
-        s = ops.softmax(self.pool_gcn(x), axis=-1)  # (..., N, K), rows sum to 1
+        # (..., N, K): rows sum to 1 (DiffPool), or with ``mean`` columns do, so that each
+        # cluster is a weighted mean of the joints rather than a sum (values, and the
+        # int8 scale they set, stay in the joints' range).
+        s = ops.softmax(self.pool_gcn(x), axis=-2 if self.mean else -1)
         z = self.embed_gcn(x)  # (..., N, F)
         st = ops.swapaxes(s, -1, -2)  # (..., K, N)
         # Activation x activation products as multiply-and-sum (see contract_nodes).
@@ -215,7 +221,7 @@ class SoftAssignPool(keras.layers.Layer):
         cfg = super().get_config()
         cfg.update(clusters=self.clusters, units=self.units,
                    adjacency=self.adjacency.tolist(), activation=self.activation,
-                   node_bias=self.node_bias)
+                   node_bias=self.node_bias, mean=self.mean)
         return cfg
 
 
@@ -262,6 +268,19 @@ class JointAttention(keras.layers.Layer):
         cfg = super().get_config()
         cfg.update(units=self.units, return_weights=self.return_weights, concat=self.concat)
         return cfg
+
+
+@keras.saving.register_keras_serializable(package="pipan")
+class NodeMean(keras.layers.Layer):
+    """The mean over the node axis, ``(..., K, F) -> (..., F)``: the "without joint
+    attention" ablation (a registered layer, so saved models load and convert; a Lambda
+    cannot infer its output shape when reloaded)."""
+
+    def call(self, h):
+        return ops.mean(h, axis=-2)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-2]) + (input_shape[-1],)
 
 
 @keras.saving.register_keras_serializable(package="pipan")

@@ -23,7 +23,7 @@ from keras import layers
 from pipan.skeleton import NUM_FEATURES, NUM_JOINTS, adjacency
 
 from .layers import (CausalFrameAttention, FrameScore, GraphConv, JointAttention, JointDense,
-                     SoftAssignPool)
+                     NodeMean, SoftAssignPool)
 
 
 def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 64,
@@ -31,6 +31,7 @@ def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 
                        dropout: float = 0.3, input_dropout: float = 0.0, input_norm: bool = True,
                        joint_norm: bool = False, node_bias: bool = False,
                        concat_nodes: bool = False, joint_embed: int = 0,
+                       pool_mean: bool = False,
                        use_graph: bool = True,
                        use_joint_attention: bool = True, frame_attention: bool = True,
                        lambda_pose: float = 1.0, lambda_joints: float = 0.3,
@@ -54,7 +55,9 @@ def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 
     attention concatenate the weighted node embeddings alpha_k h_k (K x gcn_units wide)
     instead of summing them, so the GRU still knows which body part each came from.
     ``joint_embed`` > 0 puts a dense layer with its own weights per joint (that many
-    units) before the graph network: an input embedding that keeps each joint's identity. ``input_dropout`` drops whole
+    units) before the graph network: an input embedding that keeps each joint's identity.
+    ``pool_mean`` makes each pooled cluster a weighted mean of joints, not a sum (smaller
+    values, a finer int8 scale). ``input_dropout`` drops whole
     joints (all 5 channels) per frame in training, after the input normalisation.
     ``max_frames`` only fixes the time axis (None = any length).
     """
@@ -79,7 +82,7 @@ def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 
         for i in range(gcn_layers):
             x = GraphConv(gcn_units, adj, node_bias=node_bias, name=f"gcn{i + 1}")(x)
         x, a_pooled = SoftAssignPool(clusters, gcn_units, adj, node_bias=node_bias,
-                                     name="pool")(x)
+                                     mean=pool_mean, name="pool")(x)
         x = GraphConv(gcn_units, name="gcn_pooled")([x, a_pooled])
     else:
         for i in range(gcn_layers + 1):
@@ -87,7 +90,7 @@ def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 
     if use_joint_attention:
         s = JointAttention(attention_units, concat=concat_nodes, name="joint_attention")(x)
     else:
-        s = layers.Lambda(lambda t: keras.ops.mean(t, axis=-2), name="node_mean")(x)
+        s = NodeMean(name="node_mean")(x)
     joint_probs = layers.Activation("softmax", name="joint_probs")(
         layers.Dense(num_classes, name="joint_classifier")(s))
     s = layers.Dropout(dropout, name="dropout")(s)
