@@ -46,30 +46,10 @@ def prefixes(model):
     import keras
 
     from pipan.skeleton import NUM_FEATURES, NUM_JOINTS
+    from training.action.export import frame_layers
 
-    names = {layer.name for layer in model.layers}
-    order = [n for n in ("input_norm", "joint_embed", "gcn1", "gcn2", "gcn3", "pool",
-                         "gcn_pooled", "joint_attention") if n in names]
-    out = []
-    for stop in order:
-        f = keras.Input((NUM_JOINTS, NUM_FEATURES), batch_size=1, name="features")
-        x, a = f, None
-        for n in order[: order.index(stop) + 1]:
-            layer = model.get_layer(n)
-            if n == "input_norm":
-                if int(layer.gamma.shape[0]) != NUM_FEATURES:
-                    break  # joint_norm models: skip the breakdown
-                x = keras.layers.Reshape((1, NUM_JOINTS, NUM_FEATURES))(x)
-                x = keras.layers.Reshape((NUM_JOINTS, NUM_FEATURES))(layer(x, training=False))
-            elif n == "pool":
-                x, a = layer(x)
-            elif n == "gcn_pooled":
-                x = layer([x, a])
-            else:
-                x = layer(x)
-        else:
-            out.append((stop, keras.Model({"features": f}, {"y": x})))
-    return out
+    f = keras.Input((NUM_JOINTS, NUM_FEATURES), batch_size=1, name="features")
+    return [(name, keras.Model({"features": f}, {"y": y})) for name, y in frame_layers(model, f)]
 
 
 def main() -> None:

@@ -8,6 +8,8 @@ from typing import Optional, Tuple
 
 import click
 
+from .train import DEFAULT_BUILDER  # numpy only: TensorFlow loads when training starts
+
 
 def command_line(ctx: click.Context) -> str:
     """The command that reproduces this invocation, rebuilt from its parsed options (so it
@@ -46,11 +48,14 @@ def group() -> None:
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--max-frames", default=64, show_default=True, type=click.IntRange(2),
               help="Longer training clips are cropped to a random window this long.")
-@click.option("--hidden", default=128, show_default=True, type=click.IntRange(1),
+@click.option("--hidden", default=DEFAULT_BUILDER["hidden"], show_default=True,
+              type=click.IntRange(1),
               help="GRU state size H.")
-@click.option("--clusters", default=5, show_default=True, type=click.IntRange(1),
+@click.option("--clusters", default=DEFAULT_BUILDER["clusters"], show_default=True,
+              type=click.IntRange(1),
               help="Soft-assignment pooling clusters K.")
-@click.option("--lambda-joints", default=0.3, show_default=True, type=float,
+@click.option("--lambda-joints", default=DEFAULT_BUILDER["lambda_joints"], show_default=True,
+              type=float,
               help="Weight of the per-frame joint-attention classifier loss.")
 @click.option("--no-graph", is_flag=True, help="Ablation: per-joint dense layers instead "
               "of graph convolution and pooling.")
@@ -63,10 +68,12 @@ def group() -> None:
               "test clips (which then take no part): for choosing settings.")
 @click.option("--node-bias", is_flag=True, help="A bias per joint in the graph "
               "convolutions and the pooling (a learnt joint identity; docs/action.md).")
-@click.option("--concat-nodes/--sum-nodes", default=True, show_default=True,
+@click.option("--concat-nodes/--sum-nodes", default=DEFAULT_BUILDER["concat_nodes"],
+              show_default=True,
               help="Joint attention concatenates the weighted node embeddings (keeps which "
               "body part is which; docs/action.md) or sums them (the paper's eq. 15).")
-@click.option("--joint-embed", default=64, show_default=True, type=click.IntRange(0, 1024),
+@click.option("--joint-embed", default=DEFAULT_BUILDER["joint_embed"], show_default=True,
+              type=click.IntRange(0, 1024),
               help="Units of a dense layer with its own weights per joint before the graph "
               "network (0: none, the paper's form; docs/action.md).")
 @click.option("--pool-mean", is_flag=True, help="Each pooled cluster a weighted mean of "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Union
+from typing import List, Tuple, Union
 
 import keras
 import numpy as np
@@ -39,6 +39,46 @@ def load_model_dir(model_dir: Union[str, Path]) -> tuple:
     return model, config
 
 
+def frame_layers(model: keras.Model, x) -> List[Tuple[str, object]]:
+    """Replay ``model``'s per-frame layers (built by build_action_model) on one frame ``x``
+    ``(B, 18, 5)``, in graph order up to the joint-attended feature s_t: ``[(layer name,
+    its output)]``, the last one s_t. The step model uses s_t; a benchmark may use any
+    prefix."""
+    names = {layer.name for layer in model.layers}
+    out: List[Tuple[str, object]] = []
+
+    def apply(name, *args):
+        y = model.get_layer(name)(*args)
+        out.append((name, y[0] if isinstance(y, (list, tuple)) else y))
+        return y
+
+    if "input_norm" in names:
+        # The batch norm was built for (B, T, 18, 5), or (B, T, 18 x 5) when it normalises
+        # per joint and channel: give it a time axis of one frame.
+        norm = model.get_layer("input_norm")
+        per_joint = int(norm.gamma.shape[0]) == NUM_JOINTS * NUM_FEATURES
+        x = keras.layers.Reshape((1, NUM_JOINTS * NUM_FEATURES) if per_joint
+                                 else (1, NUM_JOINTS, NUM_FEATURES))(x)
+        x = keras.layers.Reshape((NUM_JOINTS, NUM_FEATURES))(norm(x, training=False))
+        out.append(("input_norm", x))
+    if "joint_embed" in names:
+        x = apply("joint_embed", x)
+    if "pool" in names:
+        i = 1
+        while f"gcn{i}" in names:
+            x = apply(f"gcn{i}", x)
+            i += 1
+        x, a_pooled = apply("pool", x)
+        x = apply("gcn_pooled", [x, a_pooled])
+    else:
+        i = 1
+        while f"joint_dense{i}" in names:
+            x = apply(f"joint_dense{i}", x)
+            i += 1
+    apply("joint_attention" if "joint_attention" in names else "node_mean", x)
+    return out
+
+
 def step_from_sequence_model(model: keras.Model) -> keras.Model:
     """The single-step model sharing ``model``'s layers (built by build_action_model)."""
     names = {layer.name for layer in model.layers}
@@ -49,32 +89,7 @@ def step_from_sequence_model(model: keras.Model) -> keras.Model:
     hidden = gru.cell.units
     feats = keras.Input((NUM_JOINTS, NUM_FEATURES), batch_size=1, name="features")
     h_prev = keras.Input((hidden,), batch_size=1, name="h_prev")
-    x = feats
-    if "input_norm" in names:
-        # The batch norm was built for (B, T, 18, 5), or (B, T, 18 x 5) when it normalises
-        # per joint and channel: give it a time axis of one frame.
-        norm = model.get_layer("input_norm")
-        per_joint = int(norm.gamma.shape[0]) == NUM_JOINTS * NUM_FEATURES
-        x = keras.layers.Reshape((1, NUM_JOINTS * NUM_FEATURES) if per_joint
-                                 else (1, NUM_JOINTS, NUM_FEATURES))(x)
-        x = norm(x, training=False)
-        x = keras.layers.Reshape((NUM_JOINTS, NUM_FEATURES))(x)
-    # Replay the per-frame layers up to the joint-attended feature s_t, in graph order.
-    if "joint_embed" in names:
-        x = model.get_layer("joint_embed")(x)
-    if "pool" in names:
-        i = 1
-        while f"gcn{i}" in names:
-            x = model.get_layer(f"gcn{i}")(x)
-            i += 1
-        x, a_pooled = model.get_layer("pool")(x)
-        x = model.get_layer("gcn_pooled")([x, a_pooled])
-    else:
-        i = 1
-        while f"joint_dense{i}" in names:
-            x = model.get_layer(f"joint_dense{i}")(x)
-            i += 1
-    s = model.get_layer("joint_attention" if "joint_attention" in names else "node_mean")(x)
+    s = frame_layers(model, feats)[-1][1]
     h, _ = gru.cell(s, [h_prev], training=False)
     h = keras.layers.Identity(name="h")(h)
     score = keras.layers.Identity(name="score")(model.get_layer("frame_score")(h))
