@@ -88,6 +88,8 @@ def test_int8_friendly_forms_equal_the_previous_formulas():
     w, b = [np.asarray(v) for v in gc.weights]
     np.testing.assert_allclose(
         y, np.maximum(np.einsum("mn,btnd->btmd", a_hat, x @ w) + b, 0), atol=1e-5)
+    # Exported, (A_hat H) W; in training, A_hat (H W): the same numbers.
+    np.testing.assert_allclose(np.asarray(gc(x, training=True)), y, atol=1e-5)
     pool = SoftAssignPool(5, 7, a)
     xp, ap = [np.asarray(t) for t in pool(x)]
     s = np.asarray(keras.ops.softmax(pool.pool_gcn(x), axis=-1))
@@ -140,6 +142,30 @@ def test_int8_step_has_no_activation_on_a_matmul_weights_side():
     bmm, fc, nonconst, nobias = _matmul_weights_are_constant(data)
     assert fc > 0
     assert (bmm, nonconst, nobias) == (0, 0, 0)
+
+
+def _op_names(model: bytes) -> list:
+    from tensorflow.lite.python import schema_py_generated as sch
+    m = sch.ModelT.InitFromObj(sch.Model.GetRootAsModel(bytearray(model), 0))
+    names = {v: k for k, v in vars(sch.BuiltinOperator).items() if not k.startswith("_")}
+    codes = [max(c.builtinCode, c.deprecatedBuiltinCode) for c in m.operatorCodes]
+    return [names[codes[op.opcodeIndex]] for op in m.subgraphs[0].operators]
+
+
+def test_int8_step_rounds_no_norm_and_no_separate_graph_bias():
+    """The exported step folds the input batch norm into the joint embedding and fuses
+    each skeleton graph convolution's bias and ReLU into its last FULLY_CONNECTED (fewer
+    int8 roundings; docs/action.md, session 4): the quantised input goes straight into a
+    FULLY_CONNECTED, and no ADD follows a FULLY_CONNECTED before the pooling's softmax."""
+    rng = np.random.default_rng(14)
+    model = perturbed(build_action_model(5, **TINY, joint_embed=8), seed=15)
+    step = step_from_sequence_model(model)
+    ops = _op_names(step_to_int8(step, calibration_samples(step, random_clips(3, rng),
+                                                           limit=50)))
+    first = next(op for op in ops if op not in ("QUANTIZE", "RESHAPE"))
+    assert first == "FULLY_CONNECTED", ops
+    graph = ops[:ops.index("SOFTMAX")]
+    assert graph.count("FULLY_CONNECTED") >= 6 and "ADD" not in graph and "MUL" not in graph, ops
 
 
 def test_joint_attention_is_a_convex_combination():
@@ -264,6 +290,8 @@ def test_step_model_contract():
                                     {"input_dropout": 0.2}, {"joint_norm": True},
                                     {"node_bias": True}, {"concat_nodes": True},
                                     {"joint_embed": 8, "concat_nodes": True},
+                                    {"joint_embed": 8, "joint_norm": True},
+                                    {"joint_embed": 8, "input_norm": False},
                                     {"pool_mean": True}])
 def test_streaming_equals_offline_on_random_clips(kwargs):
     rng = np.random.default_rng(5)

@@ -19,6 +19,7 @@ from pipan.errors import ModelError
 from pipan.skeleton import NUM_FEATURES, NUM_JOINTS
 
 from . import layers as _layers  # noqa: F401  (registers the custom layers for loading)
+from .layers import JointDense
 
 
 def load_model_dir(model_dir: Union[str, Path]) -> tuple:
@@ -39,11 +40,43 @@ def load_model_dir(model_dir: Union[str, Path]) -> tuple:
     return model, config
 
 
+def input_norm_affine(model: keras.Model) -> Tuple[np.ndarray, np.ndarray]:
+    """(a, b), each ``(18, 5)``: the trained input batch norm at inference is x * a + b,
+    per channel or (``joint_norm``) per joint and channel."""
+    norm = model.get_layer("input_norm")
+    var = np.asarray(norm.moving_variance, np.float64)
+    a = 1.0 / np.sqrt(var + norm.epsilon)
+    if norm.scale:
+        a = a * np.asarray(norm.gamma, np.float64)
+    b = -np.asarray(norm.moving_mean, np.float64) * a
+    if norm.center:
+        b = b + np.asarray(norm.beta, np.float64)
+    shape = (NUM_JOINTS, NUM_FEATURES)
+    return (np.broadcast_to(a.reshape(-1), (NUM_JOINTS * NUM_FEATURES // a.size, a.size)).reshape(shape),
+            np.broadcast_to(b.reshape(-1), (NUM_JOINTS * NUM_FEATURES // b.size, b.size)).reshape(shape))
+
+
+def apply_folded_embed(model: keras.Model, x):
+    """The trained model's input norm followed by its joint embedding, as one JointDense
+    with folded weights (a new layer holding a copy of them) applied to ``x``."""
+    embed = model.get_layer("joint_embed")
+    a, b = input_norm_affine(model)
+    kernel = np.asarray(embed.kernel, np.float64)  # (18, 5, U)
+    folded = JointDense(embed.units, activation=keras.activations.serialize(embed.activation),
+                        name="joint_embed_folded")
+    folded.build((None, NUM_JOINTS, NUM_FEATURES))
+    folded.kernel.assign((a[:, :, None] * kernel).astype(np.float32))
+    folded.bias.assign((np.asarray(embed.bias, np.float64)
+                        + np.einsum("nd,ndu->nu", b, kernel)).astype(np.float32))
+    return folded(x)
+
+
 def frame_layers(model: keras.Model, x) -> List[Tuple[str, object]]:
     """Replay ``model``'s per-frame layers (built by build_action_model) on one frame ``x``
     ``(B, 18, 5)``, in graph order up to the joint-attended feature s_t: ``[(layer name,
     its output)]``, the last one s_t. The step model uses s_t; a benchmark may use any
-    prefix."""
+    prefix. An input norm followed by a joint embedding is replayed as one layer with
+    the norm folded in (``apply_folded_embed``), listed as "joint_embed"."""
     names = {layer.name for layer in model.layers}
     out: List[Tuple[str, object]] = []
 
@@ -52,7 +85,14 @@ def frame_layers(model: keras.Model, x) -> List[Tuple[str, object]]:
         out.append((name, y[0] if isinstance(y, (list, tuple)) else y))
         return y
 
-    if "input_norm" in names:
+    if "input_norm" in names and "joint_embed" in names:
+        # The batch norm is affine and the joint embedding linear before its bias: fold
+        # the norm into the embedding's weights (the same function), so that the int8
+        # step feeds its quantised input straight into one FULLY_CONNECTED instead of
+        # rounding a MUL and an ADD of the norm on the way.
+        x = apply_folded_embed(model, x)
+        out.append(("joint_embed", x))
+    elif "input_norm" in names:
         # The batch norm was built for (B, T, 18, 5), or (B, T, 18 x 5) when it normalises
         # per joint and channel: give it a time axis of one frame.
         norm = model.get_layer("input_norm")
@@ -61,7 +101,7 @@ def frame_layers(model: keras.Model, x) -> List[Tuple[str, object]]:
                                  else (1, NUM_JOINTS, NUM_FEATURES))(x)
         x = keras.layers.Reshape((NUM_JOINTS, NUM_FEATURES))(norm(x, training=False))
         out.append(("input_norm", x))
-    if "joint_embed" in names:
+    if "joint_embed" in names and "input_norm" not in names:
         x = apply("joint_embed", x)
     if "pool" in names:
         i = 1

@@ -147,9 +147,17 @@ class GraphConv(keras.layers.Layer):
             # FULLY_CONNECTED's constant weights (symmetric int8, never -128) and the
             # activations its input. The einsum form made H W the weights: wrong numbers
             # under tflite-runtime 2.14 on armv7 (docs/pi-check.md).
-            hw = ops.matmul(inputs, self.kernel)  # (..., N, D)
             a_hat_t = ops.convert_to_tensor(self._a_hat.T, inputs.dtype)
-            x = ops.swapaxes(ops.matmul(ops.swapaxes(hw, -1, -2), a_hat_t), -1, -2)
+            if training:
+                hw = ops.matmul(inputs, self.kernel)  # (..., N, D)
+                x = ops.swapaxes(ops.matmul(ops.swapaxes(hw, -1, -2), a_hat_t), -1, -2)
+            else:
+                # Exported form: (A_hat H) W, the same product, so that the channel mixing
+                # comes last and the converter fuses it with the bias and the activation
+                # into one FULLY_CONNECTED (A_hat (H W) left a signed H W and a bias ADD
+                # to be rounded to int8 on their own).
+                ah = ops.swapaxes(ops.matmul(ops.swapaxes(inputs, -1, -2), a_hat_t), -1, -2)
+                x = ops.matmul(ah, self.kernel)
         if self.bias is not None:
             x = x + self.bias
         return self.activation(x)
