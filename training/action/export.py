@@ -2,7 +2,8 @@
 
 ``step_model(model_dir)``: inputs ``features`` (1, 18, 5) and ``h_prev`` (1, H); outputs
 ``h`` (1, H), ``score`` (1, 1) = e_t and ``logits`` (1, C) = W_c h_t + b_c, sharing the
-trained layers (same weight objects). A runtime that keeps m, n = sum exp(e_i - m)
+trained layers (same weight objects; an input norm and joint embedding are folded into
+one layer holding a copy of their weights). A runtime that keeps m, n = sum exp(e_i - m)
 logits_i and d = sum exp(e_i - m) reproduces the sequence model's ``probs`` at every
 frame as softmax(n / d).
 """
