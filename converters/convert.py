@@ -35,6 +35,7 @@ from pipan.skeleton import FEATURES, NUM_FEATURES, NUM_JOINTS, clip_features
 from . import calibration as cal
 from .fixups import add_zero_biases
 from .metadata import embed_metadata, float_ops, list_ops, summarise_ops
+from .ranges import clip_ranges
 
 PathLike = Union[str, os.PathLike]
 KINDS = ("pose", "action")
@@ -52,6 +53,10 @@ METADATA_FORMAT = 1
 DEFAULT_SAMPLES = {"pose": 100, "action": 2000}
 MAX_CALIBRATION_FRAMES = 50_000  # action: frames streamed to draw the samples from
 DEFAULT_EVAL = {"pose": 50, "action": 200}
+#: Activation ranges: the percentile of the calibration samples' extremes (100 = min/max).
+#: Action: chosen on float/int8 agreement over training clips (docs/action.md, session 4);
+#: pose: not measured, min/max as before.
+DEFAULT_RANGE_PERCENTILE = {"pose": 100.0, "action": 95.0}
 #: A heatmap peak below this is background for the map-level pose agreement.
 PEAK_THRESHOLD = 0.1
 #: PCK: a keypoint is correct within this fraction of the person's box's longer side.
@@ -186,7 +191,8 @@ def float_tflite(model) -> bytes:
 
 
 def int8_tflite(model, representative: Callable[[], Iterator[Dict[str, np.ndarray]]],
-                io: str = DEFAULT_IO, allow_float_ops: bool = False) -> Tuple[bytes, list]:
+                io: str = DEFAULT_IO, allow_float_ops: bool = False,
+                range_percentile: float = 100.0) -> Tuple[bytes, list]:
     """Full-integer quantisation: int8 weights and activations, ``io`` int8 or float.
 
     Returns (model bytes, ops left in float). Ops with no int8 kernel make the converter
@@ -194,9 +200,13 @@ def int8_tflite(model, representative: Callable[[], Iterator[Dict[str, np.ndarra
     ``allow_float_ops`` a ConversionError names them. Every int8 FULLY_CONNECTED the
     converter left without a bias gets an explicit zero one (``fixups.add_zero_biases``:
     without it tflite-runtime 2.14 on armv7 crashes; same numbers elsewhere).
+    ``range_percentile`` < 100 sets each activation's int8 range from that percentile of
+    the calibration samples' extremes instead of their min and max (``ranges.py``).
     """
     if io not in IO_TYPES:
         raise ConversionError(f"io must be one of {', '.join(IO_TYPES)}, got {io!r}")
+    if not 50.0 < range_percentile <= 100.0:
+        raise ConversionError(f"range_percentile must be in (50, 100], got {range_percentile}")
 
     def run(ops_sets: list) -> bytes:
         with _quiet() as log:
@@ -208,7 +218,16 @@ def int8_tflite(model, representative: Callable[[], Iterator[Dict[str, np.ndarra
                 conv.inference_input_type = tf.int8
                 conv.inference_output_type = tf.int8
             try:
-                return bytes(conv.convert())
+                if range_percentile == 100.0:
+                    return bytes(conv.convert())
+                # Calibrate only, narrow the ranges, then quantise as convert() would.
+                conv._experimental_calibrate_only = True
+                calibrated, _ = clip_ranges(bytes(conv.convert()), representative(),
+                                            range_percentile)
+                from tensorflow.lite.python import convert as tf_convert
+                io_type = tf.int8 if io == "int8" else tf.float32
+                return bytes(tf_convert.mlir_quantize(calibrated, input_data_type=io_type,
+                                                      output_data_type=io_type))
             except Exception as e:  # the converter raises ConverterError and others
                 msg = str(e).strip().splitlines() or log[-1:] or [type(e).__name__]
                 raise ConversionError(f"TFLite conversion failed: {msg[0][:300]}") from None
@@ -475,7 +494,8 @@ def convert(model_dir: PathLike, calibration: PathLike, *, io: str = DEFAULT_IO,
             allow_float_ops: bool = False, max_drop: float = 2.0, force: bool = False,
             samples: Optional[int] = None, eval_samples: Optional[int] = None, seed: int = 0,
             stages: Optional[int] = None, threads: Optional[int] = None,
-            latency_runs: Optional[int] = None) -> Conversion:
+            latency_runs: Optional[int] = None,
+            range_percentile: Optional[float] = None) -> Conversion:
     """Convert the trained model in ``model_dir`` to a validated int8 TFLite model.
 
     ``calibration``: images / a COCO keypoints JSON (pose) or a skeleton dataset (action).
@@ -485,6 +505,8 @@ def convert(model_dir: PathLike, calibration: PathLike, *, io: str = DEFAULT_IO,
     float before ConversionError (unless ``force``). ``samples``: calibration samples
     (pose images, action frames); ``eval_samples``: held-out images or clips; ``seed``
     draws both. ``stages``: pose stages to keep (default: the exporter's).
+    ``range_percentile``: activation ranges from that percentile of the calibration
+    samples' extremes (``ranges.py``; default per kind, DEFAULT_RANGE_PERCENTILE).
     """
     config = read_config(model_dir)
     kind = config["kind"]
@@ -498,7 +520,8 @@ def convert(model_dir: PathLike, calibration: PathLike, *, io: str = DEFAULT_IO,
     return convert_keras(model, config, calibration, sha256=file_sha256(keras_path), io=io,
                          allow_float_ops=allow_float_ops, max_drop=max_drop, force=force,
                          samples=samples, eval_samples=eval_samples, seed=seed,
-                         stages=stages, threads=threads, latency_runs=latency_runs)
+                         stages=stages, threads=threads, latency_runs=latency_runs,
+                         range_percentile=range_percentile)
 
 
 def _load_calibration(kind: str, calibration: PathLike):
@@ -510,7 +533,8 @@ def convert_keras(model, config: Mapping[str, Any], calibration: PathLike, *,
                   allow_float_ops: bool = False, max_drop: float = 2.0, force: bool = False,
                   samples: Optional[int] = None, eval_samples: Optional[int] = None,
                   seed: int = 0, stages: Optional[int] = None, threads: Optional[int] = None,
-                  latency_runs: Optional[int] = None) -> Conversion:
+                  latency_runs: Optional[int] = None,
+                  range_percentile: Optional[float] = None) -> Conversion:
     """The conversion proper, for a deployable Keras ``model`` and its ``config`` (the
     model directory's config.json). See ``convert``."""
     kind = config.get("kind")
@@ -521,6 +545,10 @@ def convert_keras(model, config: Mapping[str, Any], calibration: PathLike, *,
     if max_drop < 0:
         raise ConversionError(f"max_drop must be >= 0 points, got {max_drop}")
     samples = samples or DEFAULT_SAMPLES[kind]
+    range_percentile = DEFAULT_RANGE_PERCENTILE[kind] if range_percentile is None \
+        else float(range_percentile)
+    if not 50.0 < range_percentile <= 100.0:
+        raise ConversionError(f"range percentile must be in (50, 100], got {range_percentile}")
     eval_samples = eval_samples or DEFAULT_EVAL[kind]
     threads = threads or default_threads()
     data = _load_calibration(kind, calibration)
@@ -577,7 +605,8 @@ def convert_keras(model, config: Mapping[str, Any], calibration: PathLike, *,
         for s in rep_samples:
             yield dict(s)
 
-    qbytes, left = int8_tflite(model, representative, io=io, allow_float_ops=allow_float_ops)
+    qbytes, left = int8_tflite(model, representative, io=io, allow_float_ops=allow_float_ops,
+                               range_percentile=range_percentile)
     qbytes = embed_metadata(qbytes, meta)
     q = TFLiteModel(qbytes, threads=threads, expected_kind=kind)
     try:  # LiteRT prepares its delegate on the first call: a broken model fails here
@@ -614,6 +643,7 @@ def convert_keras(model, config: Mapping[str, Any], calibration: PathLike, *,
             "held_out": int(len(eval_idx)),
             "disjoint": bool(disjoint),
             "seed": seed,
+            "range_percentile": range_percentile,
         },
         "float_tflite_vs_keras_max_abs": _sig(keras_gap),
         "validation": validation,

@@ -412,8 +412,12 @@ def _print_conversion_table(out: str, report: dict) -> None:
               help="Seed drawing the calibration and held-out samples.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="Interpreter threads for validation and latency (default: as the runtime).")
+@click.option("--range-percentile", type=click.FloatRange(50, 100, min_open=True), default=None,
+              help="Int8 activation ranges from this percentile of the calibration samples' "
+                   "extremes; 100: their min and max (default: action 95, pose 100).")
 def convert(model: str, calibration: str, out: str, io_type: str, allow_float_ops: bool,
-            max_drop: float, force: bool, stages, samples, seed: int, threads) -> None:
+            max_drop: float, force: bool, stages, samples, seed: int, threads,
+            range_percentile) -> None:
     """Quantise a trained MODEL directory to a validated full-int8 TFLite model.
 
     \b
@@ -433,7 +437,7 @@ def convert(model: str, calibration: str, out: str, io_type: str, allow_float_op
     conv = _converter_module()
     result = conv.convert(model, calibration, io=io_type, allow_float_ops=allow_float_ops,
                           max_drop=max_drop, force=force, stages=stages, samples=samples,
-                          seed=seed, threads=threads)
+                          seed=seed, threads=threads, range_percentile=range_percentile)
     atomic_write_bytes(out_path, result.model_bytes)
     atomic_write_text(out_path.with_suffix(".json"),
                       json.dumps(result.report, indent=2, sort_keys=True) + "\n")

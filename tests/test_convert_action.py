@@ -93,6 +93,7 @@ def test_report(action):
     v = r["validation"]
     assert r["kind"] == "action" and r["io"] == "int8"  # as asked
     assert r["calibration"]["disjoint"] and r["calibration"]["held_out"] == 12
+    assert r["calibration"]["range_percentile"] == C.DEFAULT_RANGE_PERCENTILE["action"] < 100
     assert v["clips"] == 12 and v["labelled_clips"] == 12
     assert v["accuracy_float_pct"] >= 90  # the tiny model learned the synthetic classes
     assert v["top1_agreement_clips_pct"] >= 90 and v["top1_agreement_frames_pct"] >= 90

@@ -44,13 +44,15 @@ def _convert(d, model, *extra):
 def test_convert_and_info(action_dir, tmp_path):
     d, model = action_dir
     out = tmp_path / "out" / "action.tflite"
-    r = _convert(d, model, "--out", str(out), "--max-drop", "100", "--seed", "1", "--io", "int8")
+    r = _convert(d, model, "--out", str(out), "--max-drop", "100", "--seed", "1", "--io", "int8",
+                 "--range-percentile", "99.5")
     assert r.exit_code == 0, r.output
     assert out.is_file() and (tmp_path / "out" / "action.json").is_file()
     assert "clip top-1 accuracy" in r.output and "latency" in r.output
     report = json.loads((tmp_path / "out" / "action.json").read_text())
     assert report["size_bytes"]["int8"] == out.stat().st_size
     assert report["calibration"]["seed"] == 1 and report["kind"] == "action"
+    assert report["calibration"]["range_percentile"] == 99.5
     assert sorted(p.name for p in out.parent.iterdir()) == ["action.json", "action.tflite"]
 
     r = CliRunner().invoke(cli, ["info", str(out)])
@@ -62,6 +64,14 @@ def test_convert_and_info(action_dir, tmp_path):
     assert info["metadata"]["kind"] == "action" and info["metadata"]["state_size"] == 8
     assert info["inputs"]["features"]["dtype"] == "int8"
     assert isinstance(info["inputs"]["features"]["scale"], float)
+
+
+def test_range_percentile_out_of_bounds_is_a_usage_error(action_dir, tmp_path):
+    d, model = action_dir
+    out = tmp_path / "a.tflite"
+    for bad in ("40", "100.5"):
+        r = _convert(d, model, "--out", str(out), "--range-percentile", bad)
+        assert r.exit_code == 2 and "--range-percentile" in r.output and not out.exists()
 
 
 def test_failures_write_nothing_and_keep_the_old_file(action_dir, tmp_path):

@@ -38,13 +38,15 @@ def step_to_int8(step, samples: Sequence[Dict[str, np.ndarray]]) -> bytes:
     """Full-integer (int8 in, int8 out) TFLite bytes of the Keras step model.
 
     Goes through the project's converter (``converters.convert.int8_tflite``), so the
-    result has the same post-conversion fixes as ``pipan convert``'s models (e.g. explicit
-    zero biases, which tflite-runtime on armv7 needs); no metadata, no validation.
+    result has the same post-conversion fixes and activation ranges as ``pipan convert``'s
+    action models (explicit zero biases, which tflite-runtime on armv7 needs; percentile
+    ranges); no metadata, no validation.
     """
-    from converters.convert import int8_tflite  # needs TensorFlow: lazy
+    from converters.convert import DEFAULT_RANGE_PERCENTILE, int8_tflite  # needs TF: lazy
 
     def representative() -> Iterator[Dict[str, np.ndarray]]:
         for s in samples:
             yield {k: np.asarray(v, np.float32) for k, v in s.items()}
 
-    return int8_tflite(step, representative, io="int8")[0]
+    return int8_tflite(step, representative, io="int8",
+                       range_percentile=DEFAULT_RANGE_PERCENTILE["action"])[0]
