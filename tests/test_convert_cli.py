@@ -66,6 +66,13 @@ def test_convert_and_info(action_dir, tmp_path):
     assert isinstance(info["inputs"]["features"]["scale"], float)
 
 
+def test_range_percentile_help_states_the_converter_defaults():
+    conv = pytest.importorskip("converters.convert")
+    text = " ".join(CliRunner().invoke(cli, ["convert", "--help"]).output.split())
+    for kind, value in conv.DEFAULT_RANGE_PERCENTILE.items():
+        assert f"{kind} {value:g}" in text
+
+
 def test_range_percentile_out_of_bounds_is_a_usage_error(action_dir, tmp_path):
     d, model = action_dir
     out = tmp_path / "a.tflite"
