@@ -35,12 +35,11 @@ def _ranged_tensors(obj) -> List[int]:
     return out
 
 
-def sample_extremes(calibrated: bytes, samples: Iterable[Mapping[str, np.ndarray]]
+def sample_extremes(calibrated: bytes, idx: List[int],
+                    samples: Iterable[Mapping[str, np.ndarray]]
                     ) -> Dict[int, Tuple[np.ndarray, np.ndarray]]:
-    """{tensor index: (per-sample minima, per-sample maxima)} of every ranged tensor of the
+    """{tensor index: (per-sample minima, per-sample maxima)} of the tensors ``idx`` of the
     calibrated float model, running it on ``samples`` (dicts keyed by input name)."""
-    obj = _read(calibrated)
-    idx = _ranged_tensors(obj)
     it = interpreter_class()(model_content=calibrated, experimental_preserve_all_tensors=True)
     it.allocate_tensors()
     run = it.get_signature_runner()
@@ -65,8 +64,8 @@ def clip_ranges(calibrated: bytes, samples: Iterable[Mapping[str, np.ndarray]],
         raise ValueError(f"percentile must be in (50, 100], got {percentile}")
     if percentile == 100.0:
         return calibrated, 0
-    extremes = sample_extremes(calibrated, samples)
     obj = _read(calibrated)
+    extremes = sample_extremes(calibrated, _ranged_tensors(obj), samples)
     tensors = obj.subgraphs[0].tensors
     narrowed = 0
     for i, (lo, hi) in extremes.items():

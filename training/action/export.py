@@ -52,9 +52,11 @@ def input_norm_affine(model: keras.Model) -> Tuple[np.ndarray, np.ndarray]:
     b = -np.asarray(norm.moving_mean, np.float64) * a
     if norm.center:
         b = b + np.asarray(norm.beta, np.float64)
+    # (5,) per channel, or (90,) joint-major per joint and channel: both reshape to
+    # (-1, 5) and broadcast to (18, 5).
     shape = (NUM_JOINTS, NUM_FEATURES)
-    return (np.broadcast_to(a.reshape(-1), (NUM_JOINTS * NUM_FEATURES // a.size, a.size)).reshape(shape),
-            np.broadcast_to(b.reshape(-1), (NUM_JOINTS * NUM_FEATURES // b.size, b.size)).reshape(shape))
+    return (np.broadcast_to(a.reshape(-1, NUM_FEATURES), shape),
+            np.broadcast_to(b.reshape(-1, NUM_FEATURES), shape))
 
 
 def apply_folded_embed(model: keras.Model, x):
@@ -102,7 +104,7 @@ def frame_layers(model: keras.Model, x) -> List[Tuple[str, object]]:
                                  else (1, NUM_JOINTS, NUM_FEATURES))(x)
         x = keras.layers.Reshape((NUM_JOINTS, NUM_FEATURES))(norm(x, training=False))
         out.append(("input_norm", x))
-    if "joint_embed" in names and "input_norm" not in names:
+    elif "joint_embed" in names:
         x = apply("joint_embed", x)
     if "pool" in names:
         i = 1
