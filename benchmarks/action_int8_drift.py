@@ -2,6 +2,7 @@
 
     nice -n 10 python benchmarks/action_int8_drift.py --model runs/jhmdb
         [--data ../shared/data/jhmdb14/jhmdb14_split1.npz] [--calib-clips 60]
+        [--range-percentile P]
 
 Converts the model's step to full int8 (calibration: 500 streaming frames of
 ``--calib-clips`` training clips, as ``benchmarks/action_jhmdb.py``) and streams the test
@@ -18,6 +19,8 @@ Then the mean |h_int8 - h_float| of one teacher-forced step, and of the free-run
 at a few frames; and, layer by layer up to the joint-attended feature s_t, the relative
 error of that prefix of the network converted to int8 on its own (mean |int8 - float| /
 mean |float| over 400 test frames) and its largest |float| value (what sets the int8 scale).
+Every conversion uses ``--range-percentile`` (default: the converter's for action models;
+100 gives min/max ranges, as before session 5).
 Needs TensorFlow and ../shared (or --data).
 """
 from __future__ import annotations
@@ -57,11 +60,13 @@ def main() -> None:
     ap.add_argument("--model", type=Path, required=True)
     ap.add_argument("--data", type=Path, default=JHMDB)
     ap.add_argument("--calib-clips", type=int, default=60)
+    ap.add_argument("--range-percentile", type=float, default=None,
+                    help="int8 activation ranges (default: the converter's for action models)")
     args = ap.parse_args()
     if not args.data.is_file():
         sys.exit(f"{args.data} not found (needs ../shared/data/jhmdb14 or --data)")
 
-    from converters.convert import int8_tflite
+    from converters.convert import DEFAULT_RANGE_PERCENTILE, int8_tflite
     from pipan.dataset import load
     from pipan.runtime import TFLiteModel
     from pipan.skeleton import clip_features
@@ -69,13 +74,16 @@ def main() -> None:
     from training.action.export import keras_step_fn, load_model_dir, step_from_sequence_model
     from training.action.quantize import calibration_samples, step_to_int8
 
+    pct = DEFAULT_RANGE_PERCENTILE["action"] if args.range_percentile is None \
+        else args.range_percentile
     ds = load(args.data).to_coco18()
     model, config = load_model_dir(args.model)
     step = step_from_sequence_model(model)
     train_clips = [ds.clip(i) for i in np.flatnonzero(ds.test == 0)]
     rng = np.random.default_rng(0)
     calib = [train_clips[i] for i in rng.permutation(len(train_clips))[: args.calib_clips]]
-    tfl = TFLiteModel(step_to_int8(step, calibration_samples(step, calib, limit=500)), threads=1)
+    tfl = TFLiteModel(step_to_int8(step, calibration_samples(step, calib, limit=500), pct),
+                      threads=1)
     fstep = keras_step_fn(step)
     hidden = int(tfl.input_shape("h_prev")[-1])
     (f_scale, f_zp), (h_scale, h_zp) = (tfl.input_details[k]["quantization"]
@@ -127,7 +135,7 @@ def main() -> None:
     for name, sub in prefixes(model):
         def rep(sub=sub):
             return ({"features": c[None].astype(np.float32)} for c in calib_frames)
-        q = TFLiteModel(int8_tflite(sub, rep, io="int8")[0], threads=1)
+        q = TFLiteModel(int8_tflite(sub, rep, io="int8", range_percentile=pct)[0], threads=1)
         ref = np.concatenate([np.asarray(sub({"features": c[None]})["y"]).ravel()
                               for c in frames])
         got = np.concatenate([q(features=c[None])["y"].ravel() for c in frames])

@@ -8,7 +8,7 @@ to check int8 accuracy.
 """
 from __future__ import annotations
 
-from typing import Dict, Iterator, List, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
@@ -34,13 +34,15 @@ def calibration_samples(step, clips: Sequence[np.ndarray], limit: int = 500,
     return samples
 
 
-def step_to_int8(step, samples: Sequence[Dict[str, np.ndarray]]) -> bytes:
+def step_to_int8(step, samples: Sequence[Dict[str, np.ndarray]],
+                 range_percentile: Optional[float] = None) -> bytes:
     """Full-integer (int8 in, int8 out) TFLite bytes of the Keras step model.
 
     Goes through the project's converter (``converters.convert.int8_tflite``), so the
     result has the same post-conversion fixes and activation ranges as ``pipan convert``'s
     action models (explicit zero biases, which tflite-runtime on armv7 needs; percentile
-    ranges); no metadata, no validation.
+    ranges; ``range_percentile`` overrides the converter's action default); no metadata,
+    no validation.
     """
     from converters.convert import DEFAULT_RANGE_PERCENTILE, int8_tflite  # needs TF: lazy
 
@@ -48,5 +50,5 @@ def step_to_int8(step, samples: Sequence[Dict[str, np.ndarray]]) -> bytes:
         for s in samples:
             yield {k: np.asarray(v, np.float32) for k, v in s.items()}
 
-    return int8_tflite(step, representative, io="int8",
-                       range_percentile=DEFAULT_RANGE_PERCENTILE["action"])[0]
+    pct = DEFAULT_RANGE_PERCENTILE["action"] if range_percentile is None else range_percentile
+    return int8_tflite(step, representative, io="int8", range_percentile=pct)[0]
