@@ -144,6 +144,26 @@ def test_int8_step_has_no_activation_on_a_matmul_weights_side():
     assert (bmm, nonconst, nobias) == (0, 0, 0)
 
 
+def test_step_to_int8_range_percentile_overrides_the_default():
+    """step_to_int8 uses the converter's percentile ranges for action models unless told
+    otherwise: min/max (100) gives every activation a range at least as wide, some wider."""
+    from ai_edge_litert.interpreter import Interpreter
+    rng = np.random.default_rng(16)
+    step = step_from_sequence_model(perturbed(build_action_model(5, **TINY), seed=17))
+    samples = calibration_samples(step, random_clips(4, rng), limit=60)
+
+    def scales(data):
+        details = Interpreter(model_content=data).get_tensor_details()
+        return {d["name"]: d["quantization"][0] for d in details if d["quantization"][0] > 0}
+
+    default, minmax = scales(step_to_int8(step, samples)), scales(
+        step_to_int8(step, samples, range_percentile=100.0))
+    common = set(default) & set(minmax)
+    assert len(common) > 10
+    assert all(default[k] <= minmax[k] * (1 + 1e-6) for k in common)
+    assert sum(default[k] < 0.9 * minmax[k] for k in common) >= 3
+
+
 def _op_names(model: bytes) -> list:
     from tensorflow.lite.python import schema_py_generated as sch
     m = sch.ModelT.InitFromObj(sch.Model.GetRootAsModel(bytearray(model), 0))
