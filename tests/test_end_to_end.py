@@ -19,12 +19,9 @@ and over both people:
 Measured with the bundled models (pose net distilled from BlazePose; action model trained
 on synthetic motions + synthetic videos run through the runtime; keypoint smoothing on,
 the default), x86-64, ai-edge-litert 2.3.0: person 0 matched in 215/240 frames by 2 main
-ids, person 1 in 148/240 by 3; labels right in 113 of 480 frames (24%, 4.5x chance);
-boundaries near 2/2 and 3/3 (5 of 5). With the exact skeletons: 132 of 480 (28%, 5.2x
-chance), boundaries 2/2 and 2/3. (The previous conversion of the same action model, with
-min/max int8 ranges: 146 (5.8x) and 169 (6.7x); its re-conversion with percentile ranges
-tracks the float model more closely and is better on six held-out videos, worse on this
-one: pipan/models/MODEL_CARD.md.) The bars keep a margin for other platforms
+ids, person 1 in 148/240 by 3; labels right in 146 of 480 frames (30%, 5.8x chance);
+boundaries near 1/2 and 3/3 (4 of 5). With the exact skeletons: 169 of 480 (35%, 6.7x
+chance), boundaries 2/2 and 3/3. The bars keep a margin for other platforms
 (emulated arm64 rounds int8 kernels differently: there person 0 once had 0/2 boundaries
 near with the pose net, and one re-conversion of the same action model moved person 0
 from 1/2 to 0/2 with exact skeletons), so boundaries are counted over both people, not
@@ -57,7 +54,7 @@ DEMO, TRUTH = MODELS / "demo.mp4", MODELS / "demo.json"
 MATCH_FRACTION, MAX_IDS = 0.55, 3  # bundled pose net (measured: 0.62 x86, 0.59 armhf; 3 ids)
 ORACLE_MATCH_FRACTION, ORACLE_MAX_IDS = 0.8, 2  # exact skeletons
 SEGMENT_COUNT_SLACK = 4  # x86: 4 and 5 label runs for 3 and 4 true segments; armhf: 7 for 3
-# labels right in >= FACTOR x the chance share of frames (measured 4.5x and 5.2x, above);
+# labels right in >= FACTOR x the chance share of frames (measured 5.8x and 6.7x, above);
 # the comparison's own check (oracle models) keeps the loose 2x
 LABEL_FACTOR, EXACT_LABEL_FACTOR, CHANCE_FACTOR = 4.0, 5.0, 2.0
 BOUNDARY_S, BOUNDARY_FRACTION = 1.5, 0.5
