@@ -66,7 +66,7 @@ def main() -> None:
     if not args.data.is_file():
         sys.exit(f"{args.data} not found (needs ../shared/data/jhmdb14 or --data)")
 
-    from converters.convert import DEFAULT_RANGE_PERCENTILE, int8_tflite
+    from converters.convert import int8_tflite, range_percentile_for
     from pipan.dataset import load
     from pipan.runtime import TFLiteModel
     from pipan.skeleton import clip_features
@@ -74,8 +74,7 @@ def main() -> None:
     from training.action.export import keras_step_fn, load_model_dir, step_from_sequence_model
     from training.action.quantize import calibration_samples, step_to_int8
 
-    pct = DEFAULT_RANGE_PERCENTILE["action"] if args.range_percentile is None \
-        else args.range_percentile
+    pct = range_percentile_for("action", args.range_percentile)
     ds = load(args.data).to_coco18()
     model, config = load_model_dir(args.model)
     step = step_from_sequence_model(model)

@@ -67,6 +67,15 @@ class ConversionError(PipanError):
     """The model cannot be converted as asked (float ops, accuracy drop, bad model)."""
 
 
+def range_percentile_for(kind: str, value: Optional[float] = None) -> float:
+    """The activation-range percentile to convert a ``kind`` model with: ``value``, or the
+    kind's default (DEFAULT_RANGE_PERCENTILE); ConversionError outside (50, 100]."""
+    p = DEFAULT_RANGE_PERCENTILE[kind] if value is None else float(value)
+    if not 50.0 < p <= 100.0:
+        raise ConversionError(f"range percentile must be in (50, 100], got {p}")
+    return p
+
+
 @dataclass(frozen=True)
 class Conversion:
     """What ``convert`` produced: the TFLite model's bytes and its validation report."""
@@ -545,10 +554,7 @@ def convert_keras(model, config: Mapping[str, Any], calibration: PathLike, *,
     if max_drop < 0:
         raise ConversionError(f"max_drop must be >= 0 points, got {max_drop}")
     samples = samples or DEFAULT_SAMPLES[kind]
-    range_percentile = DEFAULT_RANGE_PERCENTILE[kind] if range_percentile is None \
-        else float(range_percentile)
-    if not 50.0 < range_percentile <= 100.0:
-        raise ConversionError(f"range percentile must be in (50, 100], got {range_percentile}")
+    range_percentile = range_percentile_for(kind, range_percentile)
     eval_samples = eval_samples or DEFAULT_EVAL[kind]
     threads = threads or default_threads()
     data = _load_calibration(kind, calibration)

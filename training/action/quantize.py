@@ -44,11 +44,11 @@ def step_to_int8(step, samples: Sequence[Dict[str, np.ndarray]],
     ranges; ``range_percentile`` overrides the converter's action default); no metadata,
     no validation.
     """
-    from converters.convert import DEFAULT_RANGE_PERCENTILE, int8_tflite  # needs TF: lazy
+    from converters.convert import int8_tflite, range_percentile_for  # needs TF: lazy
 
     def representative() -> Iterator[Dict[str, np.ndarray]]:
         for s in samples:
             yield {k: np.asarray(v, np.float32) for k, v in s.items()}
 
-    pct = DEFAULT_RANGE_PERCENTILE["action"] if range_percentile is None else range_percentile
-    return int8_tflite(step, representative, io="int8", range_percentile=pct)[0]
+    return int8_tflite(step, representative, io="int8",
+                       range_percentile=range_percentile_for("action", range_percentile))[0]
