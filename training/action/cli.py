@@ -83,12 +83,6 @@ def group() -> None:
 @click.option("--rate-augment", default=0.0, show_default=True, type=click.FloatRange(0, 1),
               help="Probability of training on every 2nd or 3rd frame of a clip (features "
               "at 15 or 10 fps): for runtimes that process fewer than 30 frames a second.")
-@click.option("--distill", default=0.0, show_default=True, type=click.FloatRange(0, 1),
-              help="Weight of a pooled-statistics teacher's out-of-fold probabilities in "
-              "the training targets (knowledge distillation; docs/action.md, session 6).")
-@click.option("--distill-temperature", default=1.0, show_default=True,
-              type=click.FloatRange(0, min_open=True),
-              help="Softmax temperature of the distillation teacher.")
 @click.option("--no-augment", is_flag=True, help="Train without augmentation.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train_cmd(data: Tuple[Path, ...], out: Path, epochs: int, batch_size: int,
@@ -96,8 +90,8 @@ def train_cmd(data: Tuple[Path, ...], out: Path, epochs: int, batch_size: int,
               lambda_joints: float, no_graph: bool, no_joint_attention: bool,
               no_frame_attention: bool, val_fraction: float, node_bias: bool,
               concat_nodes: bool, joint_embed: int, pool_mean: bool, joint_norm: bool,
-              rate_augment: float, distill: float, distill_temperature: float,
-              no_augment: bool, quiet: bool) -> None:
+              rate_augment: float, no_augment: bool,
+              quiet: bool) -> None:
     """Train on the clips with test=0 (or a seeded 80/20 split per class when the file
     has no test column) and evaluate on the rest.
 
@@ -119,8 +113,7 @@ def train_cmd(data: Tuple[Path, ...], out: Path, epochs: int, batch_size: int,
                    joint_embed=joint_embed, pool_mean=pool_mean)
     metrics = train(dataset, out, epochs=epochs, batch_size=batch_size,
                     learning_rate=learning_rate, seed=seed, max_frames=max_frames,
-                    val_fraction=val_fraction, distill=distill,
-                    distill_temperature=distill_temperature,
+                    val_fraction=val_fraction,
                     augment=NO_AUGMENT if no_augment else Augment(rate=rate_augment),
                     builder=builder,
                     command=command_line(click.get_current_context()),

@@ -87,8 +87,7 @@ def score_predictions(probs: Sequence[np.ndarray], y: np.ndarray,
 
 
 
-def _make_sequence(clips, y, classes, *, batch_size, t_pad, augment, seed, prefix_ramp,
-                   targets=None):
+def _make_sequence(clips, y, classes, *, batch_size, t_pad, augment, seed, prefix_ramp):
     import keras
 
     class Batches(keras.utils.PyDataset):
@@ -108,34 +107,26 @@ def _make_sequence(clips, y, classes, *, batch_size, t_pad, augment, seed, prefi
             pairs = [subsample(augment_clip(clips[i], self.rng, augment), self.rng, augment)
                      for i in idx]
             kps = [crop(kp, t_pad, self.rng) for kp, _ in pairs]
-            return batch_arrays(kps, y[idx], t_pad, prefix_ramp, [f for _, f in pairs],
-                                None if targets is None else targets[idx])
+            return batch_arrays(kps, y[idx], t_pad, prefix_ramp, [f for _, f in pairs])
 
     return Batches()
 
 
-def batch_arrays(kps, y, t_pad, prefix_ramp, fps=None, soft=None):
+def batch_arrays(kps, y, t_pad, prefix_ramp, fps=None):
     """(x, targets, sample weights) of a batch of COCO-18 clips (at ``fps`` each, default
-    30) for ``model.fit``. Targets are the class indices ``(B, T)``, or with ``soft``
-    ``(B, C)`` (distillation) those distributions at every frame ``(B, T, C)``."""
+    30) for ``model.fit``."""
     x = pad_features(features_of(kps, fps), t_pad)
     lengths = [min(len(k), t_pad) for k in kps]
-    if soft is None:
-        yy = np.repeat(np.asarray(y, np.int64)[:, None], t_pad, axis=1)
-    else:
-        yy = np.repeat(np.asarray(soft, np.float32)[:, None, :], t_pad, axis=1)
+    yy = np.repeat(np.asarray(y, np.int64)[:, None], t_pad, axis=1)
     w_pose = np.stack([frame_weights(T, t_pad, prefix_ramp) for T in lengths])
     w_joint = np.stack([frame_weights(T, t_pad, 0.0) for T in lengths])
     return x, {"probs": yy, "joint_probs": yy}, {"probs": w_pose, "joint_probs": w_joint}
 
 
-def _loss(num_classes: int, label_smoothing: float, soft: bool = False):
-    """Cross-entropy on integer targets (B, T), or with ``soft`` on distributions
-    (B, T, C), with optional label smoothing."""
+def _loss(num_classes: int, label_smoothing: float):
+    """Cross-entropy on integer targets (B, T), with optional label smoothing."""
     import keras
 
-    if soft:
-        return keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
     if not label_smoothing:
         return keras.losses.SparseCategoricalCrossentropy()
 
@@ -149,7 +140,6 @@ def _loss(num_classes: int, label_smoothing: float, soft: bool = False):
 def train(dataset: SkeletonDataset, out_dir: Path, *, epochs: int = 160, batch_size: int = 32,
           learning_rate: float = 3e-3, weight_decay: float = 1e-4, seed: int = 0, max_frames: int = 64,
           prefix_ramp: float = 2.0, label_smoothing: float = 0.0, val_fraction: float = 0.0,
-          distill: float = 0.0, distill_temperature: float = 1.0,
           augment: Augment = Augment(),
           builder: Optional[Dict] = None, command: Optional[str] = None,
           verbose: int = 1, log: Callable[[str], None] = print) -> Dict:
@@ -159,9 +149,7 @@ def train(dataset: SkeletonDataset, out_dir: Path, *, epochs: int = 160, batch_s
     ``val_fraction`` > 0 sets the test clips aside entirely and evaluates on a seeded
     stratified ``val_fraction`` of the training clips instead (for choosing settings
     without looking at the test set). ``label_smoothing`` smooths the one-hot targets of
-    both loss terms. ``distill`` > 0 mixes that weight of a pooled-statistics teacher's
-    out-of-fold probabilities (``teacher.soft_targets``, at ``distill_temperature``) into
-    the training targets; evaluation is unchanged.
+    both loss terms.
 
     Returns the metrics dict stored in config.json."""
     import keras
@@ -190,35 +178,25 @@ def train(dataset: SkeletonDataset, out_dir: Path, *, epochs: int = 160, batch_s
     train_clips = [clips[i] for i in train_idx]
     test_clips = [clips[i] for i in test_idx]
     t_pad = min(max_frames, max(len(c) for c in clips))
-    targets = None
-    if distill > 0:
-        from .teacher import soft_targets
-
-        targets = soft_targets(features_of(train_clips), y[train_idx], len(classes), distill,
-                               seed=seed, temperature=distill_temperature)
-    soft = targets is not None
     kwargs = dict(DEFAULT_BUILDER, **(builder or {}))
     model = build_action_model(len(classes), **kwargs)
     steps = math.ceil(len(train_clips) / batch_size) * epochs
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.05)
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay, clipnorm=1.0),
-        loss={"probs": _loss(len(classes), label_smoothing, soft),
-              "joint_probs": _loss(len(classes), label_smoothing, soft)},
+        loss={"probs": _loss(len(classes), label_smoothing),
+              "joint_probs": _loss(len(classes), label_smoothing)},
         loss_weights={"probs": kwargs["lambda_pose"], "joint_probs": kwargs["lambda_joints"]},
-        weighted_metrics={"probs": [keras.metrics.CategoricalAccuracy(name="acc") if soft else
-                                    keras.metrics.SparseCategoricalAccuracy(name="acc")]})
+        weighted_metrics={"probs": [keras.metrics.SparseCategoricalAccuracy(name="acc")]})
     params = int(model.count_params())
     log(f"{len(train_clips)} training clips, {len(test_clips)} evaluation clips, "
         f"{len(classes)} classes, {params} parameters, frames padded to {t_pad}")
     batches = _make_sequence(train_clips, y[train_idx], classes, batch_size=batch_size,
-                             t_pad=t_pad, augment=augment, seed=seed, prefix_ramp=prefix_ramp,
-                             targets=targets)
+                             t_pad=t_pad, augment=augment, seed=seed, prefix_ramp=prefix_ramp)
     val = None
     if len(test_clips):
         vx, vy, vw = batch_arrays([crop(c, t_pad, None) for c in test_clips], y[test_idx],
-                                  t_pad, prefix_ramp, None,
-                                  np.eye(len(classes))[y[test_idx]] if soft else None)
+                                  t_pad, prefix_ramp)
         val = (vx, vy, vw)
     start = time.time()
     history = model.fit(batches, epochs=epochs, validation_data=val, verbose=verbose,
@@ -248,8 +226,7 @@ def train(dataset: SkeletonDataset, out_dir: Path, *, epochs: int = 160, batch_s
               "training": {"epochs": epochs, "batch_size": batch_size,
                            "learning_rate": learning_rate, "weight_decay": weight_decay,
                            "max_frames": max_frames, "label_smoothing": label_smoothing,
-                           "val_fraction": val_fraction, "distill": distill,
-                           "distill_temperature": distill_temperature,
+                           "val_fraction": val_fraction,
                            "prefix_ramp": prefix_ramp, "augment": asdict(augment)},
               "command": command or " ".join(["python -m training"] + sys.argv[1:]),
               "commit": git_commit(), "metrics": metrics}
