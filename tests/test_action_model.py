@@ -147,13 +147,12 @@ def test_int8_step_has_no_activation_on_a_matmul_weights_side():
 def test_step_to_int8_range_percentile_overrides_the_default():
     """step_to_int8 uses the converter's percentile ranges for action models unless told
     otherwise: min/max (100) gives every activation a range at least as wide, some wider."""
-    from ai_edge_litert.interpreter import Interpreter
     rng = np.random.default_rng(16)
     step = step_from_sequence_model(perturbed(build_action_model(5, **TINY), seed=17))
     samples = calibration_samples(step, random_clips(4, rng), limit=60)
 
     def scales(data):
-        details = Interpreter(model_content=data).get_tensor_details()
+        details = TFLiteModel(data, threads=1).interpreter.get_tensor_details()
         return {d["name"]: d["quantization"][0] for d in details if d["quantization"][0] > 0}
 
     default, minmax = scales(step_to_int8(step, samples)), scales(
