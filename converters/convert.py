@@ -30,7 +30,8 @@ from pipan.errors import ModelError, PipanError
 from pipan.fileio import file_sha256  # noqa: F401  (re-exported: converters.convert.file_sha256)
 from pipan.image import letterbox, to_net_input
 from pipan.runtime import TFLiteModel, default_threads, quantize, runtime_name
-from pipan.skeleton import FEATURES, NUM_FEATURES, NUM_JOINTS, clip_features
+from pipan.skeleton import (FEATURES, NUM_FEATURES, NUM_JOINTS, NUM_STATS, clip_features,
+                            clip_stats)
 
 from . import calibration as cal
 from .fixups import add_zero_biases
@@ -149,8 +150,14 @@ def _check_contract(model, kind: str) -> Dict[str, Any]:
         need(outs["heatmaps"][-1] == NUM_JOINTS + 1, "heatmaps with 19 channels")
         need(outs["pafs"][-1] == 38, "pafs with 38 channels")
         return {"input_size": int(S)}
-    need(set(ins) == {"features", "h_prev"}, "inputs named 'features' and 'h_prev'")
-    need(set(outs) == {"h", "score", "logits"}, "outputs named 'h', 'score' and 'logits'")
+    stats = "stats" in ins
+    need(set(ins) - {"stats"} == {"features", "h_prev"},
+         "inputs named 'features' and 'h_prev' (and optionally 'stats')")
+    need(set(outs) == {"h", "score", "logits"} | ({"stats_logits"} if stats else set()),
+         "outputs named 'h', 'score' and 'logits' (and 'stats_logits' with input 'stats')")
+    if stats:
+        need(ins["stats"] == (1, NUM_STATS) and outs["stats_logits"] == outs["logits"],
+             f"stats of shape (1, {NUM_STATS}) and stats_logits shaped like logits")
     need(ins["features"] == (1, NUM_JOINTS, NUM_FEATURES), "features of shape (1, 18, 5)")
     H = ins["h_prev"][-1]
     need(ins["h_prev"] == (1, H) and outs["h"] == (1, H), "h_prev and h of shape (1, H)")
@@ -420,14 +427,19 @@ def _validate_pose(ref: TFLiteModel, q: TFLiteModel, items,
 # --- action ------------------------------------------------------------------------------------
 
 def _stream_step_inputs(model: TFLiteModel, clip18: np.ndarray, H: int):
-    """Per frame of a COCO-18 clip (T, 18, 3): (features (1, 18, 5), h_prev (1, H)) as the
-    float step model sees them when streamed through the clip from a zero state."""
+    """Per frame of a COCO-18 clip (T, 18, 3): the step inputs ``{"features" (1, 18, 5),
+    "h_prev" (1, H)}`` (plus ``"stats"`` (1, 144), the running statistics, for a model
+    with a statistics head) as the float step model sees them when streamed through the
+    clip from a zero state."""
     feats = clip_features(clip18)
+    stats = clip_stats(feats) if "stats" in model.input_details else None
     h = np.zeros((1, H), np.float32)
-    for f in feats:
-        x = f[None].astype(np.float32)
-        yield x, h
-        h = np.asarray(model(features=x, h_prev=h)["h"], np.float32).reshape(1, H)
+    for t, f in enumerate(feats):
+        inputs = {"features": f[None].astype(np.float32), "h_prev": h}
+        if stats is not None:
+            inputs["stats"] = stats[t][None]
+        yield inputs
+        h = np.asarray(model(**inputs)["h"], np.float32).reshape(1, H)
 
 
 def _validate_action(ref: TFLiteModel, q: TFLiteModel, clips: Sequence[np.ndarray],
@@ -598,13 +610,13 @@ def convert_keras(model, config: Mapping[str, Any], calibration: PathLike, *,
         # features): 500 samples from the first ~2,000 frames lost 7.4 points of accuracy;
         # 2,000 from all 15k frames 2.3-4.5 (seeds 0-2); 5,000 or 15,000 no better. With
         # the bounded features (30 epochs) 2,000 samples lose 0.6-2.3 points.
-        pairs: List[Tuple[np.ndarray, np.ndarray]] = []
+        steps: List[Dict[str, np.ndarray]] = []
         for c in calib_clips:
-            pairs.extend(_stream_step_inputs(ref, data.clip(int(c)), H))
-            if len(pairs) >= MAX_CALIBRATION_FRAMES:
+            steps.extend(_stream_step_inputs(ref, data.clip(int(c)), H))
+            if len(steps) >= MAX_CALIBRATION_FRAMES:
                 break
-        pick = np.sort(np.random.default_rng(seed + 1).permutation(len(pairs))[:samples])
-        rep_samples = [{"features": pairs[i][0], "h_prev": pairs[i][1]} for i in pick]
+        pick = np.sort(np.random.default_rng(seed + 1).permutation(len(steps))[:samples])
+        rep_samples = [steps[i] for i in pick]
         probe = rep_samples[0]
 
     def representative():

@@ -9,6 +9,12 @@ model's prediction on frames 1..t. A ``decay`` < 1 multiplies n and d by ``decay
 frame (older frames fade with half-life log(0.5)/log(decay) frames); a ``window`` of W
 frames attends over the last W frames only (O(W) state). Both let a live stream forget
 old actions; the recurrent state h itself is never reset (``forget`` does that).
+
+A model with a statistics head (docs/action.md, session 7) also takes ``stats`` (1, 144),
+the running mean and standard deviation of each joint's position and velocity over the
+frames seen so far (:func:`pipan.skeleton.clip_stats`), kept per person as a weighted
+count, sum and sum of squares (under the same decay or window), and returns
+``stats_logits`` (1, C), which add to the attended logits before the softmax.
 """
 from __future__ import annotations
 
@@ -21,12 +27,14 @@ from typing import Callable, Deque, Dict, Hashable, Mapping, Optional, Sequence,
 import numpy as np
 
 from .errors import ModelError, PipanError
-from .skeleton import NUM_FEATURES, NUM_JOINTS, elapsed_frames, frame_features
+from .skeleton import (NUM_FEATURES, NUM_JOINTS, NUM_STATS, elapsed_frames, frame_features,
+                       pooled_stats, stat_values)
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "action.tflite"
 
 #: A step function: keyword inputs ``features`` (1, 18, 5) and ``h_prev`` (1, H), float32;
-#: returns a mapping with ``h`` (1, H), ``score`` (1, 1) and ``logits`` (1, C).
+#: returns a mapping with ``h`` (1, H), ``score`` (1, 1) and ``logits`` (1, C). A step with a
+#: statistics head also takes ``stats`` (1, 144) and returns ``stats_logits`` (1, C).
 StepFn = Callable[..., Mapping[str, np.ndarray]]
 
 
@@ -40,8 +48,13 @@ class _TrackState:
     m: float = -np.inf  # running max of the attention scores
     n: Optional[np.ndarray] = None  # (C,) float64 numerator
     d: float = 0.0  # denominator
-    recent: Deque[Tuple[float, np.ndarray]] = field(default_factory=deque)  # window mode
+    recent: Deque[Tuple[float, np.ndarray, Optional[np.ndarray]]] = field(
+        default_factory=deque)  # window mode: (e, logits, stat values) per frame
     frames: int = 0
+    # statistics head: weighted frame count, sum and sum of squares of the stat values
+    s_weight: float = 0.0
+    s_sum: Optional[np.ndarray] = None  # (72,) float64
+    s_sq: Optional[np.ndarray] = None
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
@@ -51,14 +64,24 @@ def softmax(x: np.ndarray) -> np.ndarray:
     return (z / z.sum(-1, keepdims=True)).astype(np.float32)
 
 
+def step_takes_stats(step: StepFn) -> bool:
+    """Whether a step function has a statistics head: its input names (a TFLiteModel's
+    ``input_details``, a Keras step function's ``input_names``) include ``stats``."""
+    names = getattr(step, "input_details", None) or getattr(step, "input_names", ()) or ()
+    return "stats" in names
+
+
 class StreamingAction:
     """The streaming logic over any step function (a TFLite model or a Keras step model).
 
-    ``labels``: class names, in the model's output order; ``hidden``: the GRU state size H.
+    ``labels``: class names, in the model's output order; ``hidden``: the GRU state size H;
+    ``stats``: whether the step has a statistics head (default: ask the step,
+    :func:`step_takes_stats`).
     """
 
     def __init__(self, step: StepFn, labels: Sequence[str], hidden: int,
-                 decay: float = 1.0, window: Optional[int] = None):
+                 decay: float = 1.0, window: Optional[int] = None,
+                 stats: Optional[bool] = None):
         if not 0.0 < decay <= 1.0:
             raise PipanError(f"decay must be in (0, 1], got {decay}")
         if window is not None and window < 1:
@@ -68,6 +91,7 @@ class StreamingAction:
         self.hidden = int(hidden)
         self.decay = float(decay)
         self.window = window
+        self.stats = step_takes_stats(step) if stats is None else bool(stats)
         self._tracks: Dict[Hashable, _TrackState] = {}
 
     @property
@@ -91,24 +115,35 @@ class StreamingAction:
             st = self._tracks[track_id] = _TrackState(h=np.zeros((1, self.hidden), np.float32))
         gap = None if time is None or st.previous_time is None else time - st.previous_time
         feats = frame_features(kp, st.previous, elapsed_frames(gap))[None].astype(np.float32)
-        out = self.step(features=feats, h_prev=st.h)
+        inputs = {"features": feats, "h_prev": st.h}
+        values = None
+        if self.stats:
+            values = stat_values(feats[0]).astype(np.float64)
+            inputs["stats"] = self._pool(st, values)[None]
+        out = self.step(**inputs)
         st.h = np.asarray(out["h"], np.float32).reshape(1, self.hidden)
         e = float(np.asarray(out["score"]).reshape(-1)[0])
         logits = np.asarray(out["logits"], np.float64).reshape(-1)
         if logits.shape[0] != self.num_classes:
             raise ModelError(f"the model gives {logits.shape[0]} classes but has "
                              f"{self.num_classes} labels")
+        extra = 0.0
+        if self.stats:
+            if "stats_logits" not in out:
+                raise ModelError("the model takes running statistics but gives no "
+                                 "'stats_logits'")
+            extra = np.asarray(out["stats_logits"], np.float64).reshape(-1)
         st.previous, st.previous_time = kp, time
         st.frames += 1
         if self.window is not None:
-            st.recent.append((e, logits))
+            st.recent.append((e, logits, values))
             if len(st.recent) > self.window:
                 st.recent.popleft()
             es = np.array([r[0] for r in st.recent])
             ages = np.arange(len(es))[::-1]
             w = np.exp(es - es.max()) * self.decay ** ages
             mean = (w[:, None] * np.stack([r[1] for r in st.recent])).sum(0) / w.sum()
-            return softmax(mean)
+            return softmax(mean + extra)
         # Running softmax-weighted mean, rescaled whenever a new maximum arrives.
         m_new = max(st.m, e)
         rescale = np.exp(st.m - m_new) * self.decay if st.n is not None else 0.0
@@ -116,7 +151,23 @@ class StreamingAction:
         st.n = (st.n * rescale if st.n is not None else 0.0) + w * logits
         st.d = st.d * rescale + w
         st.m = m_new
-        return softmax(st.n / st.d)
+        return softmax(st.n / st.d + extra)
+
+    def _pool(self, st: _TrackState, values: np.ndarray) -> np.ndarray:
+        """Fold this frame's stat ``values`` (72,) into the person's running statistics
+        and return them pooled, ``(144,)`` float32. Older frames weigh decay^age, as in the
+        frame attention; in window mode only the last ``window`` frames count."""
+        if self.window is not None:
+            kept = [r[2] for r in list(st.recent)[-(self.window - 1):]] if self.window > 1 else []
+            v = np.stack(kept + [values])
+            w = self.decay ** np.arange(len(v))[::-1].astype(np.float64)
+            return pooled_stats(w.sum(), (w[:, None] * v).sum(0), (w[:, None] * v * v).sum(0))
+        if st.s_sum is None:
+            st.s_sum, st.s_sq = np.zeros_like(values), np.zeros_like(values)
+        st.s_weight = st.s_weight * self.decay + 1.0
+        st.s_sum = st.s_sum * self.decay + values
+        st.s_sq = st.s_sq * self.decay + values * values
+        return pooled_stats(st.s_weight, st.s_sum, st.s_sq)
 
     def forget(self, track_id: Hashable) -> None:
         """Drop a person's state (a track that ended); unknown ids are ignored."""
@@ -178,6 +229,11 @@ class ActionRecognizer(StreamingAction):
             raise ModelError(f"{path}: input 'features' has shape "
                              f"{self.model.input_shape('features')}, expected "
                              f"{(1, NUM_JOINTS, NUM_FEATURES)}")
+        stats = "stats" in self.model.input_details
+        if stats and (self.model.input_shape("stats") != (1, NUM_STATS)
+                      or "stats_logits" not in self.model.output_details):
+            raise ModelError(f"{path}: input 'stats' must have shape {(1, NUM_STATS)} and "
+                             f"come with an output 'stats_logits'")
         hidden = self.model.input_shape("h_prev")[-1]
-        super().__init__(self.model, labels, hidden, decay=decay, window=window)
+        super().__init__(self.model, labels, hidden, decay=decay, window=window, stats=stats)
         self.metadata = meta

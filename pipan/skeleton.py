@@ -257,3 +257,42 @@ def clip_features(keypoints: np.ndarray, fps: float = REFERENCE_FPS) -> np.ndarr
         return np.zeros((0, NUM_JOINTS, NUM_FEATURES), np.float32)
     prev = np.concatenate([np.zeros_like(kp[:1]), kp[:-1]], axis=0)
     return frame_features(kp, prev, elapsed_frames(1.0 / fps))
+
+
+# --- running statistics of the features (the action model's statistics head) -----------
+
+#: Feature channels whose running mean and standard deviation over the frames seen so far
+#: feed an action model's statistics head: positions and velocities (not the score).
+STATS_CHANNELS: Tuple[int, ...] = (0, 1, 3, 4)
+#: Per-frame values pooled by the statistics head: every joint's STATS_CHANNELS.
+NUM_STAT_VALUES = NUM_JOINTS * len(STATS_CHANNELS)
+#: Length of the pooled statistics vector: the mean, then the standard deviation, of each
+#: of the NUM_STAT_VALUES values.
+NUM_STATS = 2 * NUM_STAT_VALUES
+
+
+def stat_values(features: np.ndarray) -> np.ndarray:
+    """The values a statistics head pools, ``(..., 18, 5)`` features -> ``(..., 72)``:
+    each joint's x, y, vx, vy (joint-major)."""
+    f = np.asarray(features, np.float32)
+    return f[..., list(STATS_CHANNELS)].reshape(*f.shape[:-2], NUM_STAT_VALUES)
+
+
+def pooled_stats(weight: np.ndarray | float, total: np.ndarray,
+                 total_sq: np.ndarray) -> np.ndarray:
+    """Mean and standard deviation ``(..., 144)`` from a (weighted) frame count ``weight``,
+    the sum ``total (..., 72)`` and the sum of squares ``total_sq`` of stat_values over the
+    frames seen so far (float64 sums: the difference of squares loses little)."""
+    w = np.maximum(np.asarray(weight, np.float64), 1e-12)[..., None] \
+        if np.ndim(weight) else max(float(weight), 1e-12)
+    mean = np.asarray(total, np.float64) / w
+    var = np.maximum(np.asarray(total_sq, np.float64) / w - mean * mean, 0.0)
+    return np.concatenate([mean, np.sqrt(var)], axis=-1).astype(np.float32)
+
+
+def clip_stats(features: np.ndarray) -> np.ndarray:
+    """Running statistics of a feature clip ``(T, 18, 5)`` -> ``(T, 144)``: row t pools
+    frames 1..t (what the streaming runtime feeds the statistics head after frame t)."""
+    v = stat_values(features).astype(np.float64)
+    n = np.arange(1, len(v) + 1, dtype=np.float64)
+    return pooled_stats(n, np.cumsum(v, 0), np.cumsum(v * v, 0))

@@ -11,10 +11,10 @@ import keras  # noqa: E402
 from pipan.action import StreamingAction  # noqa: E402
 from pipan.dataset import load  # noqa: E402
 from pipan.runtime import TFLiteModel  # noqa: E402
-from pipan.skeleton import adjacency, clip_features  # noqa: E402
+from pipan.skeleton import adjacency, clip_features, clip_stats  # noqa: E402
 from training.action.export import keras_step_fn, step_from_sequence_model  # noqa: E402
-from training.action.layers import (GraphConv, JointAttention, JointDense, SoftAssignPool,  # noqa: E402
-                                    normalized_adjacency)
+from training.action.layers import (GraphConv, JointAttention, JointDense, RunningStats,  # noqa: E402
+                                    SoftAssignPool, normalized_adjacency)
 from training.action.model import build_action_model  # noqa: E402
 from training.action.quantize import calibration_samples, step_to_int8  # noqa: E402
 
@@ -234,7 +234,8 @@ def test_concatenating_joint_attention_keeps_the_nodes_apart():
                                     {"joint_norm": True}, {"node_bias": True},
                                     {"concat_nodes": True}, {"joint_embed": 8},
                                     {"joint_embed": 8, "use_graph": False},
-                                    {"pool_mean": True}])
+                                    {"pool_mean": True}, {"stats_head": True},
+                                    {"stats_head": True, "frame_attention": False}])
 def test_outputs_are_causal_and_padding_is_harmless(kwargs):
     rng = np.random.default_rng(3)
     model = perturbed(build_action_model(5, **TINY, **kwargs))
@@ -295,6 +296,31 @@ def stream_vs_offline(model, clips, step_fn, hidden, num_classes):
     return worst
 
 
+def test_running_stats_layer_is_clip_stats():
+    rng = np.random.default_rng(12)
+    clips = [clip_features(kp) for kp in random_clips(2, rng, lo=12, hi=13)]
+    x = np.stack(clips)
+    x[:, :, :, :2] += 3.0  # far from zero: the float32 shifted sums must stay accurate
+    y = np.asarray(RunningStats()(x))
+    assert y.shape == (2, 12, 144)
+    for i in range(2):
+        np.testing.assert_allclose(y[i], clip_stats(x[i]), atol=2e-5)
+
+
+def test_stats_head_step_contract_and_logits():
+    model = perturbed(build_action_model(6, **TINY, stats_head=True))
+    assert not model.get_layer("stats_head").trainable
+    step = step_from_sequence_model(model)
+    assert {i.name: tuple(i.shape) for i in step.inputs} == \
+        {"features": (1, 18, 5), "h_prev": (1, 16), "stats": (1, 144)}
+    stats = np.random.default_rng(13).normal(size=(1, 144)).astype(np.float32)
+    out = step({"features": np.zeros((1, 18, 5), np.float32),
+                "h_prev": np.zeros((1, 16), np.float32), "stats": stats})
+    kernel, bias = model.get_layer("stats_head").get_weights()
+    np.testing.assert_allclose(np.asarray(out["stats_logits"]), stats @ kernel + bias, atol=1e-4)
+    assert set(out) == {"h", "score", "logits", "stats_logits"}
+
+
 def test_step_model_contract():
     step = step_from_sequence_model(build_action_model(6, **TINY))
     assert {i.name: tuple(i.shape) for i in step.inputs} == \
@@ -311,7 +337,8 @@ def test_step_model_contract():
                                     {"joint_embed": 8, "concat_nodes": True},
                                     {"joint_embed": 8, "joint_norm": True},
                                     {"joint_embed": 8, "input_norm": False},
-                                    {"pool_mean": True}])
+                                    {"pool_mean": True},
+                                    {"joint_embed": 8, "concat_nodes": True, "stats_head": True}])
 def test_streaming_equals_offline_on_random_clips(kwargs):
     rng = np.random.default_rng(5)
     model = perturbed(build_action_model(6, **TINY, **kwargs), seed=6)
@@ -328,7 +355,8 @@ def test_streaming_equals_offline_on_real_clips(shared):
     assert stream_vs_offline(model, clips, keras_step_fn(step), 16, 14) < 1e-5
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"joint_embed": 8, "concat_nodes": True}])
+@pytest.mark.parametrize("kwargs", [{}, {"joint_embed": 8, "concat_nodes": True},
+                                    {"joint_embed": 8, "concat_nodes": True, "stats_head": True}])
 def test_int8_step_tracks_the_float_model(kwargs):
     """Full-int8 step in the streaming loop vs the float offline model. Stated tolerance,
     for a tiny model with random weights (sharper and harder to quantise than a trained

@@ -223,3 +223,56 @@ def test_time_stamps_give_velocities_over_the_real_gap():
     for k in half:
         rec.update("p", k)
     np.testing.assert_allclose(np.stack(seen), clip_features(half), rtol=1e-5, atol=1e-6)
+
+
+class StatsStep(LinearStep):
+    """LinearStep with a statistics head: also takes ``stats`` (1, 144) and returns
+    ``stats_logits`` = stats K, recording the stats it was given."""
+
+    input_names = ("features", "h_prev", "stats")
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.k = np.random.default_rng(5).normal(0, 0.3, (144, 4))
+        self.stats = []
+
+    def __call__(self, features, h_prev, stats):
+        out = dict(super().__call__(features, h_prev))
+        out["stats_logits"] = (stats @ self.k).astype(np.float32)
+        self.stats.append(stats[0].copy())
+        return out
+
+
+@pytest.mark.parametrize("decay,window", [(1.0, None), (0.9, None), (1.0, 5), (0.8, 4)])
+def test_statistics_head_gets_the_running_stats_and_adds_its_logits(decay, window):
+    from pipan.skeleton import pooled_stats, stat_values
+
+    rng = np.random.default_rng(2)
+    step = StatsStep()
+    rec = StreamingAction(step, list("abcd"), hidden=6, decay=decay, window=window)
+    assert rec.stats  # asked the step
+    kp = random_clip(rng)
+    values = stat_values(clip_features(kp)).astype(np.float64)
+    for t in range(len(kp)):
+        p = rec.update(3, kp[t])
+        v = values[:t + 1] if window is None else values[max(0, t + 1 - window):t + 1]
+        w = decay ** np.arange(len(v))[::-1]
+        expect = pooled_stats(w.sum(), (w[:, None] * v).sum(0), (w[:, None] * v * v).sum(0))
+        np.testing.assert_allclose(step.stats[t], expect, atol=1e-5)
+        attended = np.log(offline(step.calls, t + 1, decay, window))
+        np.testing.assert_allclose(p, softmax(attended + step.stats[t] @ step.k), atol=1e-5)
+    if decay == 1.0 and window is None:  # the clip's own running statistics
+        from pipan.skeleton import clip_stats
+        np.testing.assert_allclose(np.stack(step.stats), clip_stats(clip_features(kp)), atol=1e-5)
+
+
+def test_a_step_without_stats_logits_is_a_clear_error():
+    class Broken(LinearStep):
+        input_names = ("features", "h_prev", "stats")
+
+        def __call__(self, features, h_prev, stats):
+            return super().__call__(features, h_prev)
+
+    rec = StreamingAction(Broken(), list("abcd"), hidden=6)
+    with pytest.raises(ModelError, match="stats_logits"):
+        rec.update(1, random_clip(np.random.default_rng(0))[0])

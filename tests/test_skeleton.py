@@ -141,3 +141,23 @@ def test_velocities_are_per_thirtieth_of_a_second_whatever_the_frame_rate():
     assert sk.elapsed_frames(0.1) == pytest.approx(3.0)
     with pytest.raises(ValueError):
         sk.frame_features(kp30[1], kp30[0], elapsed=0.0)
+
+
+def test_clip_stats_are_the_running_mean_and_std_of_positions_and_velocities():
+    rng = np.random.default_rng(11)
+    f = rng.normal(size=(9, 18, 5)).astype(np.float32)
+    s = sk.clip_stats(f)
+    assert s.shape == (9, sk.NUM_STATS) == (9, 144)
+    v = f[..., [0, 1, 3, 4]].reshape(9, -1)  # x, y, vx, vy per joint; not the score
+    for t in (0, 4, 8):
+        np.testing.assert_allclose(s[t, :72], v[:t + 1].mean(0), atol=1e-5)
+        np.testing.assert_allclose(s[t, 72:], v[:t + 1].std(0), atol=1e-5)
+    assert np.all(s[0, 72:] == 0)  # one frame: no spread
+    # a weighted pool: weights 1 and 3 on two frames
+    w = np.array([1.0, 3.0])
+    vals = sk.stat_values(f[:2]).astype(np.float64)
+    pooled = sk.pooled_stats(w.sum(), (w[:, None] * vals).sum(0), (w[:, None] * vals ** 2).sum(0))
+    mean = (vals[0] + 3 * vals[1]) / 4
+    np.testing.assert_allclose(pooled[:72], mean, atol=1e-5)
+    np.testing.assert_allclose(pooled[72:], np.sqrt((vals[0] - mean) ** 2 / 4
+                                                    + 3 * (vals[1] - mean) ** 2 / 4), atol=1e-5)

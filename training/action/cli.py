@@ -78,6 +78,10 @@ def group() -> None:
               "network (0: none, the paper's form; docs/action.md).")
 @click.option("--pool-mean", is_flag=True, help="Each pooled cluster a weighted mean of "
               "joints, not a sum (closer int8 fidelity; docs/action.md).")
+@click.option("--stats-head/--no-stats-head", default=DEFAULT_BUILDER["stats_head"],
+              show_default=True,
+              help="Add a logistic regression on the running mean and std of the features, "
+              "fitted after the network, whose logits add to the network's (docs/action.md).")
 @click.option("--joint-norm", is_flag=True,
               help="Normalise the input per joint and channel (not per channel).")
 @click.option("--rate-augment", default=0.0, show_default=True, type=click.FloatRange(0, 1),
@@ -89,7 +93,8 @@ def train_cmd(data: Tuple[Path, ...], out: Path, epochs: int, batch_size: int,
               learning_rate: float, seed: int, max_frames: int, hidden: int, clusters: int,
               lambda_joints: float, no_graph: bool, no_joint_attention: bool,
               no_frame_attention: bool, val_fraction: float, node_bias: bool,
-              concat_nodes: bool, joint_embed: int, pool_mean: bool, joint_norm: bool,
+              concat_nodes: bool, joint_embed: int, pool_mean: bool, stats_head: bool,
+              joint_norm: bool,
               rate_augment: float, no_augment: bool,
               quiet: bool) -> None:
     """Train on the clips with test=0 (or a seeded 80/20 split per class when the file
@@ -110,7 +115,7 @@ def train_cmd(data: Tuple[Path, ...], out: Path, epochs: int, batch_size: int,
                    use_graph=not no_graph, use_joint_attention=not no_joint_attention,
                    frame_attention=not no_frame_attention, node_bias=node_bias,
                    joint_norm=joint_norm, concat_nodes=concat_nodes,
-                   joint_embed=joint_embed, pool_mean=pool_mean)
+                   joint_embed=joint_embed, pool_mean=pool_mean, stats_head=stats_head)
     metrics = train(dataset, out, epochs=epochs, batch_size=batch_size,
                     learning_rate=learning_rate, seed=seed, max_frames=max_frames,
                     val_fraction=val_fraction,

@@ -1,11 +1,13 @@
 """The single-step streaming form of a trained action model (``docs/design.md``).
 
 ``step_model(model_dir)``: inputs ``features`` (1, 18, 5) and ``h_prev`` (1, H); outputs
-``h`` (1, H), ``score`` (1, 1) = e_t and ``logits`` (1, C) = W_c h_t + b_c, sharing the
+``h`` (1, H), ``score`` (1, 1) = e_t and ``logits`` (1, C) = W_c h_t + b_c (and, for a model
+with a statistics head, input ``stats`` (1, 144) and output ``stats_logits`` (1, C)), sharing the
 trained layers (same weight objects; an input norm and joint embedding are folded into
 one layer holding a copy of their weights). A runtime that keeps m, n = sum exp(e_i - m)
 logits_i and d = sum exp(e_i - m) reproduces the sequence model's ``probs`` at every
-frame as softmax(n / d).
+frame as softmax(n / d) (softmax(n / d + stats_logits) with a statistics head, ``stats``
+the running statistics of :func:`pipan.skeleton.clip_stats`).
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import keras
 import numpy as np
 
 from pipan.errors import ModelError
-from pipan.skeleton import NUM_FEATURES, NUM_JOINTS
+from pipan.skeleton import NUM_FEATURES, NUM_JOINTS, NUM_STATS
 
 from . import layers as _layers  # noqa: F401  (registers the custom layers for loading)
 from .layers import JointDense
@@ -137,8 +139,16 @@ def step_from_sequence_model(model: keras.Model) -> keras.Model:
     h = keras.layers.Identity(name="h")(h)
     score = keras.layers.Identity(name="score")(model.get_layer("frame_score")(h))
     logits = keras.layers.Identity(name="logits")(model.get_layer("classifier")(h))
-    return keras.Model({"features": feats, "h_prev": h_prev},
-                       {"h": h, "score": score, "logits": logits}, name="action_step")
+    inputs = {"features": feats, "h_prev": h_prev}
+    outputs = {"h": h, "score": score, "logits": logits}
+    if "stats_head" in names:
+        # The statistics head is stateless given the running statistics, which the
+        # runtime keeps (pipan.action); its logits add to the attended logits there.
+        stats = keras.Input((NUM_STATS,), batch_size=1, name="stats")
+        inputs["stats"] = stats
+        outputs["stats_logits"] = keras.layers.Identity(name="stats_logits")(
+            model.get_layer("stats_head")(stats))
+    return keras.Model(inputs, outputs, name="action_step")
 
 
 def keras_step_fn(step: keras.Model):
@@ -147,6 +157,7 @@ def keras_step_fn(step: keras.Model):
     def run(**inputs):
         out = step({k: np.asarray(v, np.float32) for k, v in inputs.items()}, training=False)
         return {k: np.asarray(v) for k, v in out.items()}
+    run.input_names = tuple(t.name.split(":")[0] for t in step.inputs)  # type: ignore[attr-defined]
     return run
 
 

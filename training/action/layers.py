@@ -12,6 +12,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from pipan.skeleton import NUM_STAT_VALUES, NUM_STATS, STATS_CHANNELS
+
 
 def normalized_adjacency(adjacency: np.ndarray) -> np.ndarray:
     """D~^(-1/2) (A + I) D~^(-1/2) of a 0/1 adjacency ``(N, N)`` (eq. 1), float32."""
@@ -359,3 +361,26 @@ class FrameFlatten(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         n, d = input_shape[-2], input_shape[-1]
         return tuple(input_shape[:-2]) + (None if n is None or d is None else n * d,)
+
+
+@keras.saving.register_keras_serializable(package="pipan")
+class RunningStats(keras.layers.Layer):
+    """Running mean and standard deviation of each feature over the frames seen so far:
+    ``(B, T, 18, 5)`` features -> ``(B, T, 144)``, row t pooling frames 1..t of each
+    joint's x, y, vx, vy (:func:`pipan.skeleton.clip_stats`, which the runtime keeps in
+    O(1) state per person). Causal, so post-padding never changes a real frame's row.
+    The sums run over values shifted by the first frame (the shifted-data algorithm), so
+    the float32 difference of squares stays accurate."""
+
+    def call(self, x):
+        shape = ops.shape(x)
+        v = ops.take(x, list(STATS_CHANNELS), axis=-1)
+        v = ops.reshape(v, (shape[0], shape[1], NUM_STAT_VALUES))
+        d = v - v[:, :1]
+        n = ops.cast(ops.arange(1, shape[1] + 1), x.dtype)[None, :, None]
+        mean_d = ops.cumsum(d, axis=1) / n
+        var = ops.maximum(ops.cumsum(d * d, axis=1) / n - mean_d * mean_d, 0.0)
+        return ops.concatenate([mean_d + v[:, :1], ops.sqrt(var)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[1], NUM_STATS)

@@ -23,7 +23,7 @@ from keras import layers
 from pipan.skeleton import NUM_FEATURES, NUM_JOINTS, adjacency
 
 from .layers import (CausalFrameAttention, FrameScore, GraphConv, JointAttention, JointDense,
-                     NodeMean, SoftAssignPool)
+                     NodeMean, RunningStats, SoftAssignPool)
 
 
 def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 64,
@@ -31,7 +31,7 @@ def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 
                        dropout: float = 0.3, input_dropout: float = 0.0, input_norm: bool = True,
                        joint_norm: bool = False, node_bias: bool = False,
                        concat_nodes: bool = False, joint_embed: int = 0,
-                       pool_mean: bool = False,
+                       pool_mean: bool = False, stats_head: bool = False,
                        use_graph: bool = True,
                        use_joint_attention: bool = True, frame_attention: bool = True,
                        lambda_pose: float = 1.0, lambda_joints: float = 0.3,
@@ -59,6 +59,12 @@ def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 
     ``pool_mean`` makes each pooled cluster a weighted mean of joints, not a sum (smaller
     values, a finer int8 scale). ``input_dropout`` drops whole
     joints (all 5 channels) per frame in training, after the input normalisation.
+    ``stats_head`` adds a linear classifier of the running mean and standard deviation of
+    each joint's position and velocity over the frames seen so far (``RunningStats``,
+    :func:`pipan.skeleton.clip_stats`) whose logits are added to the network's before the
+    softmax: a product of the two experts' probabilities. Its layer ("stats_head") is
+    not trainable: ``training.action.stats_head`` fits it as a logistic regression after
+    the network has trained (docs/action.md, session 7).
     ``max_frames`` only fixes the time axis (None = any length).
     """
     if num_classes < 2:
@@ -101,6 +107,9 @@ def build_action_model(num_classes: int, *, hidden: int = 128, gcn_units: int = 
         e = FrameScore(attention_units, name="frame_score")(h_drop)
         # softmax(W_c v_t + b_c) = softmax(sum alpha_i (W_c h_i + b_c)): attend the logits.
         logits = CausalFrameAttention(name="frame_attention")([logits, e])
+    if stats_head:
+        head = layers.Dense(num_classes, name="stats_head", trainable=False)
+        logits = layers.Add(name="with_stats")([logits, head(RunningStats(name="running_stats")(x_in))])
     probs = layers.Activation("softmax", name="probs")(logits)
     return keras.Model(x_in, {"probs": probs, "joint_probs": joint_probs},
                        name="pose_attention_network")

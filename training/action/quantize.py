@@ -12,20 +12,25 @@ from typing import Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
-from pipan.skeleton import clip_features
+from pipan.skeleton import clip_features, clip_stats
 
 
 def calibration_samples(step, clips: Sequence[np.ndarray], limit: int = 500,
                         seed: int = 0) -> List[Dict[str, np.ndarray]]:
-    """Up to ``limit`` ``{"features", "h_prev"}`` dicts from streaming COCO-18 clips
+    """Up to ``limit`` ``{"features", "h_prev"}`` dicts (plus ``"stats"``, the running
+    statistics, for a step with a statistics head) from streaming COCO-18 clips
     ``(T, 18, 3)`` through the float Keras step model ``step``; a seeded subsample."""
     hidden = int(step.get_layer("h_prev").batch_shape[-1])
+    with_stats = "stats" in {t.name.split(":")[0] for t in step.inputs}
     samples = []
     for kp in clips:
         feats = clip_features(kp)
+        stats = clip_stats(feats) if with_stats else None
         h = np.zeros((1, hidden), np.float32)
-        for f in feats:
+        for t, f in enumerate(feats):
             x = {"features": f[None].astype(np.float32), "h_prev": h}
+            if stats is not None:
+                x["stats"] = stats[t][None]
             samples.append(x)
             h = np.asarray(step(x)["h"], np.float32)
     rng = np.random.default_rng(seed)

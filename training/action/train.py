@@ -35,7 +35,11 @@ DEFAULT_BUILDER = dict(hidden=128, gcn_units=64, gcn_layers=2, clusters=5,
                        lambda_pose=1.0, lambda_joints=0.3,
                        # not the paper's: each joint keeps its identity (docs/action.md,
                        # session 3: +5 to +7 points on JHMDB-14)
-                       joint_embed=64, concat_nodes=True)
+                       joint_embed=64, concat_nodes=True,
+                       # not the paper's: a logistic regression on the running mean and
+                       # std of the features, fitted after the network, adds its logits
+                       # (docs/action.md, session 7)
+                       stats_head=True)
 
 
 def git_commit() -> Optional[str]:
@@ -179,7 +183,8 @@ def train(dataset: SkeletonDataset, out_dir: Path, *, epochs: int = 160, batch_s
     test_clips = [clips[i] for i in test_idx]
     t_pad = min(max_frames, max(len(c) for c in clips))
     kwargs = dict(DEFAULT_BUILDER, **(builder or {}))
-    model = build_action_model(len(classes), **kwargs)
+    # The network trains alone; a statistics head is fitted and attached afterwards.
+    model = build_action_model(len(classes), **dict(kwargs, stats_head=False))
     steps = math.ceil(len(train_clips) / batch_size) * epochs
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.05)
     model.compile(
@@ -202,6 +207,12 @@ def train(dataset: SkeletonDataset, out_dir: Path, *, epochs: int = 160, batch_s
     history = model.fit(batches, epochs=epochs, validation_data=val, verbose=verbose,
                         shuffle=False)
     seconds = time.time() - start
+    if kwargs.get("stats_head"):
+        from .stats_head import fit_stats_head, with_stats_head
+
+        kernel, bias = fit_stats_head(train_clips, y[train_idx], len(classes))
+        model = with_stats_head(model, kernel, bias, kwargs)
+        params = int(model.count_params())
     metrics: Dict = {"params": params, "train_clips": len(train_clips),
                      "train_seconds": round(seconds, 1), "epochs": epochs}
     out_dir = Path(out_dir)
