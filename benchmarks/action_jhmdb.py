@@ -6,7 +6,10 @@ and full int8, and the ablation table.
 
 Each variant is trained with ``training.action.train.train`` on the test=0 clips and
 evaluated on the 176 test=1 clips (top-1 of the prediction after the whole clip, and
-against the fraction of the clip observed). The full model is also converted to int8
+against the fraction of the clip observed). Each variant has the training default's
+statistics head; "net alone" is the same trained model with the head's logits left out,
+and the head alone (the regression on the running statistics) is printed once. The full
+model is also converted to int8
 (``training.action.quantize``; calibration: 500 streaming frames of training clips) and
 streamed through the runtime (``pipan.action.StreamingAction`` over the TFLite model).
 Needs ../shared/data/jhmdb14 and TensorFlow. Takes a while: run it niced.
@@ -59,6 +62,32 @@ def int8_accuracy(model_dir: Path, dataset, seed: int) -> dict:
     return score_predictions(probs, y, config["labels"])
 
 
+def split_scores(model_dir: Path, dataset) -> dict:
+    """Test-clip scores of the model in ``model_dir`` without its statistics head (the
+    network alone) and of the head alone; {} for a model without a head."""
+    import numpy as np
+
+    from training.action.data import clip_list, label_indices
+    from training.action.export import load_model_dir
+    from training.action.stats_head import clip_head_inputs
+    from training.action.train import predict_sequences, score_predictions
+
+    model, config = load_model_dir(model_dir)
+    if "stats_head" not in {layer.name for layer in model.layers}:
+        return {}
+    ds = dataset.to_coco18()
+    test = ds.test.astype(bool)
+    clips = [c for c, t in zip(clip_list(ds), test) if t]
+    y = label_indices(ds.labels, config["labels"])[test]
+    head = model.get_layer("stats_head")
+    kernel, bias = head.get_weights()
+    head_only = (clip_head_inputs(clips) @ kernel + bias).argmax(1)
+    head.set_weights([np.zeros_like(kernel), np.zeros_like(bias)])
+    net = score_predictions(predict_sequences(model, clips), y, config["labels"])
+    return {"net_alone": net["accuracy"], "net_alone_by_fraction": net["by_fraction"],
+            "head_alone": round(float((head_only == y).mean()), 4)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path,
@@ -83,6 +112,7 @@ def main() -> None:
                   command=f"benchmarks/action_jhmdb.py variant {name} seed {args.seed}")
         row = {"variant": name, "params": m["params"], "float": m["accuracy"],
                "by_fraction": m["by_fraction"], "train_s": round(time.time() - t0)}
+        row.update(split_scores(out, dataset))
         if name == "full":
             q = int8_accuracy(out, dataset, args.seed)
             row["int8"] = q["accuracy"]
@@ -90,13 +120,18 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
     print(f"\nJHMDB-14 split 1, ground-truth joints, {args.epochs} epochs, seed {args.seed}")
-    print(f"{'variant':<20} {'params':>8} {'float':>7} {'int8':>7} "
+    print(f"{'variant':<20} {'params':>8} {'float':>7} {'int8':>7} {'net alone':>9} "
           f"{'10%':>6} {'25%':>6} {'50%':>6} {'train s':>8}")
     for r in rows:
         bf = r["by_fraction"]
         int8 = f"{r['int8']:.3f}" if "int8" in r else "-"
-        print(f"{r['variant']:<20} {r['params']:>8} {r['float']:>7.3f} {int8:>7} "
+        alone = f"{r['net_alone']:.3f}" if "net_alone" in r else "-"
+        print(f"{r['variant']:<20} {r['params']:>8} {r['float']:>7.3f} {int8:>7} {alone:>9} "
               f"{bf['0.1']:>6.3f} {bf['0.25']:>6.3f} {bf['0.5']:>6.3f} {r['train_s']:>8}")
+    heads = {r["head_alone"] for r in rows if "head_alone" in r}
+    if heads:
+        print(f"statistics head alone (the regression on the running statistics): "
+              f"{', '.join(f'{h:.3f}' for h in sorted(heads))}")
 
 
 if __name__ == "__main__":

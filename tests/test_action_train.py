@@ -100,6 +100,7 @@ def test_train_and_evaluate_commands(tmp_path):
     assert config["builder"]["node_bias"] is True and config["builder"]["joint_norm"] is False
     assert config["builder"]["concat_nodes"] is True and config["builder"]["joint_embed"] == 4
     assert config["builder"]["pool_mean"] is True
+    assert config["builder"]["stats_head"] is True  # the training default
     assert config["command"].startswith("python -m training action train")
     for f in ("model.keras", "curves.png", "confusion.png"):
         assert (out / f).stat().st_size > 0
@@ -117,6 +118,50 @@ def test_train_and_evaluate_commands(tmp_path):
     rec = streaming_from_model_dir(out)
     p = rec.run_clip(ds.clip(35))
     assert rec.labels[int(np.argmax(p[-1]))] == "down"
+
+
+def test_logistic_regression_learns_and_the_stats_head_folds_its_standardisation():
+    from training.action.stats_head import (MIN_STD, clip_head_inputs, fit_logistic,
+                                            fit_stats_head)
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(60, 3))
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(int)
+    w, b = fit_logistic(x, y, 2, l2=1e-3)
+    assert ((x @ w + b).argmax(1) == y).mean() > 0.95
+    # a stronger penalty shrinks the weights
+    w2, _ = fit_logistic(x, y, 2, l2=1.0)
+    assert np.abs(w2).sum() < np.abs(w).sum()
+
+    ds = easy_dataset(rng).to_coco18()
+    clips = [c.copy() for c in ds.clips()]
+    for c in clips:
+        c[:, 14] = 0  # a joint the data never has (JHMDB has no eyes)
+    labels = (ds.labels == "up").astype(int)
+    kernel, bias = fit_stats_head(clips, labels, 2)
+    assert kernel.shape == (144, 2) and bias.shape == (2,)
+    raw = clip_head_inputs(clips)
+    # the same function as the regression on standardised statistics
+    mean, std = raw.mean(0), np.maximum(raw.std(0), MIN_STD)
+    w, b = fit_logistic((raw - mean) / std, labels, 2)
+    np.testing.assert_allclose(raw @ kernel + bias, (raw - mean) / std @ w + b, atol=1e-3)
+    assert ((raw @ kernel + bias).argmax(1) == labels).mean() > 0.9  # up and down told apart
+    # joints the data never has (constant statistics) get zero weight
+    absent = np.flatnonzero(raw.std(0) == 0)
+    assert len(absent) and np.all(kernel[absent] == 0)
+
+
+def test_no_stats_head_trains_the_network_alone(tmp_path):
+    pytest.importorskip("tensorflow")
+    from training.action.export import load_model_dir
+    from training.action.train import train
+
+    data = easy_dataset(np.random.default_rng(8))
+    train(data, tmp_path / "m", epochs=1, builder=dict(hidden=8, stats_head=False),
+          verbose=0, log=lambda s: None)
+    model, config = load_model_dir(tmp_path / "m")
+    assert config["builder"]["stats_head"] is False
+    assert "stats_head" not in {layer.name for layer in model.layers}
 
 
 def test_bad_inputs_are_one_line_errors(tmp_path):

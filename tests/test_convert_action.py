@@ -115,6 +115,38 @@ def test_runtime_streams_the_converted_model(action, tmp_path):
     np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-5)
 
 
+def test_a_model_with_a_statistics_head_converts_and_streams(action, tmp_path):
+    """The step model's optional 'stats' input: calibrated with the running statistics,
+    validated through the runtime's streaming (which feeds them), refused nowhere."""
+    import json
+
+    from pipan.action import ActionRecognizer
+    from training.action.export import load_model_dir
+    from training.action.stats_head import fit_stats_head, with_stats_head
+
+    d, data, model_dir, _ = action
+    model, config = load_model_dir(model_dir)
+    train = np.flatnonzero(data.test == 0)
+    y = np.array([ACTION_LABELS.index(str(data.labels[i])) for i in train])
+    kernel, bias = fit_stats_head([data.clip(int(i)) for i in train], y, len(ACTION_LABELS))
+    builder = {k: v for k, v in config["builder"].items() if k != "num_classes"}
+    head = with_stats_head(model, kernel, bias, builder)
+    out = tmp_path / "head"
+    out.mkdir()
+    head.save(out / "model.keras")
+    (out / "config.json").write_text(json.dumps(dict(config, builder=dict(
+        config["builder"], stats_head=True))))
+    conv = C.convert(out, d / "skeletons.npz", io="int8", seed=0, **FAST)
+    v = conv.report["validation"]
+    assert v["accuracy_float_pct"] >= 90 and v["top1_agreement_clips_pct"] >= 80
+    path = tmp_path / "head.tflite"
+    path.write_bytes(conv.model_bytes)
+    rec = ActionRecognizer(path, threads=1)
+    assert rec.stats and rec.model.input_shape("stats") == (1, 144)
+    probs = rec.run_clip(data.clip(0))
+    np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-5)
+
+
 def test_default_float_io_and_same_seed_same_model(action, monkeypatch):
     d, data, model_dir, conv = action
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
