@@ -3,7 +3,8 @@
     python benchmarks/action_speed.py [--model pipan/models/action.tflite] [--threads 1]
 
 Reports the median over repeats of (a) the interpreter call alone and (b) the whole
-``ActionRecognizer.update`` (features + step + running attention), for one person and
+``ActionRecognizer.update`` (features + step + running attention, and the running
+statistics for a model with a statistics head), for one person and
 for five people in turn. Goal on a Pi: under 0.2 ms per person per frame for the step.
 Runtime only (no TensorFlow).
 """
@@ -49,6 +50,9 @@ def main() -> None:
     kp[..., 2] = rng.uniform(0.3, 1, (args.frames, 18))
     feats = {"features": np.zeros((1, 18, 5), np.float32),
              "h_prev": np.zeros((1, rec.hidden), np.float32)}
+    if rec.stats:  # a statistics head: its running statistics are an input too
+        from pipan.skeleton import NUM_STATS
+        feats["stats"] = np.zeros((1, NUM_STATS), np.float32)
     step_ms = median_ms(lambda: rec.model(**feats), args.frames, args.repeats)
     i = [0]
 
