@@ -77,6 +77,8 @@ def main() -> None:
         rec = StreamingAction(tfl, labels, H)
         q = score_predictions([rec.run_clip(c) for c in eval_clips], y, labels)
         probe = {"features": np.zeros((1, 18, 5), np.float32), "h_prev": np.zeros((1, H), np.float32)}
+        if rec.stats:  # a statistics head's running statistics
+            probe["stats"] = np.zeros((1, 144), np.float32)
         times = []
         for _ in range(5):
             t0 = time.perf_counter()

@@ -124,8 +124,9 @@ def frame_layers(model: keras.Model, x) -> List[Tuple[str, object]]:
     return out
 
 
-def step_from_sequence_model(model: keras.Model) -> keras.Model:
-    """The single-step model sharing ``model``'s layers (built by build_action_model)."""
+def step_from_sequence_model(model: keras.Model, stats_head: bool = True) -> keras.Model:
+    """The single-step model sharing ``model``'s layers (built by build_action_model).
+    ``stats_head=False`` leaves a statistics head out (the network's step alone)."""
     names = {layer.name for layer in model.layers}
     if "frame_score" not in names:
         raise ModelError("this action model has no frame attention (frame_attention=False); "
@@ -141,7 +142,7 @@ def step_from_sequence_model(model: keras.Model) -> keras.Model:
     logits = keras.layers.Identity(name="logits")(model.get_layer("classifier")(h))
     inputs = {"features": feats, "h_prev": h_prev}
     outputs = {"h": h, "score": score, "logits": logits}
-    if "stats_head" in names:
+    if stats_head and "stats_head" in names:
         # The statistics head is stateless given the running statistics, which the
         # runtime keeps (pipan.action); its logits add to the attended logits there.
         stats = keras.Input((NUM_STATS,), batch_size=1, name="stats")
