@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipan import dataset as ds  # noqa: E402
 from pipan.skeleton import JOINT_INDEX, clip_features  # noqa: E402
+from training.action.stats_head import fit_logistic  # noqa: E402
 from training.synth.motions import JHMDB_ACTIONS, generate_dataset  # noqa: E402
 
 JHMDB = ROOT.parent / "shared" / "data" / "jhmdb14" / "jhmdb14_split1.npz"
@@ -58,19 +59,8 @@ def nearest_centroid(xtr, ytr, xte, classes):
 
 
 def logistic(xtr, ytr, xte, classes, steps=400, lr=0.5, l2=1e-3):
-    N, D = xtr.shape
-    C = len(classes)
-    W, b = np.zeros((D, C)), np.zeros(C)
-    Y = np.eye(C)[ytr]
-    for _ in range(steps):
-        z = xtr @ W + b
-        z -= z.max(1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(1, keepdims=True)
-        g = (p - Y) / N
-        W -= lr * (xtr.T @ g + l2 * W)
-        b -= lr * g.sum(0)
-    return (xte @ W + b).argmax(1)
+    w, b = fit_logistic(xtr, ytr, len(classes), l2=l2, steps=steps, learning_rate=lr)
+    return (xte @ w + b).argmax(1)
 
 
 def report(name, pred, y, classes):

@@ -30,8 +30,8 @@ from pipan.errors import ModelError, PipanError
 from pipan.fileio import file_sha256  # noqa: F401  (re-exported: converters.convert.file_sha256)
 from pipan.image import letterbox, to_net_input
 from pipan.runtime import TFLiteModel, default_threads, quantize, runtime_name
-from pipan.skeleton import (FEATURES, NUM_FEATURES, NUM_JOINTS, NUM_STATS, clip_features,
-                            clip_stats)
+from pipan.action import stream_step_inputs
+from pipan.skeleton import FEATURES, NUM_FEATURES, NUM_JOINTS, NUM_STATS
 
 from . import calibration as cal
 from .fixups import add_zero_biases
@@ -426,22 +426,6 @@ def _validate_pose(ref: TFLiteModel, q: TFLiteModel, items,
 
 # --- action ------------------------------------------------------------------------------------
 
-def _stream_step_inputs(model: TFLiteModel, clip18: np.ndarray, H: int):
-    """Per frame of a COCO-18 clip (T, 18, 3): the step inputs ``{"features" (1, 18, 5),
-    "h_prev" (1, H)}`` (plus ``"stats"`` (1, 144), the running statistics, for a model
-    with a statistics head) as the float step model sees them when streamed through the
-    clip from a zero state."""
-    feats = clip_features(clip18)
-    stats = clip_stats(feats) if "stats" in model.input_details else None
-    h = np.zeros((1, H), np.float32)
-    for t, f in enumerate(feats):
-        inputs = {"features": f[None].astype(np.float32), "h_prev": h}
-        if stats is not None:
-            inputs["stats"] = stats[t][None]
-        yield inputs
-        h = np.asarray(model(**inputs)["h"], np.float32).reshape(1, H)
-
-
 def _validate_action(ref: TFLiteModel, q: TFLiteModel, clips: Sequence[np.ndarray],
                      labels: Sequence[str], clip_labels: Sequence[str],
                      H: int) -> Dict[str, Any]:
@@ -612,7 +596,7 @@ def convert_keras(model, config: Mapping[str, Any], calibration: PathLike, *,
         # the bounded features (30 epochs) 2,000 samples lose 0.6-2.3 points.
         steps: List[Dict[str, np.ndarray]] = []
         for c in calib_clips:
-            steps.extend(_stream_step_inputs(ref, data.clip(int(c)), H))
+            steps.extend(stream_step_inputs(ref, data.clip(int(c)), H))
             if len(steps) >= MAX_CALIBRATION_FRAMES:
                 break
         pick = np.sort(np.random.default_rng(seed + 1).permutation(len(steps))[:samples])

@@ -12,7 +12,9 @@ from typing import Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
-from pipan.skeleton import clip_features, clip_stats
+from pipan.action import stream_step_inputs
+
+from .export import keras_step_fn
 
 
 def calibration_samples(step, clips: Sequence[np.ndarray], limit: int = 500,
@@ -21,18 +23,8 @@ def calibration_samples(step, clips: Sequence[np.ndarray], limit: int = 500,
     statistics, for a step with a statistics head) from streaming COCO-18 clips
     ``(T, 18, 3)`` through the float Keras step model ``step``; a seeded subsample."""
     hidden = int(step.get_layer("h_prev").batch_shape[-1])
-    with_stats = "stats" in {t.name.split(":")[0] for t in step.inputs}
-    samples = []
-    for kp in clips:
-        feats = clip_features(kp)
-        stats = clip_stats(feats) if with_stats else None
-        h = np.zeros((1, hidden), np.float32)
-        for t, f in enumerate(feats):
-            x = {"features": f[None].astype(np.float32), "h_prev": h}
-            if stats is not None:
-                x["stats"] = stats[t][None]
-            samples.append(x)
-            h = np.asarray(step(x)["h"], np.float32)
+    run = keras_step_fn(step)
+    samples = [x for kp in clips for x in stream_step_inputs(run, kp, hidden)]
     rng = np.random.default_rng(seed)
     if len(samples) > limit:
         samples = [samples[i] for i in sorted(rng.choice(len(samples), limit, replace=False))]
