@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipan.blazepose import BlazePoseEstimator  # noqa: E402
 from pipan.skeleton import COCO18, JHMDB15, to_coco18  # noqa: E402
-from training.distill.evaluate import (frame_predictions, match_person, pck,  # noqa: E402
+from training.pose.metrics import (frame_predictions, match_person, pck,  # noqa: E402
                                        pck_hits)
 
 SHARED = ROOT.parent / "shared"

@@ -37,6 +37,7 @@ from . import calibration as cal
 from .fixups import add_zero_biases
 from .metadata import embed_metadata, float_ops, list_ops, summarise_ops
 from .ranges import clip_ranges
+from training.pose.metrics import pck_counts
 
 PathLike = Union[str, os.PathLike]
 KINDS = ("pose", "action")
@@ -325,39 +326,6 @@ def _decoder():
         return None
 
 
-def _match_pck(pred: Sequence[np.ndarray], truth: np.ndarray, alpha: float) -> Tuple[int, int]:
-    """(correct, labelled) keypoints: each true person (P, 18, 3) is greedily matched to the
-    closest unused predicted person (mean distance over its labelled joints); a labelled
-    joint is correct when predicted within alpha x the longer side of the person's box."""
-    correct = total = 0
-    used: set = set()
-    for person in truth:
-        lab = person[:, 2] > 0
-        if lab.sum() < 2:
-            continue
-        xy = person[lab, :2]
-        ref = max(float(np.ptp(xy[:, 0])), float(np.ptp(xy[:, 1])), 1.0)
-        total += int(lab.sum())
-        best, best_d = None, np.inf
-        for i, p in enumerate(pred):
-            if i in used:
-                continue
-            both = lab & (p[:, 2] > 0)
-            if not both.any():
-                continue
-            d = float(np.linalg.norm(p[both, :2] - person[both, :2], axis=1).mean())
-            if d < best_d:
-                best, best_d = i, d
-        if best is None:
-            continue
-        used.add(best)
-        p = pred[best]
-        ok = lab & (p[:, 2] > 0) & (np.linalg.norm(p[:, :2] - person[:, :2], axis=1)
-                                     <= alpha * ref)
-        correct += int(ok.sum())
-    return correct, total
-
-
 def _validate_pose(ref: TFLiteModel, q: TFLiteModel, items,
                    truth: Optional[list]) -> Dict[str, Any]:
     """Float vs int8 on held-out images: map agreement always; with the decoder, decoded
@@ -397,7 +365,7 @@ def _validate_pose(ref: TFLiteModel, q: TFLiteModel, items,
         else:  # no annotations: the float model's people are the reference
             gt = np.stack(people_f) if people_f else np.zeros((0, NUM_JOINTS, 3), np.float32)
         for name, ppl in (("float", people_f), ("int8", people_q)):
-            c, t = _match_pck(ppl, gt, PCK_ALPHA)
+            c, t = pck_counts(gt, ppl, PCK_ALPHA)
             pck[name][0] += c
             pck[name][1] += t
     out: Dict[str, Any] = {

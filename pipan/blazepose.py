@@ -43,6 +43,9 @@ from .types import Person
 
 DETECTOR_FILE = "pose_detection.tflite"
 LANDMARK_FILE = "pose_landmark_full.tflite"
+#: Landmark model variants (same inputs and outputs): "full" ships in the mediapipe wheel;
+#: "heavy" (the most accurate, a teacher) and "lite" ship in the npm package @mediapipe/pose.
+LANDMARK_VARIANTS = ("lite", "full", "heavy")
 MEDIAPIPE_VERSION = "0.10.18"
 #: Paths of the two files inside the mediapipe wheel (and an installed mediapipe package).
 WHEEL_PATHS = {
@@ -89,13 +92,32 @@ def _mediapipe_modules() -> Optional[Path]:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def find_model_files(model_dir: Union[str, os.PathLike, None] = None) -> Tuple[Path, Path]:
+def landmark_file(variant: str = "full") -> str:
+    """The file name of a landmark model variant (``LANDMARK_VARIANTS``)."""
+    if variant not in LANDMARK_VARIANTS:
+        raise PipanError(f"unknown BlazePose landmark model {variant!r} "
+                         f"(choose {', '.join(LANDMARK_VARIANTS)})")
+    return f"pose_landmark_{variant}.tflite"
+
+
+def find_model_files(model_dir: Union[str, os.PathLike, None] = None,
+                     landmark: str = "full") -> Tuple[Path, Path]:
     """Paths of (detector, landmark model).
 
     Looks in order: ``model_dir`` if given (and nowhere else), ``$PIPAN_BLAZEPOSE_DIR``,
     an installed mediapipe package's ``modules/`` folder, ``~/.cache/pipan/blazepose``.
-    Raises BlazePoseNotFoundError with the command that fetches them.
+    ``landmark``: the landmark model's variant; only "full" is in the mediapipe wheel, so
+    the others are looked for in folders only. Raises BlazePoseNotFoundError with the
+    command that fetches them.
     """
+    if landmark != "full":
+        name = landmark_file(landmark)
+        det, full = find_model_files(model_dir)
+        if (full.parent / name).is_file():
+            return det, full.parent / name
+        raise BlazePoseNotFoundError(
+            f"{full.parent}: has no {name}; it ships in the npm package @mediapipe/pose "
+            f"(`npm pack @mediapipe/pose`, then copy {name} beside {DETECTOR_FILE})")
     if model_dir is not None:
         folder = Path(model_dir).expanduser()
         if not _has_models(folder):
@@ -543,6 +565,8 @@ class BlazePoseEstimator:
     MediaPipe itself tracks with from frame to frame. 2 costs one more landmark run per
     person and measured PCK@0.2 0.873 instead of 0.861 on the JHMDB clip (teacher labels
     use 2; the runtime default is 1, for speed).
+    ``landmark``: the landmark model variant, "full" (default) or "heavy"/"lite" where
+    their files sit beside the detector (``find_model_files``).
     ``track``: for consecutive frames of one video (call ``reset()`` between videos): the
     people found in the previous frame are looked for again in their last ROI, beside the
     detector's candidates, so a person the detector misses in a frame is still found (as
@@ -553,10 +577,11 @@ class BlazePoseEstimator:
                  threads: Optional[int] = None, max_people: int = 4,
                  min_score: float = 0.5, min_presence: float = 0.5,
                  nms_threshold: float = 0.3, refine: bool = True, passes: int = 1,
-                 track: bool = False):
+                 track: bool = False, landmark: str = "full"):
         if passes < 1:
             raise PipanError(f"passes must be at least 1, got {passes}")
-        det_path, lmk_path = find_model_files(model_dir)
+        det_path, lmk_path = find_model_files(model_dir, landmark)
+        self.landmark_path = lmk_path
         self.threads = threads or default_threads()
         self.detector = _Net(det_path, self.threads)
         self.landmarker = _Net(lmk_path, self.threads)

@@ -11,7 +11,7 @@ import pytest
 from pipan import blazepose as bp
 from pipan.errors import PipanError
 from pipan.skeleton import JHMDB15, to_coco18
-from training.distill.evaluate import frame_predictions, pck
+from training.pose.metrics import frame_predictions, pck
 
 
 # --- anchors ------------------------------------------------------------------------------

@@ -116,12 +116,12 @@ def test_split_is_seeded_and_disjoint(n):
 
 
 def test_pck_matching():
-    from converters.convert import _match_pck  # TensorFlow loads only when converting
+    from training.pose.metrics import pck_counts
     rng = np.random.default_rng(0)
     truth = np.concatenate([rng.uniform(0, 200, (2, 18, 2)), np.ones((2, 18, 1))], -1)
     truth[0, 5, 2] = 0  # an unlabelled joint is not counted
-    assert _match_pck(list(truth[::-1]), truth, 0.2) == (35, 35)
+    assert pck_counts(truth, list(truth[::-1]), 0.2) == (35, 35)
     far = truth.copy()
     far[..., :2] += 500
-    assert _match_pck(list(far), truth, 0.2) == (0, 35)
-    assert _match_pck([], truth, 0.2) == (0, 35)
+    assert pck_counts(truth, list(far), 0.2) == (0, 35)
+    assert pck_counts(truth, [], 0.2) == (0, 35)

@@ -15,7 +15,7 @@ from pipan.skeleton import COCO17, JHMDB15, JOINT_INDEX, to_coco18
 from pipan.types import Person
 from training.cli import cli
 from training.distill import label as lab
-from training.distill.evaluate import pck, pck_hits, reference_size
+from training.pose.metrics import pck, pck_hits, reference_size
 
 
 def write_video(path: Path, frames, fps: float = 10.0) -> Path:

@@ -47,7 +47,7 @@ def test_bundled_model_finds_synthetic_people():
     seed unseen in training (the model card's held-out PCK is 0.50)."""
     synth = pytest.importorskip("training.synth.coco")
     from training.pose.coco import annotation_people
-    from training.pose.evaluate import pck_counts
+    from training.pose.metrics import pck_counts
     est = pose.PoseEstimator(threads=1)
     correct = total = 0
     for i in range(12):

@@ -36,12 +36,20 @@ def group() -> None:
               help="Detector score threshold.")
 @click.option("--passes", default=2, show_default=True, type=click.IntRange(min=1),
               help="Landmark runs per person (each from the previous run's region).")
+@click.option("--landmark", default="auto", show_default=True,
+              type=click.Choice(["auto", "heavy", "full"]),
+              help="Teacher landmark model: auto = heavy where pose_landmark_heavy.tflite is "
+                   "in the model folder, else full.")
+@click.option("--no-people", is_flag=True,
+              help="The footage shows nobody: store every frame as a negative (empty "
+                   "targets) without running the teacher.")
 @click.option("--track", is_flag=True,
               help="Also look for the previous labelled frame's people where they were.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def label(videos, out, every, workers, model_dir, max_side, max_people, min_score, passes,
-          track, quiet):
-    """Label every k-th frame of every video with BlazePose, as COCO keypoints.
+          landmark, no_people, track, quiet):
+    """Label every k-th frame of every video (or folder of frames) with BlazePose, as COCO
+    keypoints.
 
     Writes OUT/images/*.jpg and OUT/annotations.json (COCO-17 x, y, v plus per-person
     `keypoint_scores`, the teacher's confidences). Finished videos are kept in OUT/parts/,
@@ -55,7 +63,7 @@ def label(videos, out, every, workers, model_dir, max_side, max_people, min_scor
     from .label import LabelOptions, label_videos
     options = LabelOptions(every=every, max_side=max_side, max_people=max_people,
                            min_score=min_score, passes=passes, track=track,
-                           model_dir=model_dir)
+                           landmark=landmark, no_people=no_people, model_dir=model_dir)
     command = "python -m training " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     s = label_videos(videos, out, options, workers=workers, show_progress=not quiet,
                      command=command)

@@ -1,7 +1,7 @@
 """Label real video with the BlazePose teacher, in the COCO keypoint format.
 
-``label_videos(videos_dir, out_dir)`` labels every k-th frame of every video under
-``videos_dir`` and writes::
+``label_videos(videos_dir, out_dir)`` labels every k-th frame of every video (and of every
+folder of frames, e.g. a DAVIS sequence of ``NNNNN.jpg``) under ``videos_dir`` and writes::
 
     OUT/images/<video key>_<frame:06d>.jpg   the labelled frames (JPEG)
     OUT/parts/<video key>.json               one finished video (the resume marker)
@@ -13,7 +13,8 @@ absent joint has x = y = 0) plus, per annotation, ``keypoint_scores``: the teach
 confidences in [0, 1] (visibility x presence), for confidence-weighted training targets.
 ``file_name`` is relative to ``OUT/images``. Frames where the teacher finds nobody are
 listed with no annotation (background). Each image also records its ``video`` and
-``frame_index``.
+``frame_index``. With ``no_people`` (footage known to show nobody) the teacher is not run:
+every frame is stored as a negative, with no annotation, and ``negative: true``.
 
 Resuming: a video whose part file exists and was made with the same options from the same
 file (size and modification time) is not labelled again; interrupting loses at most the
@@ -25,9 +26,9 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -37,6 +38,7 @@ from pipan.fileio import atomic_write_bytes, atomic_write_text, file_sha256
 from pipan.skeleton import COCO17, JOINT_INDEX
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
+FRAME_EXTENSIONS = (".jpg", ".jpeg", ".png")
 ANNOTATIONS = "annotations.json"
 #: COCO's keypoint skeleton (1-based joint numbers), for viewers.
 COCO_SKELETON = [[16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], [6, 7],
@@ -58,6 +60,9 @@ class LabelOptions:
     people the detector misses, but also keeps the teacher's mistakes alive: on the five
     real videos it added a second person in 11 more hug frames and 58 more frames of
     wrong poses in the arm-wrestling close-up; off by default).
+    ``landmark``: the teacher's landmark model, "heavy", "full" or "auto" (heavy where its
+    file is present, else full). ``no_people``: the footage shows nobody; every frame is a
+    negative and the teacher is not run.
     """
 
     every: int = 2
@@ -70,6 +75,8 @@ class LabelOptions:
     min_score: float = 0.5
     passes: int = 2
     track: bool = False
+    landmark: str = "auto"
+    no_people: bool = False
     model_dir: Optional[str] = None
 
     def signature(self) -> Dict:
@@ -92,19 +99,58 @@ class LabelSummary:
     skipped: List[str] = field(default_factory=list)  # videos that could not be read
 
 
+def _is_frame_file(p: Path) -> bool:
+    # DAVIS keeps each frame's object mask beside it as NNNNN.mask.png: not a frame
+    return p.suffix.lower() in FRAME_EXTENSIONS and not p.name.lower().endswith(".mask.png")
+
+
+def frame_files(folder: Path) -> List[Path]:
+    """The frames of a folder of frames, in name order."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and _is_frame_file(p))
+
+
 def find_videos(folder: os.PathLike) -> List[Path]:
-    """Video files under ``folder`` (recursively), sorted."""
+    """Video files and folders of frames under ``folder`` (recursively), sorted. A folder
+    counts as one video when it directly holds image files (``FRAME_EXTENSIONS``)."""
     root = Path(folder)
     if not root.is_dir():
         raise PipanError(f"{root}: not a folder of videos")
-    return sorted(p for p in root.rglob("*")
-                  if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS)
+    found = []
+    for p in [root, *root.rglob("*")]:
+        if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS:
+            found.append(p)
+        elif p.is_dir() and any(_is_frame_file(c) for c in p.iterdir() if c.is_file()):
+            found.append(p)
+    return sorted(found)
+
+
+def read_frames(path: Path) -> Iterator[np.ndarray]:
+    """The BGR frames of a video file or a folder of frames; an undecodable image in a
+    folder is a VideoError naming it."""
+    if path.is_dir():
+        for f in frame_files(path):
+            frame = cv2.imread(str(f), cv2.IMREAD_COLOR)
+            if frame is None:
+                raise VideoError(f"{f}: cannot read the image")
+            yield frame
+        return
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise VideoError(f"{path}: cannot open the video")
+    try:
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                return
+            yield frame
+    finally:
+        cap.release()
 
 
 def video_key(path: Path, root: Path) -> str:
     """A file-name-safe unique name for a video: its path under ``root``, with the
     extension, separators and odd characters turned into underscores."""
-    rel = path.relative_to(root).as_posix()
+    rel = path.relative_to(root).as_posix() if path != root else path.name
     return "".join(c if c.isalnum() or c in "-" else "_" for c in rel)
 
 
@@ -142,12 +188,18 @@ def coco_keypoints(kp18: np.ndarray, width: int, height: int,
 
 
 def _source_stamp(path: Path) -> Dict:
+    if path.is_dir():
+        files = frame_files(path)
+        return {"frames": len(files), "size": sum(f.stat().st_size for f in files),
+                "mtime_ns": max((f.stat().st_mtime_ns for f in files), default=0)}
     st = path.stat()
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
 def frame_count(path: Path) -> int:
     """The container's frame count (an estimate for some formats; 0 if unknown)."""
+    if path.is_dir():
+        return len(frame_files(path))
     cap = cv2.VideoCapture(str(path))
     try:
         return max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT))) if cap.isOpened() else 0
@@ -159,51 +211,55 @@ def label_video(path: Path, key: str, out_dir: Path, options: LabelOptions, esti
                 progress: Optional[Callable[[int], None]] = None) -> Dict:
     """Label one video: write its frames' JPEGs and return its part (images and
     annotations without ids). ``estimator.estimate(frame_bgr) -> list[Person]``."""
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise VideoError(f"{path}: cannot open the video")
     if hasattr(estimator, "reset"):
         estimator.reset()  # a tracking teacher must not carry people over from another video
     images, annotations = [], []
     image_dir = out_dir / "images"
     image_dir.mkdir(parents=True, exist_ok=True)
-    index = 0
-    try:
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            if index % options.every == 0:
-                H, W = frame.shape[:2]
-                people = estimator.estimate(frame)
-                scale = 1.0
-                if options.max_side and max(H, W) > options.max_side:
-                    scale = options.max_side / max(H, W)
-                    frame = cv2.resize(frame, (round(W * scale), round(H * scale)),
-                                       interpolation=cv2.INTER_AREA)
-                h, w = frame.shape[:2]
-                name = f"{key}_{index:06d}.jpg"
-                ok, jpg = cv2.imencode(".jpg", frame,
-                                       [cv2.IMWRITE_JPEG_QUALITY, options.jpeg_quality])
-                if not ok:
-                    raise VideoError(f"{path}: frame {index} cannot be encoded as JPEG")
-                atomic_write_bytes(image_dir / name, jpg.tobytes())
-                local = len(images)
-                images.append({"file_name": name, "width": w, "height": h,
-                               "video": path.name, "frame_index": index})
-                for person in people:
-                    kp = person.keypoints.copy()
-                    kp[:, :2] *= scale
-                    ann = coco_keypoints(kp, w, h, options)
-                    if ann is not None:
-                        ann["image"] = local
-                        ann["score"] = round(float(person.score), 4)
-                        annotations.append(ann)
-                if progress is not None:
-                    progress(1)
-            index += 1
-    finally:
-        cap.release()
+    # a folder of frames may hold each frame's person mask beside it (DAVIS: NNNNN.mask.png)
+    masks = [f.with_suffix(".mask.png") for f in frame_files(path)] if path.is_dir() else []
+    index = -1
+    for index, frame in enumerate(read_frames(path)):
+        if index % options.every:
+            continue
+        H, W = frame.shape[:2]
+        people = [] if options.no_people else estimator.estimate(frame)
+        scale = 1.0
+        if options.max_side and max(H, W) > options.max_side:
+            scale = options.max_side / max(H, W)
+            frame = cv2.resize(frame, (round(W * scale), round(H * scale)),
+                               interpolation=cv2.INTER_AREA)
+        h, w = frame.shape[:2]
+        name = f"{key}_{index:06d}.jpg"
+        ok, jpg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, options.jpeg_quality])
+        if not ok:
+            raise VideoError(f"{path}: frame {index} cannot be encoded as JPEG")
+        atomic_write_bytes(image_dir / name, jpg.tobytes())
+        local = len(images)
+        image = {"file_name": name, "width": w, "height": h, "video": path.name,
+                 "frame_index": index}
+        if options.no_people:
+            image["negative"] = True
+        if index < len(masks) and masks[index].is_file():
+            mask = cv2.imread(str(masks[index]), cv2.IMREAD_GRAYSCALE)
+            if mask is not None:
+                mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)
+                ok, png = cv2.imencode(".png", ((mask > 127) * 255).astype(np.uint8))
+                if ok:
+                    image["mask"] = name[:-4] + ".mask.png"
+                    atomic_write_bytes(image_dir / image["mask"], png.tobytes())
+        images.append(image)
+        for person in people:
+            kp = person.keypoints.copy()
+            kp[:, :2] *= scale
+            ann = coco_keypoints(kp, w, h, options)
+            if ann is not None:
+                ann["image"] = local
+                ann["score"] = round(float(person.score), 4)
+                annotations.append(ann)
+        if progress is not None:
+            progress(1)
+    index += 1
     if index == 0:
         raise VideoError(f"{path}: no frame could be decoded")
     return {"video": str(path), "key": key, "frames": index, "images": images,
@@ -215,13 +271,24 @@ def label_video(path: Path, key: str, out_dir: Path, options: LabelOptions, esti
 _WORKER: Dict = {}
 
 
+def teacher_landmark(options: LabelOptions) -> str:
+    """The landmark variant the teacher runs: ``options.landmark``, with "auto" = "heavy"
+    where its file is present, else "full"."""
+    if options.landmark != "auto":
+        return options.landmark
+    from pipan.blazepose import BlazePoseNotFoundError, find_model_files
+    try:
+        find_model_files(options.model_dir, "heavy")
+        return "heavy"
+    except BlazePoseNotFoundError:
+        return "full"
+
+
 def _worker_init(model_dir: Optional[str], options: LabelOptions, queue=None) -> None:
     from pipan.blazepose import BlazePoseEstimator
-    _WORKER["estimator"] = BlazePoseEstimator(model_dir, threads=1,
-                                              max_people=options.max_people,
-                                              min_score=options.min_score,
-                                              passes=options.passes,
-                                              track=options.track)
+    _WORKER["estimator"] = None if options.no_people else BlazePoseEstimator(
+        model_dir, threads=1, max_people=options.max_people, min_score=options.min_score,
+        passes=options.passes, track=options.track, landmark=options.landmark)
     _WORKER["queue"] = queue
 
 
@@ -291,11 +358,16 @@ def label_videos(videos_dir: os.PathLike, out_dir: os.PathLike,
         raise PipanError(f"--workers must be at least 1, got {workers}")
     root, out = Path(videos_dir), Path(out_dir)
     videos = find_videos(root)
+    if not options.no_people:
+        options = replace(options, landmark=teacher_landmark(options))
     if not videos:
         raise PipanError(f"{root}: no video files ({', '.join(VIDEO_EXTENSIONS)})")
     from pipan.blazepose import find_model_files
-    det, lmk = find_model_files(options.model_dir)  # fail now, not in every worker
-    model_dir = str(det.parent) if det.parent == lmk.parent else options.model_dir
+    det = lmk = None
+    model_dir = options.model_dir
+    if not options.no_people:  # fail now, not in every worker
+        det, lmk = find_model_files(options.model_dir, options.landmark)
+        model_dir = str(det.parent) if det.parent == lmk.parent else options.model_dir
     keys = [video_key(v, root) for v in videos]
     if len(set(keys)) != len(keys):
         raise PipanError(f"{root}: two videos map to the same name; rename one")
@@ -326,8 +398,11 @@ def label_videos(videos_dir: os.PathLike, out_dir: os.PathLike,
             parts.append(part)
     info = {
         "description": "BlazePose teacher labels (pipan distill label)",
-        "teacher": "BlazePose pose_detection + pose_landmark_full (mediapipe 0.10.18)",
-        "teacher_sha256": {p.name: file_sha256(p) for p in (det, lmk)},
+        "teacher": ("none: footage without people, every frame a negative"
+                    if options.no_people else
+                    f"BlazePose pose_detection + {lmk.stem} (mediapipe)"),
+        "teacher_sha256": {} if options.no_people else
+        {p.name: file_sha256(p) for p in (det, lmk)},
         "options": options.signature(),
         "command": command,
         "keypoint_scores": "teacher confidence per keypoint: visibility x presence",

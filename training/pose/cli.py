@@ -63,15 +63,21 @@ def _command(ctx: click.Context) -> str:
               help="augmentation: largest rotation (degrees)")
 @click.option("--zoom", default=0.25, show_default=True,
               help="augmentation: scale drawn from [1 - zoom, 1 + zoom]")
+@click.option("--scale", "scale_range", nargs=2, type=float, default=None,
+              help="augmentation: scale drawn from [LO, HI] (overrides --zoom), e.g. 0.6 1.8 "
+              "so people also appear as large as in the runtime's crops around them")
 @click.option("--shift", default=0.15, show_default=True,
               help="augmentation: largest shift (fraction of the input size)")
+@click.option("--paste", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="augmentation: fraction of images that get 1-3 real people pasted on "
+              "(cut out with the person masks of labelled frame folders, e.g. DAVIS)")
 @click.option("--init", type=click.Path(exists=True, file_okay=False), default=None,
               help="start from this trained pose model directory's weights (same builder "
               "options), e.g. to fine-tune on teacher labels")
 @click.option("--resume", is_flag=True, help="continue from OUT/checkpoint.keras")
 def train(data, val, out, epochs, steps_per_epoch, batch_size, learning_rate, seed, stages,
-          stage_width, stage_depth, backbone_widths, sigma, limb_width, rotate, zoom, shift,
-          init, resume) -> None:
+          stage_width, stage_depth, backbone_widths, sigma, limb_width, rotate, zoom, scale_range,
+          shift, paste, init, resume) -> None:
     """Train the pose net on COCO-format data and write a model directory.
 
     \b
@@ -91,7 +97,9 @@ def train(data, val, out, epochs, steps_per_epoch, batch_size, learning_rate, se
     config = run(list(data), out, builder=builder, epochs=epochs,
                  steps_per_epoch=steps_per_epoch, batch_size=batch_size,
                  learning_rate=learning_rate, seed=seed, resume=resume, val_data=list(val),
-                 augment=Augment(scale=(1 - zoom, 1 + zoom), rotate_deg=rotate, shift=shift),
+                 augment=Augment(scale=tuple(scale_range) if scale_range else (1 - zoom, 1 + zoom),
+                                 rotate_deg=rotate, shift=shift,
+                                 paste=paste),
                  sigma=sigma, limb_width=limb_width, command=command, init=init)
     m = config["metrics"]
     click.echo(f"wrote {out}/model.keras and config.json (final loss {m.get('loss')})")

@@ -11,6 +11,12 @@ multiplied by the annotation's optional ``keypoint_scores`` (17 floats, a teache
 pseudo-label confidence). People present but not annotated (``iscrowd`` = 1, or no
 labelled keypoints) become the ``ignore`` mask, from their segmentation (polygons or RLE,
 decoded by pycocotools), or from their bounding box when they have no segmentation.
+
+Two fields beyond COCO, written by ``python -m training distill label``: an image with
+``negative: true`` shows nobody and is kept with no people (a hard negative: empty
+targets), where other images without people are dropped (a teacher that found nobody may
+have missed someone); ``mask``: the file name of a mask image (white = the main person)
+beside the image, used to cut people out for copy-paste augmentation.
 """
 from __future__ import annotations
 
@@ -44,6 +50,17 @@ class CocoImage:
     people: np.ndarray
     ignore_anns: list  # raw annotations of unannotated people (for the mask)
     source: int  # index of the JSON file it came from
+    negative: bool = False  # known to show nobody
+    mask: Optional[Path] = None  # the main person's mask image, if any
+
+    def load_mask(self) -> Optional[np.ndarray]:
+        """(H, W) bool mask of the main person, or None without one."""
+        if self.mask is None:
+            return None
+        m = cv2.imread(str(self.mask), cv2.IMREAD_GRAYSCALE)
+        if m is None:
+            raise DataError(f"{self.mask}: cannot read the mask image")
+        return m > 127
 
     def load_image(self) -> np.ndarray:
         img = cv2.imread(str(self.path), cv2.IMREAD_COLOR)
@@ -128,12 +145,18 @@ class CocoPoseData:
                     and a.get("num_keypoints", int((np.asarray(a.get("keypoints", [0, 0, 0]))
                                                     [2::3] > 0).sum())) > 0]
             bad = [a for a in anns if a not in good]
-            if require_people and not good:
+            negative = bool(im.get("negative", False))
+            if negative and anns:
+                raise DataError(f"{jf}: image {im['id']} is marked negative but has "
+                                f"annotations")
+            if require_people and not good and not negative:
                 continue
+            mask = im.get("mask")
             self.items.append(CocoImage(
                 path=_find_image(jf, im["file_name"]), image_id=int(im["id"]),
                 width=int(im["width"]), height=int(im["height"]),
-                people=annotation_people(good), ignore_anns=bad, source=n))
+                people=annotation_people(good), ignore_anns=bad, source=n,
+                negative=negative, mask=_find_image(jf, mask) if mask else None))
 
     def __len__(self) -> int:
         return len(self.items)

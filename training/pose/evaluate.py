@@ -1,10 +1,7 @@
 """Pose net evaluation: PCK@0.2 and COCO keypoint AP (pycocotools' COCOeval).
 
-PCK@alpha: a labelled ground-truth joint is correct when the matched predicted person has
-that joint within ``alpha * max(w, h)`` pixels, (w, h) the ground-truth person's keypoint
-bounding box (the JHMDB convention). Each ground-truth person is matched to at most one
-prediction, greedily by the number of correct joints; an unmatched person's joints all
-count as wrong. AP is COCO's OKS AP over the predictions converted back to COCO-17 (the
+PCK@alpha and the matching of predicted to ground-truth people: ``training.pose.metrics``
+(the JHMDB normaliser, alpha x the longer side of the ground-truth person's joint box). AP is COCO's OKS AP over the predictions converted back to COCO-17 (the
 neck dropped), computed by pycocotools for each COCO JSON source.
 
 Sources: COCO keypoints JSON files/folders (``training.pose.coco``) or a JHMDB-style clip
@@ -24,6 +21,7 @@ from pipan.skeleton import COCO17, JHMDB15, JOINT_INDEX, to_coco18
 from pipan.types import Person
 
 from .coco import CocoPoseData, DataError
+from .metrics import pck_counts
 
 PathLike = Union[str, os.PathLike]
 Predictor = Callable[[np.ndarray], List[Person]]
@@ -50,38 +48,6 @@ def load_predictor(model: PathLike, threads: int | None = None) -> Predictor:
         from pipan.pose import PoseEstimator
         return PoseEstimator(model, threads=threads).estimate
     raise DataError(f"{model}: give a trained model directory or a .tflite file")
-
-
-def pck_counts(truth: np.ndarray, found: List[Person], alpha: float = 0.2,
-               joints: np.ndarray | None = None) -> tuple:
-    """(correct, total) labelled joints of ground truth (N, 18, 3) against predictions."""
-    truth = np.asarray(truth, np.float32).reshape(-1, 18, 3)
-    use = np.ones(18, bool) if joints is None else np.asarray(joints, bool)
-    correct_table = []
-    total = 0
-    for t in truth:
-        have = (t[:, 2] > 0) & use
-        total += int(have.sum())
-        xy = t[t[:, 2] > 0, :2]
-        if len(xy) == 0:
-            correct_table.append(np.zeros(len(found)))
-            continue
-        size = max(float(np.ptp(xy[:, 0])), float(np.ptp(xy[:, 1])), 1.0)
-        row = []
-        for p in found:
-            ok = have & (p.keypoints[:, 2] > 0) & (
-                np.linalg.norm(p.keypoints[:, :2] - t[:, :2], axis=1) <= alpha * size)
-            row.append(int(ok.sum()))
-        correct_table.append(np.asarray(row, np.float64))
-    correct = 0
-    if found and len(truth):
-        table = np.stack(correct_table) if correct_table else np.zeros((0, len(found)))
-        while table.size and table.max() > 0:
-            i, j = np.unravel_index(np.argmax(table), table.shape)
-            correct += int(table[i, j])
-            table[i, :] = -1
-            table[:, j] = -1
-    return correct, total
 
 
 def coco_results(image_id: int, people: List[Person]) -> List[dict]:

@@ -99,6 +99,7 @@ class Augment:
     flip: float = 0.5  # probability
     shift: float = 0.15  # of the input size, both axes (random crop)
     colour: float = 0.25  # brightness/contrast/saturation jitter amplitude
+    paste: float = 0.0  # probability of pasting cut-out real people (training.pose.paste)
 
 
 NO_AUGMENT = Augment(scale=(1.0, 1.0), rotate_deg=0.0, flip=0.0, shift=0.0, colour=0.0)

@@ -43,7 +43,14 @@ def git_commit() -> str:
 def batches(data: CocoPoseData, batch_size: int, seed: int, start_epoch: int,
             steps_per_epoch: int, aug: Augment, sigma: float, limb_width: float
             ) -> Iterator:
-    """Endless training batches; epoch e draws from its own stream (seed, e)."""
+    """Endless training batches; epoch e draws from its own stream (seed, e). With
+    ``aug.paste`` > 0, that fraction of the images gets real people pasted onto it
+    (``training.pose.paste``), cut from the data's images that have person masks."""
+    from .paste import find_cutouts, paste_random
+    cutouts = find_cutouts(data) if aug.paste > 0 else []
+    if aug.paste > 0 and not cutouts:
+        raise DataError("--paste needs images with person masks (a folder of frames with "
+                        "NNNNN.mask.png beside them, labelled by `distill label`); none found")
     epoch = start_epoch
     while True:
         rng = np.random.default_rng([seed, epoch])
@@ -51,9 +58,11 @@ def batches(data: CocoPoseData, batch_size: int, seed: int, start_epoch: int,
             xs, hs, ps, ms = [], [], [], []
             for i in rng.integers(0, len(data), size=batch_size):
                 item = data.items[int(i)]
-                x, h, p, m, _ = make_sample(item.load_image(), item.people,
-                                            data.ignore_mask(item), aug, rng, sigma,
-                                            limb_width)
+                image, people = item.load_image(), item.people
+                if cutouts and rng.random() < aug.paste:
+                    image, people = paste_random(image, people, data, cutouts, rng)
+                x, h, p, m, _ = make_sample(image, people, data.ignore_mask(item), aug, rng,
+                                            sigma, limb_width)
                 xs.append(x), hs.append(h), ps.append(p), ms.append(m)
             x, h, p, m = (np.stack(v) for v in (xs, hs, ps, ms))
             # y for every output: the target with the loss mask as its last channel
