@@ -135,7 +135,7 @@ def paste_random(image: np.ndarray, people: np.ndarray, data: CocoPoseData,
         if rng.random() < 0.5:  # mirrored: the person's sides swap
             from pipan.skeleton import FLIP
             patch, alpha = patch[:, ::-1], alpha[:, ::-1]
-            person = person[FLIP].copy()
+            person = person[list(FLIP)].copy()
             have = person[:, 2] > 0
             person[have, 0] = patch.shape[1] - 1 - person[have, 0]
         image, people = paste(image, people, np.ascontiguousarray(patch),
