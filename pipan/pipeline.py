@@ -19,6 +19,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple, Union
 import numpy as np
 
 from .errors import ModelError
+from .region import RegionPolicy, crop, to_frame
 from .segments import Segmenter
 from .smoothing import KeypointSmoother
 from .tracker import Tracker
@@ -97,13 +98,17 @@ class Pipeline:
     ``min_duration``: seconds a new action must last to open a segment; ``window``:
     seconds of the centred mode filter on per-frame labels (see pipan.segments);
     ``smoother``: per-track keypoint smoothing before the action model (and drawing) -- a
-    ``KeypointSmoother``, True for the default one, False for none.
+    ``KeypointSmoother``, True for the default one, False for none; ``regions``: where the
+    pose net looks (``pipan.region``) -- a ``RegionPolicy``, True for the default one
+    (crops around the tracked people, the whole frame every 0.4 s), False for the whole
+    frame always.
     """
 
     def __init__(self, pose, action, *, tracker: Optional[Tracker] = None, every: int = 1,
                  min_score: float = 0.0, min_duration: float = 0.5, window: float = 0.4,
                  times: Optional[StageTimes] = None,
-                 smoother: Union[KeypointSmoother, bool] = SMOOTH_KEYPOINTS):
+                 smoother: Union[KeypointSmoother, bool] = SMOOTH_KEYPOINTS,
+                 regions: Union[RegionPolicy, bool] = True):
         if every < 1:
             raise ValueError("every must be at least 1")
         self.pose = pose
@@ -118,6 +123,10 @@ class Pipeline:
             smoother = KeypointSmoother()
         self.smoother: Optional[KeypointSmoother] = (
             smoother if isinstance(smoother, KeypointSmoother) else None)
+        if regions is True:
+            regions = RegionPolicy()
+        self.regions: Optional[RegionPolicy] = (
+            regions if isinstance(regions, RegionPolicy) else None)
         self._last: Optional[FrameResult] = None
 
     def process(self, frame: Frame) -> FrameResult:
@@ -131,7 +140,9 @@ class Pipeline:
         T.processed += 1
         clock = T.clock
         t0 = clock()
-        people = self.pose.estimate(frame.image)
+        box = None if self.regions is None else self.regions.region(
+            frame.time, self.tracker.skeletons(), frame.image.shape[:2])
+        people = to_frame(self.pose.estimate(crop(frame.image, box)), box)
         t1 = clock()
         timing = getattr(self.pose, "last_timing", None)
         if timing and "maps" in timing:

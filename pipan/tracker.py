@@ -4,8 +4,13 @@ Each track keeps its last keypoints and a smoothed per-frame velocity of the bod
 Every frame, each live track predicts where its keypoints are now (constant velocity, also
 across frames where it was missed), detections are scored against predictions with object
 keypoint similarity (OKS), and pairs are matched greedily, most similar first, above a
-gate. Unmatched detections start new tracks (ids 1, 2, ...; never reused); a track missed
-for more than ``max_missed`` frames in a row ends.
+gate; confirmed tracks choose before tentative ones. Unmatched detections start tentative
+tracks; a tentative track is confirmed, and only then gets an id (1, 2, ...; never reused)
+and is reported, once it has been matched in ``min_hits`` frames, and is dropped silently
+if it misses a frame before that: a false detection or a fragment of a person that flickers
+for a frame or two never becomes a track. A confirmed track missed for more than
+``max_missed`` frames in a row ends; while it is missed, the OKS falloff it is matched with
+widens (up to ``max_widen`` times), since where it is now grows less certain.
 
 Greedy matching rather than Hungarian: with the handful of people a Pi sees, the two differ
 only when similarities tie, and the velocity prediction is what separates crossing people.
@@ -35,7 +40,7 @@ Joints = List[Tuple[float, float, float]]  # (x, y, score) per joint, plain floa
 
 @dataclass
 class _State:
-    id: int
+    id: int  # 0 while tentative
     keypoints: np.ndarray  # (18, 3) last matched detection, frame pixels
     person: Person
     joints: Joints  # the same keypoints as plain floats
@@ -112,11 +117,19 @@ class Tracker:
 
     ``kappa``: OKS falloff relative to the person's size (larger = more tolerant of motion);
     ``min_similarity``: the gate below which a detection never joins a track;
-    ``velocity_smoothing``: weight of the newest displacement in the velocity estimate.
+    ``velocity_smoothing``: weight of the newest displacement in the velocity estimate;
+    ``min_hits``: frames a new track must be matched in, in a row, to be confirmed;
+    ``max_missed``: frames a confirmed track may be missed before it ends (45: 1.5 s at
+    30 fps, 2.5 s at 18 fps: a person hidden by furniture or another person for a second or
+    two keeps their id); ``max_widen``: the most the falloff widens for a missed track.
     """
 
-    def __init__(self, max_missed: int = 15, kappa: float = 0.25, min_similarity: float = 0.1,
-                 velocity_smoothing: float = 0.5):
+    def __init__(self, max_missed: int = 45, kappa: float = 0.25, min_similarity: float = 0.1,
+                 velocity_smoothing: float = 0.5, min_hits: int = 3, max_widen: float = 3.0):
+        if min_hits < 1:
+            raise ValueError("min_hits must be at least 1")
+        self.min_hits = int(min_hits)
+        self.max_widen = float(max_widen)
         self.max_missed = int(max_missed)
         self.kappa = float(kappa)
         self.min_similarity = float(min_similarity)
@@ -127,21 +140,34 @@ class Tracker:
 
     @property
     def active_ids(self) -> List[int]:
-        return [t.id for t in self._tracks]
+        """Ids of the confirmed tracks alive now."""
+        return [t.id for t in self._tracks if t.id]
+
+    def skeletons(self) -> List[np.ndarray]:
+        """Where every live track (tentative ones too) is expected now: its last keypoints
+        moved by its velocity for each frame since its last match (frame pixels)."""
+        out = []
+        for t in self._tracks:
+            kp = t.keypoints.copy()
+            kp[:, 0] += t.velocity[0] * (t.missed + 1)
+            kp[:, 1] += t.velocity[1] * (t.missed + 1)
+            out.append(kp)
+        return out
 
     def _similarity(self, dets: List[np.ndarray], joints: List[Joints]) -> List[List[float]]:
         """OKS of every track's prediction (moved by its velocity for each frame since its
-        last match) against every detection: N lists of M floats."""
+        last match) against every detection: N lists of M floats. A missed track's area is
+        widened by ``(1 + missed / 4)^2`` (at most ``max_widen^2``)."""
         tracks = self._tracks
         shifts = [(t.velocity[0] * (t.missed + 1), t.velocity[1] * (t.missed + 1))
                   for t in tracks]
+        areas = [t.area * min(1.0 + t.missed / 4.0, self.max_widen) ** 2 for t in tracks]
         if len(tracks) * len(dets) <= SMALL:
-            return [[oks_py(t.joints, sh, d, t.area, self.kappa) for d in joints]
-                    for t, sh in zip(tracks, shifts)]
+            return [[oks_py(t.joints, sh, d, a, self.kappa) for d in joints]
+                    for t, sh, a in zip(tracks, shifts, areas)]
         preds = np.stack([t.keypoints for t in tracks]).copy()
         preds[..., :2] += np.float32(shifts)[:, None, :]
-        areas = np.float32([t.area for t in tracks])
-        return oks_matrix(preds, np.stack(dets), areas, self.kappa).tolist()
+        return oks_matrix(preds, np.stack(dets), np.float32(areas), self.kappa).tolist()
 
     def update(self, people: Sequence[Person]) -> List[Track]:
         """Match this frame's detections to tracks; returns matched tracks, sorted by id."""
@@ -155,14 +181,12 @@ class Tracker:
         pairs = []
         if N and M:
             sim = self._similarity(dets, joints)
-            # most similar first; ties in (track, detection) order
+            # confirmed tracks first, then the most similar; ties in (track, detection) order
             order = sorted(((sim[i][j], i, j) for i in range(N) for j in range(M)),
-                           key=lambda x: -x[0])
+                           key=lambda x: (self._tracks[x[1]].id == 0, -x[0]))
             used_t, used_d = set(), set()
             for value, i, j in order:
-                if value < self.min_similarity:
-                    break
-                if i in used_t or j in used_d:
+                if value < self.min_similarity or i in used_t or j in used_d:
                     continue
                 used_t.add(i)
                 used_d.add(j)
@@ -184,23 +208,28 @@ class Tracker:
             t.age += 1
             if i not in matched_t:
                 t.missed += 1
+                if not t.id:
+                    continue  # a tentative track that flickered: never reported
                 if t.missed > self.max_missed:
                     self.ended.append(t.id)
                     continue
             survivors.append(t)
         for j in range(M):
             if j not in matched_d:
-                survivors.append(_State(id=self._next_id, keypoints=dets[j], person=people[j],
+                survivors.append(_State(id=0, keypoints=dets[j], person=people[j],
                                         joints=joints[j], centre=geo[j][0], area=geo[j][1]))
+        for t in survivors:  # confirmed now: ids in the order tracks started
+            if not t.id and t.hits >= self.min_hits:
+                t.id = self._next_id
                 self._next_id += 1
         self._tracks = survivors
         out = [Track(id=t.id, person=t.person, age=t.age, missed=0)
-               for t in survivors if t.missed == 0]
+               for t in survivors if t.missed == 0 and t.id]
         out.sort(key=lambda tr: tr.id)
         return out
 
     def finish(self) -> List[int]:
         """End every live track (end of the source); returns their ids."""
-        ids = [t.id for t in self._tracks]
+        ids = [t.id for t in self._tracks if t.id]
         self._tracks = []
         return ids

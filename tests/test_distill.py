@@ -216,3 +216,65 @@ def test_resume_and_parallel_labelling(tmp_path, shared, model_dir):
     coco_redo = json.loads(redo.path.read_text())
     assert coco2["images"] == coco_redo["images"]
     assert coco2["annotations"] == coco_redo["annotations"]  # same labels either way
+
+
+# --- folders of frames, masks, negatives ----------------------------------------------------
+
+def write_frame_folder(folder: Path, n: int, masks: bool = True) -> Path:
+    folder.mkdir(parents=True)
+    for i, frame in enumerate(noise_frames(n, 3)):
+        cv2.imwrite(str(folder / f"{i:05d}.jpg"), frame)
+        if masks:
+            m = np.zeros(frame.shape[:2], np.uint8)
+            m[10:40, 20:50] = 255
+            cv2.imwrite(str(folder / f"{i:05d}.mask.png"), m)
+    return folder
+
+
+def test_a_folder_of_frames_is_a_video_with_its_masks(tmp_path):
+    seq = write_frame_folder(tmp_path / "videos" / "seq", 4)
+    write_video(tmp_path / "videos" / "v.avi", noise_frames(2, 0))
+    assert lab.find_videos(tmp_path / "videos") == [seq, tmp_path / "videos" / "v.avi"]
+    assert lab.frame_count(seq) == 4  # the .mask.png files are not frames
+    part = lab.label_video(seq, "seq", tmp_path / "out", lab.LabelOptions(every=2),
+                           FakeTeacher())
+    assert [im["frame_index"] for im in part["images"]] == [0, 2]
+    for im in part["images"]:
+        mask = cv2.imread(str(tmp_path / "out" / "images" / im["mask"]), cv2.IMREAD_GRAYSCALE)
+        assert mask.shape == (48, 64) and mask[20, 30] == 255 and mask[0, 0] == 0
+
+
+def test_an_unreadable_frame_in_a_folder_names_the_file(tmp_path):
+    seq = write_frame_folder(tmp_path / "seq", 2, masks=False)
+    (seq / "00002.jpg").write_bytes(b"not an image")
+    with pytest.raises(lab.VideoError, match="00002.jpg"):
+        lab.label_video(seq, "seq", tmp_path / "out", lab.LabelOptions(every=1),
+                        FakeTeacher())
+
+
+def test_no_people_footage_becomes_negatives_without_a_teacher(tmp_path):
+    from training.pose.coco import CocoPoseData
+    write_frame_folder(tmp_path / "neg" / "a", 3, masks=False)
+    r = CliRunner().invoke(cli, ["distill", "label", "--videos", str(tmp_path / "neg"),
+                                 "--out", str(tmp_path / "out"), "--every", "1",
+                                 "--no-people", "--model-dir", str(tmp_path / "none"),
+                                 "--quiet"])
+    assert r.exit_code == 0, r.output
+    coco = json.loads((tmp_path / "out" / "annotations.json").read_text())
+    assert len(coco["images"]) == 3 and coco["annotations"] == []
+    assert all(im["negative"] for im in coco["images"])
+    data = CocoPoseData(tmp_path / "out")  # kept although nobody is annotated
+    assert len(data) == 3 and all(it.negative and len(it.people) == 0 for it in data.items)
+
+
+def test_teacher_landmark_auto_prefers_heavy_where_present(tmp_path):
+    import pipan.blazepose as bp
+    for name in (bp.DETECTOR_FILE, bp.LANDMARK_FILE):
+        (tmp_path / name).write_bytes(b"x")
+    opts = lab.LabelOptions(model_dir=str(tmp_path))
+    assert lab.teacher_landmark(opts) == "full"
+    (tmp_path / "pose_landmark_heavy.tflite").write_bytes(b"x")
+    assert lab.teacher_landmark(opts) == "heavy"
+    assert bp.find_model_files(tmp_path, "heavy")[1].name == "pose_landmark_heavy.tflite"
+    assert lab.teacher_landmark(lab.LabelOptions(model_dir=str(tmp_path),
+                                                 landmark="full")) == "full"

@@ -12,6 +12,7 @@ import pytest
 from pipan.live import run_live
 from pipan.pipeline import Pipeline
 from pipan.serve import FrameServer, parse_address
+from pipan.tracker import Tracker
 from pipan.video import ArraySource, FrameSource, Frame, SourceInfo
 from runtime_fakes import Actor, FakeAction, FakePose, Scene, two_people_scene
 
@@ -46,7 +47,9 @@ def test_serve_gives_a_jpeg_frame_and_stops():
     server = FrameServer("127.0.0.1", 0)
     assert server.address[0] == "127.0.0.1" and server.address[1] > 0
     stop = threading.Event()
-    pipe = Pipeline(FakePose(Scene(two_people_scene().actors)), FakeAction())
+    # tracks confirmed at once: the first frame served already shows the people
+    pipe = Pipeline(FakePose(Scene(two_people_scene().actors)), FakeAction(), regions=False,
+                    tracker=Tracker(min_hits=1))
     out = {}
 
     def run():
@@ -77,7 +80,7 @@ def test_serve_gives_a_jpeg_frame_and_stops():
 
 def test_status_is_reported_periodically():
     seen = []
-    pipe = Pipeline(FakePose(two_people_scene()), FakeAction())
+    pipe = Pipeline(FakePose(two_people_scene()), FakeAction(), regions=False)
     how = run_live(Endless(delay=0.002), pipe, on_segment=lambda s: None,
                    on_status=seen.append, status_every=0.05, max_frames=100)
     assert how == "ended" and seen
@@ -113,7 +116,7 @@ def test_soak_memory_stays_flat():
     N = 20_000
     scene = IndexedScene(soak_scene(N).actors)
     action = FakeAction()
-    pipe = Pipeline(FakePose(scene), action, min_duration=0.3)
+    pipe = Pipeline(FakePose(scene), action, min_duration=0.3, regions=False)
     pipe.tracker.max_missed = 5
     image = np.zeros((8, 8, 3), np.uint8)
     segments = [0]

@@ -33,11 +33,12 @@ def compare(segments, scene, fps=FPS, tol=TOL_S):
 
 def test_two_people_scene_segments_match_the_script():
     scene = two_people_scene()
-    pipe = Pipeline(FakePose(scene), FakeAction(), min_duration=0.3)
+    pipe = Pipeline(FakePose(scene), FakeAction(), min_duration=0.3, regions=False)
     result = recognize(ArraySource(blank_frames(scene.length), fps=FPS), pipe)
     compare(result.segments, scene)
     assert result.times.frames == scene.length
-    assert result.times.steps == 2 * scene.length
+    # each person is reported from the frame that confirms their track (Tracker.min_hits)
+    assert result.times.steps == 2 * (scene.length - (pipe.tracker.min_hits - 1))
     text = format_timeline(result.segments)
     assert text.startswith("Person 1") and "Person 2" in text and "wave" in text
 
@@ -49,7 +50,7 @@ def test_every_n_skips_pose_but_keeps_timeline():
     frames = [encode_index(np.zeros((24, 32, 3), np.uint8), i) for i in range(scene.length)]
     # no keypoint smoothing: the scripted figures change pose within one frame, and the
     # filter's lag (tests/test_smoothing.py) would add to the skipped frames' delay
-    pipe = Pipeline(pose, FakeAction(), every=3, min_duration=0.3, smoother=False)
+    pipe = Pipeline(pose, FakeAction(), every=3, min_duration=0.3, smoother=False, regions=False)
     result = recognize(ArraySource(frames, fps=FPS), pipe)
     assert pose.calls == (scene.length + 2) // 3
     assert result.times.processed == pose.calls and result.times.frames == scene.length
@@ -60,7 +61,7 @@ def test_ended_tracks_are_forgotten_and_their_segments_closed():
     scene = Scene([Actor(0, (50, 100), [(30, "stand", (0, 0))]),
                    Actor(40, (200, 100), [(30, "wave", (0, 0))])])
     action = FakeAction()
-    pipe = Pipeline(FakePose(scene), action, min_duration=0.3)
+    pipe = Pipeline(FakePose(scene), action, min_duration=0.3, regions=False)
     pipe.tracker.max_missed = 5
     closed_at = {}
     for i in range(scene.length):
@@ -76,13 +77,14 @@ def test_ended_tracks_are_forgotten_and_their_segments_closed():
 
 def test_stage_times_split_pose_and_maps_when_the_estimator_reports_it():
     scene = two_people_scene()
-    pipe = Pipeline(FakePose(scene, timing=True), FakeAction())
+    pipe = Pipeline(FakePose(scene, timing=True), FakeAction(), regions=False)
     recognize(ArraySource(blank_frames(20), fps=FPS), pipe)
     ms = pipe.times.per_frame_ms()
     assert set(ms) == set(STAGES)
     assert all(v >= 0 for v in ms.values())
     d = pipe.times.as_dict()
-    assert d["frames"] == 20 and d["person_steps"] == 40 and d["fps"] > 0
+    steps = 2 * (20 - (pipe.tracker.min_hits - 1))  # people are reported once confirmed
+    assert d["frames"] == 20 and d["person_steps"] == steps and d["fps"] > 0
 
 
 def test_min_score_drops_weak_people():
@@ -93,14 +95,14 @@ def test_min_score_drops_weak_people():
             people = super().estimate(frame)
             return [people[0]] + [type(p)(p.keypoints, 0.1) for p in people[1:]]
 
-    pipe = Pipeline(Weak(scene), FakeAction(), min_score=0.5)
+    pipe = Pipeline(Weak(scene), FakeAction(), min_score=0.5, regions=False)
     r = recognize(ArraySource(blank_frames(30), fps=FPS), pipe)
     assert {s.person for s in r.segments} == {1}
 
 
 def test_recognize_writes_video_plot_and_frames_json(tmp_path):
     scene = two_people_scene()
-    pipe = Pipeline(FakePose(scene), FakeAction(), min_duration=0.3)
+    pipe = Pipeline(FakePose(scene), FakeAction(), min_duration=0.3, regions=False)
     out, plot, fj = tmp_path / "a.mp4", tmp_path / "t.png", tmp_path / "f.jsonl"
     n = 60
     recognize(ArraySource(blank_frames(n), fps=FPS), pipe, output=str(out), plot=str(plot),
@@ -121,7 +123,7 @@ def test_recognize_writes_video_plot_and_frames_json(tmp_path):
 
 def test_interrupted_recognize_leaves_no_output_files(tmp_path):
     scene = two_people_scene()
-    pipe = Pipeline(FakePose(scene, fail_at=20), FakeAction())
+    pipe = Pipeline(FakePose(scene, fail_at=20), FakeAction(), regions=False)
     with pytest.raises(KeyboardInterrupt):
         recognize(ArraySource(blank_frames(60), fps=FPS), pipe,
                   output=str(tmp_path / "a.mp4"), plot=str(tmp_path / "t.png"),
@@ -158,7 +160,7 @@ def test_pose_and_maps_split_follows_the_estimators_own_proportions():
             self.last_timing = {"pose": 0.003, "maps": 0.001}
             return people
 
-    pipe = Pipeline(Split(scene), FakeAction())
+    pipe = Pipeline(Split(scene), FakeAction(), regions=False)
     recognize(ArraySource(blank_frames(10), fps=FPS), pipe)
     s = pipe.times.seconds
     assert s["maps"] > 0

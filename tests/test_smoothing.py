@@ -4,6 +4,7 @@ import pytest
 
 from pipan.pipeline import Pipeline
 from pipan.smoothing import KeypointSmoother, alpha
+from pipan.tracker import Tracker
 from pipan.types import Person
 from pipan.video import Frame
 
@@ -115,7 +116,8 @@ def test_pipeline_feeds_the_smoothed_keypoints(smoother):
     seq = [base + np.float32(np.r_[rng.normal(0, 3, 2), 0]) for _ in range(20)]
     seq += [None] * 20  # the person leaves: the track ends, its filter state goes too
     action = _Action()
-    pipe = Pipeline(_Pose(seq), action, smoother=smoother)
+    pipe = Pipeline(_Pose(seq), action, smoother=smoother, regions=False,
+                    tracker=Tracker(min_hits=1))  # fed from the first frame
     image = np.zeros((8, 8, 3), np.uint8)
     for i in range(len(seq)):
         r = pipe.process(Frame(index=i, time=i / 30, image=image))

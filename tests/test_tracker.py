@@ -17,7 +17,7 @@ def ids_by_x(tracks):
 
 
 def test_one_person_keeps_id_while_moving_fast():
-    tr = Tracker()
+    tr = Tracker(min_hits=1)
     for f in range(100):
         out = tr.update(people((10 + 12 * f, 100)))  # 12 px/frame, a fast walk
         assert [t.id for t in out] == [1]
@@ -30,7 +30,7 @@ def test_crossing_people_keep_their_ids(seed):
     v1, v2 = rng.uniform(2, 8), -rng.uniform(2, 8)
     dy = rng.uniform(-8, 8)  # nearly the same height in the image: a true crossing
     x1, x2 = 20.0, 20.0 + (v1 - v2) * 30  # they meet at frame 30
-    tr = Tracker()
+    tr = Tracker(min_hits=1)
     first = None
     for f in range(60):
         a, b = (x1 + v1 * f, 150), (x2 + v2 * f, 150 + dy)
@@ -46,7 +46,7 @@ def test_crossing_people_keep_their_ids(seed):
 
 
 def test_occluded_person_is_found_again_at_the_predicted_place():
-    tr = Tracker(max_missed=10)
+    tr = Tracker(min_hits=1, max_missed=10)
     for f in range(20):
         tr.update(people((50 + 5 * f, 100), (250, 100)))
     for f in range(20, 26):  # the walker is hidden for 6 frames but keeps walking
@@ -57,7 +57,7 @@ def test_occluded_person_is_found_again_at_the_predicted_place():
 
 
 def test_tracks_end_after_max_missed_and_ids_are_never_reused():
-    tr = Tracker(max_missed=3)
+    tr = Tracker(min_hits=1, max_missed=3)
     tr.update(people((50, 100)))
     ended_at = None
     for f in range(1, 8):
@@ -74,14 +74,14 @@ def test_tracks_end_after_max_missed_and_ids_are_never_reused():
 
 
 def test_entering_people_get_new_ids_in_order():
-    tr = Tracker()
+    tr = Tracker(min_hits=1)
     assert [t.id for t in tr.update(people((50, 100)))] == [1]
     assert [t.id for t in tr.update(people((50, 100), (200, 100)))] == [1, 2]
     assert [t.id for t in tr.update(people((300, 100), (50, 100), (200, 100)))] == [1, 2, 3]
 
 
 def test_far_jump_starts_a_new_track():
-    tr = Tracker(max_missed=2)
+    tr = Tracker(min_hits=1, max_missed=2)
     tr.update(people((20, 100)))
     out = tr.update(people((300, 100)))
     assert [t.id for t in out] == [2]
@@ -125,7 +125,7 @@ def test_crowded_scene_uses_the_vectorised_path_with_the_same_ids():
     for small in (0, 10_000):  # 0: always vectorised; 10000: always plain Python
         old, T.SMALL = T.SMALL, small
         try:
-            tr = Tracker()
+            tr = Tracker(min_hits=1)
             ids = []
             for f in range(30):
                 out = tr.update(people(*[(x + 2 * f, y) for x, y in centres]))
@@ -134,3 +134,45 @@ def test_crowded_scene_uses_the_vectorised_path_with_the_same_ids():
         finally:
             T.SMALL = old
     assert runs[0] == runs[1] and runs[0][-1] == sorted(runs[0][-1])
+
+
+def test_flickering_detections_never_become_tracks():
+    tr = Tracker(min_hits=3)
+    for f in range(30):  # a false person on every other frame, a real one throughout
+        found = [(50 + 2 * f, 100)] + ([(300, 200)] if f % 2 else [])
+        out = tr.update(people(*found))
+        assert [t.id for t in out] == ([] if f < 2 else [1])
+    assert tr.finish() == [1]
+
+
+def test_a_track_is_reported_once_confirmed_with_its_first_id():
+    tr = Tracker(min_hits=3)
+    assert tr.update(people((50, 100))) == []
+    assert tr.update(people((52, 100))) == []
+    assert [t.id for t in tr.update(people((54, 100)))] == [1]
+    assert tr.active_ids == [1] and len(tr.skeletons()) == 1
+
+
+def test_a_person_hidden_for_two_seconds_keeps_the_id():
+    # 18 fps: hidden for 36 frames while walking 3 px/frame, found 20 px off the prediction
+    tr = Tracker()
+    for f in range(10):
+        tr.update(people((50 + 3 * f, 100)))
+    for f in range(10, 46):
+        assert tr.update([]) == []
+    out = tr.update(people((50 + 3 * 46 + 20, 104)))
+    assert [t.id for t in out] == [1] and tr.ended == []
+
+
+def test_a_missed_track_widens_its_gate():
+    tr = Tracker(min_hits=1, max_missed=20)
+    tr.update(people((100, 100)))
+    tr.update(people((100, 100)))  # standing still
+    far = (100 + 60, 100)  # beyond the gate of a track seen a frame ago
+    fresh = Tracker(min_hits=1)
+    fresh.update(people((100, 100)))
+    fresh.update(people((100, 100)))
+    assert [t.id for t in fresh.update(people(far))] == [2]  # a new person
+    for _ in range(8):
+        tr.update([])
+    assert [t.id for t in tr.update(people(far))] == [1]  # the same person, back

@@ -1,0 +1,80 @@
+"""Copy-paste augmentation and real-footage evaluation helpers: pasted people land where
+their pixels do, hidden joints are unlabelled, and datasets' joint names map to COCO-18."""
+import json
+
+import numpy as np
+
+from pipan.skeleton import JOINT_INDEX
+from training.pose.paste import paste, person_in_mask
+from training.pose.realeval import found_people, load_gt_file
+
+
+def person(points):
+    kp = np.zeros((18, 3), np.float32)
+    for j, (x, y) in enumerate(points):
+        kp[j] = (x, y, 1.0)
+    return kp
+
+
+def test_paste_puts_the_person_where_its_pixels_go_and_hides_covered_joints():
+    image = np.zeros((100, 200, 3), np.uint8)
+    patch = np.full((50, 20, 3), 255, np.uint8)
+    alpha = np.ones((50, 20), np.float32)
+    cut = person([(10, 5), (10, 45)])
+    old = np.zeros((1, 18, 3), np.float32)
+    old[0, 0] = (100, 50, 1)  # under the pasted patch: hidden now
+    old[0, 1] = (10, 10, 1)
+    out, people = paste(image, old, patch, alpha, cut, 0.5, (0.5, 0.5))
+    assert people.shape == (2, 18, 3)
+    ys, xs = np.nonzero(out[..., 0])
+    assert (xs.min(), xs.max(), ys.min(), ys.max()) == (90, 109, 25, 74)
+    assert people[1, 0].tolist() == [100, 30, 1] and people[1, 1].tolist() == [100, 70, 1]
+    assert people[0, 0, 2] == 0 and people[0, 1].tolist() == [10, 10, 1]
+
+
+def test_a_patch_half_outside_keeps_only_the_joints_inside():
+    image = np.zeros((100, 100, 3), np.uint8)
+    cut = person([(5, 5), (5, 45), (15, 25)])
+    out, people = paste(image, np.zeros((0, 18, 3), np.float32),
+                        np.full((50, 20, 3), 200, np.uint8), np.ones((50, 20), np.float32),
+                        cut, 0.5, (0.0, 0.5))  # centred on the left border
+    assert people[0, 0, 2] == 0 and people[0, 2, 2] == 1
+    assert out[:, :5].any() and not out[:, 20:].any()
+
+
+def test_the_person_in_a_mask_is_the_one_whose_joints_it_holds():
+    mask = np.zeros((100, 200), bool)
+    mask[20:90, 120:160] = True
+    inside = person([(130 + i, 30 + 7 * i) for i in range(8)])
+    outside = person([(20 + i, 30 + 7 * i) for i in range(8)])
+    assert person_in_mask(np.stack([outside, inside]), mask) == 1
+    assert person_in_mask(outside[None], mask) is None
+
+
+def test_dataset_joint_names_map_to_coco18_without_the_neck(tmp_path):
+    names = ["Right Shoulder", "Left-shoulder", "Head top", "Neck", "right_knee"]
+    ann = {"id": 1, "image_id": 1, "category_id": 1, "iscrowd": 0,
+           "keypoints": [10, 20, 2, 30, 20, 1, 20, 5, 2, 20, 18, 2, 0, 0, 0]}
+    (tmp_path / "a.jpg").write_bytes(b"")
+    (tmp_path / "gt.json").write_text(json.dumps({
+        "categories": [{"id": 1, "name": "person", "keypoints": names}],
+        "images": [{"id": 1, "file_name": "sub/dir/a.jpg"}], "annotations": [ann]}))
+    [im] = load_gt_file(tmp_path / "gt.json")
+    kp = im.people[0]
+    assert kp[JOINT_INDEX["right_shoulder"]].tolist() == [10, 20, 1]
+    assert kp[JOINT_INDEX["left_shoulder"]].tolist() == [30, 20, 1]
+    assert kp[JOINT_INDEX["neck"], 2] == 0 and kp[JOINT_INDEX["right_knee"], 2] == 0
+    assert (kp[:, 2] > 0).sum() == 2 and im.path == tmp_path / "a.jpg"
+
+
+def test_found_people_counts_the_reference_found_and_the_others():
+    ref = person([(10 * j, 10 * j) for j in range(10)])
+    ref[:10, 2] = 0.9
+    good = ref.copy()
+    good[:4, :2] += 100  # four of ten joints wrong: still found (6 >= 5)
+    far = ref.copy()
+    far[:, :2] += 500
+    assert found_people(ref[None], [far, good]) == (1, 1, 6, 10, 1)
+    weak = ref.copy()
+    weak[:10, 2] = 0.3  # no joint confident enough: not a reference person
+    assert found_people(weak[None], [good]) == (0, 0, 0, 0, 1)

@@ -1,0 +1,100 @@
+"""Where the pose net looks: regions around the tracked people, full looks on time, and
+people found in a region come back in frame pixels through the pipeline."""
+import numpy as np
+import pytest
+
+from pipan.pipeline import Pipeline
+from pipan.region import RegionPolicy, crop, joint_box, to_frame
+from pipan.types import Person
+from pipan.video import ArraySource
+from runtime_fakes import FakeAction
+
+
+def skeleton(x0, y0, x1, y1):
+    kp = np.zeros((18, 3), np.float32)
+    kp[:9] = [[x, y, 1.0] for x, y in zip(np.linspace(x0, x1, 9), np.linspace(y0, y1, 9))]
+    return kp
+
+
+def test_no_tracks_or_a_due_full_look_means_the_whole_frame():
+    rp = RegionPolicy(full_every_s=0.4)
+    assert rp.region(0.0, [], (480, 640)) is None
+    person = skeleton(300, 200, 340, 300)
+    assert rp.region(0.1, [person], (480, 640)) is not None  # 0.1 s after a full look
+    assert rp.region(0.45, [person], (480, 640)) is None  # 0.4 s since the last full look
+    assert rp.region(0.5, [person], (480, 640)) is not None
+    rp.reset()
+    assert rp.region(0.6, [person], (480, 640)) is None  # a fresh policy looks whole first
+
+
+@pytest.mark.parametrize("x0,y0,x1,y1", [(300, 200, 340, 300), (5, 5, 60, 200),
+                                         (560, 300, 635, 470)])
+def test_the_region_holds_the_people_with_a_margin_and_is_square(x0, y0, x1, y1):
+    rp = RegionPolicy(margin=0.35, min_side=64)
+    rp.region(0.0, [], (480, 640))
+    box = rp.region(0.1, [skeleton(x0, y0, x1, y1)], (480, 640))
+    bx0, by0, bx1, by1 = box
+    assert 0 <= bx0 and 0 <= by0 and bx1 <= 640 and by1 <= 480
+    assert abs((bx1 - bx0) - (by1 - by0)) <= 1  # square where the frame allows
+    pad = 0.35 * max(x1 - x0, y1 - y0) - 1
+    assert bx0 <= max(x0 - pad, 0) and by0 <= max(y0 - pad, 0)
+    assert bx1 >= min(x1 + pad, 640) and by1 >= min(y1 + pad, 480)
+
+
+def test_people_spread_over_the_frame_get_the_whole_frame():
+    rp = RegionPolicy(max_area=0.6)
+    rp.region(0.0, [], (480, 640))
+    spread = [skeleton(10, 50, 60, 400), skeleton(560, 50, 620, 400)]
+    assert rp.region(0.1, spread, (480, 640)) is None
+
+
+def test_joint_box_and_crop_and_to_frame():
+    kp = skeleton(10, 20, 30, 60)
+    kp[3, 2] = 0
+    assert joint_box(kp) == pytest.approx((10, 20, 30, 60))
+    assert joint_box(np.zeros((18, 3), np.float32)) is None
+    image = np.arange(480 * 640 * 3, dtype=np.uint8).reshape(480, 640, 3)
+    part = crop(image, (100, 50, 300, 250))
+    assert part.shape == (200, 200, 3) and part[0, 0, 0] == image[50, 100, 0]
+    moved = to_frame([Person(kp, 0.9)], (100, 50, 300, 250))[0].keypoints
+    assert moved[0, :2] == pytest.approx(kp[0, :2] + [100, 50])
+    assert moved[3, 2] == 0 and moved[3, 0] == kp[3, 0]  # absent joints stay where they were
+
+
+class BlobPose:
+    """Finds the one bright rectangle in whatever image it is given (a region or the whole
+    frame) and reports a skeleton over it in that image's pixels; records image sizes."""
+
+    def __init__(self):
+        self.sizes = []
+
+    def estimate(self, image):
+        self.sizes.append(image.shape[:2])
+        ys, xs = np.nonzero(image[..., 0] > 128)
+        if not len(xs):
+            return []
+        return [Person(skeleton(xs.min(), ys.min(), xs.max(), ys.max()), 0.9)]
+
+
+def test_the_pipeline_looks_in_regions_and_reports_frame_pixels():
+    frames = []
+    for i in range(30):
+        f = np.zeros((240, 320, 3), np.uint8)
+        x = 100 + 2 * i
+        f[80:160, x:x + 30] = 255
+        frames.append(f)
+    pose = BlobPose()
+    pipe = Pipeline(pose, FakeAction(), regions=RegionPolicy(full_every_s=0.5, min_side=32),
+                    smoother=False)  # raw keypoints: exact positions to compare
+    reported = []
+    with ArraySource(frames, fps=30.0) as src:
+        for frame in src:
+            for tr in pipe.process(frame).tracks:
+                reported.append((frame.index, tr.person.keypoints.copy()))
+    assert any(s != (240, 320) for s in pose.sizes)  # most looks were regions
+    assert sum(s == (240, 320) for s in pose.sizes) >= 2  # and the whole frame on time
+    assert [i for i, _ in reported] == list(range(2, 30))  # one track, from its third frame
+    for i, kp in reported:
+        x = 100 + 2 * i
+        assert kp[0, :2] == pytest.approx([x, 80], abs=1) and kp[8, :2] == pytest.approx(
+            [x + 29, 159], abs=1)
