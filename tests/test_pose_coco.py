@@ -61,3 +61,28 @@ def test_bad_sources_are_clear(tmp_path):
     (tmp_path / "x.json").write_text("{}")
     with pytest.raises(DataError, match="not COCO"):
         CocoPoseData(tmp_path / "x.json")
+
+
+def test_mix_merges_sources_with_limits_and_keeps_negatives(tmp_path):
+    from training.pose.coco import mix_coco
+    write_coco(tmp_path / "a", images=4, seed=1)
+    write_coco(tmp_path / "b", images=3, seed=2)
+    neg = tmp_path / "neg"
+    (neg / "images").mkdir(parents=True)
+    import cv2
+    cv2.imwrite(str(neg / "images" / "n.png"), np.zeros((20, 30, 3), np.uint8))
+    (neg / "annotations.json").write_text(json.dumps({
+        "images": [{"id": 7, "file_name": "n.png", "width": 30, "height": 20,
+                    "negative": True}], "annotations": [], "categories": []}))
+    n_images, n_people = mix_coco([f"{tmp_path / 'a'}:2", str(tmp_path / "b"), str(neg)],
+                                  tmp_path / "mix")
+    a, b = CocoPoseData(tmp_path / "a"), CocoPoseData(tmp_path / "b")
+    mixed = CocoPoseData(tmp_path / "mix")
+    assert n_images == 2 + 3 + 1 == len(mixed)
+    assert n_people == sum(len(it.people) for it in a.items[:2]) + sum(
+        len(it.people) for it in b.items)
+    assert [it.negative for it in mixed.items] == [False] * 5 + [True]
+    np.testing.assert_array_equal(mixed.items[2].people, b.items[0].people)
+    assert mixed.items[2].load_image().shape == b.items[0].load_image().shape
+    with pytest.raises(DataError, match="nowhere"):
+        mix_coco([str(tmp_path / "nowhere")], tmp_path / "mix2")

@@ -31,6 +31,9 @@ def _command(ctx: click.Context) -> str:
         flag = param.opts[0]
         if value is None or param.name == "resume" or value == ():
             continue
+        if param.nargs > 1:  # one option, several values: --scale 0.6 1.8
+            parts += [flag, *(shlex.quote(str(v)) for v in value)]
+            continue
         for v in (value if isinstance(value, tuple) else (value,)):
             parts += [flag, shlex.quote(str(v))]
     return " ".join(parts)
@@ -103,6 +106,25 @@ def train(data, val, out, epochs, steps_per_epoch, batch_size, learning_rate, se
                  sigma=sigma, limb_width=limb_width, command=command, init=init)
     m = config["metrics"]
     click.echo(f"wrote {out}/model.keras and config.json (final loss {m.get('loss')})")
+
+
+@group.command()
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="output folder: annotations.json and links to the sources' folders")
+@click.argument("sources", nargs=-1, required=True)
+def mix(out, sources) -> None:
+    """Merge COCO keypoint sources into one (e.g. a calibration set for `pipan convert`).
+
+    Each SOURCE is a COCO folder or file, optionally with ':N' to take its first N images
+    (by file name). Images are not copied: OUT links to each source's folder.
+
+    \b
+    Example:
+      python -m training pose mix --out runs/calib-mix runs/synth-train:600 runs/teacher-real
+    """
+    from .coco import mix_coco
+    n_images, n_people = mix_coco(sources, out)
+    click.echo(f"{out}/annotations.json: {n_images} images, {n_people} people")
 
 
 @group.command()

@@ -24,7 +24,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -190,3 +190,49 @@ class CocoPoseData:
         order = rng.permutation(len(self.items))
         k = int(round(len(order) * fraction))
         return np.sort(order[k:]), np.sort(order[:k])
+
+
+def mix_coco(sources: Sequence[str], out: PathLike) -> Tuple[int, int]:
+    """Merge COCO sources (``PATH`` or ``PATH:N`` for the first N images by file name) into
+    ``out/annotations.json``, images reached through links ``out/s0``, ``out/s1``, ... to
+    each source's folder; ids renumbered. Returns (images, people)."""
+    from pipan.fileio import atomic_write_text
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    merged: Dict[str, list] = {"images": [], "annotations": [], "categories": []}
+    for k, spec in enumerate(sources):
+        path, _, limit = str(spec).rpartition(":") if ":" in str(spec) else (spec, "", "")
+        if limit and not limit.isdigit():
+            path, limit = str(spec), ""
+        files = _json_files(Path(path))
+        if len(files) != 1:
+            raise DataError(f"{path}: give one COCO file or a folder with one")
+        jf = files[0]
+        try:
+            coco = json.loads(jf.read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise DataError(f"{jf}: not a readable JSON file ({e})") from None
+        merged["categories"] = merged["categories"] or coco.get("categories", [])
+        link = out / f"s{k}"
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(jf.parent.resolve(), target_is_directory=True)
+        images = sorted(coco["images"], key=lambda im: im["file_name"])
+        if limit:
+            images = images[:int(limit)]
+        new_id = {}
+        for im in images:
+            rel = _find_image(jf, im["file_name"]).resolve().relative_to(jf.parent.resolve())
+            new_id[im["id"]] = len(merged["images"]) + 1
+            extra = {}
+            if im.get("mask"):
+                extra["mask"] = f"s{k}/" + _find_image(jf, im["mask"]).resolve().relative_to(
+                    jf.parent.resolve()).as_posix()
+            merged["images"].append(dict(im, id=new_id[im["id"]],
+                                         file_name=f"s{k}/{rel.as_posix()}", **extra))
+        for a in coco["annotations"]:
+            if a["image_id"] in new_id:
+                merged["annotations"].append(dict(a, id=len(merged["annotations"]) + 1,
+                                                  image_id=new_id[a["image_id"]]))
+    atomic_write_text(out / "annotations.json", json.dumps(merged))
+    return len(merged["images"]), len(merged["annotations"])

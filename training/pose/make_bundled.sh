@@ -1,86 +1,85 @@
 #!/usr/bin/env bash
-# Rebuild the bundled pose model pipan/models/pose.tflite from nothing but this checkout:
-# stage 1: synthetic frames -> training -> int8 conversion (runs/pose-synth.tflite, the model
-# bundled before issue 8) -> evaluation; stage 2: BlazePose teacher labels of 4 real videos
-# in ../shared -> fine-tuning stage 1's net on them mixed with the synthetic frames -> int8
-# conversion (pipan/models/pose.tflite) -> evaluation. Run from the repository root with
-# ../shared present (or SHARED=...); about 40 + 25 minutes on 2 busy CPU cores. Seeds fix
-# the data and the initial weights.
-# (CPU training is not bit-for-bit repeatable across machines/thread counts.)
+# Rebuild the bundled pose model pipan/models/pose.tflite from this checkout and ../shared:
+# synthetic frames, BlazePose (heavy) teacher labels of the real footage in ../shared,
+# negatives (footage with nobody), one training run from seeded random weights with
+# copy-paste augmentation, int8 conversion, and the figures of MODEL_CARD.md.
+# Run from the repository root; about 15 minutes of labelling and 60 of training on 2 CPU
+# cores. Seeds fix the data and the initial weights; CPU training is not bit-for-bit
+# repeatable across machines and thread counts.
 set -euo pipefail
 RUNS=${RUNS:-runs}
 PY=${PY:-python}
+SHARED=${SHARED:-../shared}
+D=$(readlink -f "$SHARED/data")
 mkdir -p "$RUNS"
+
+# Synthetic people (training/synth): 3,000 frames to learn from, 200 others held out.
 $PY -m training synth frames --out "$RUNS/synth-train" --images 3000 --seed 0
 $PY -m training synth frames --out "$RUNS/synth-heldout" --images 200 --seed 1
-nice -n 10 $PY -m training pose train --data "$RUNS/synth-train" --val "$RUNS/synth-heldout" \
-    --out "$RUNS/pose-bundled" --epochs 12 --steps 120 --batch 6 --lr 2e-3 --seed 0 \
-    --stages 1 --stage-width 64 --stage-depth 3 --sigma 1.5 --limb-width 1.5 \
-    --rotate 15 --zoom 0.2 --shift 0.1 \
-    --backbone-widths 24,32,32,64,64,96,96,128,128,192,384
-$PY -m pipan convert "$RUNS/pose-bundled" --calibration "$RUNS/synth-train" \
-    --out "$RUNS/pose-synth.tflite" --samples 300 --seed 0 --io int8
-# Figures for pipan/models/MODEL_CARD.md (../shared holds the real data):
-$PY -m training pose evaluate --model "$RUNS/pose-synth.tflite" --data "$RUNS/synth-heldout" \
-    --data ../shared/data/jhmdb-clip --data ../shared/data/coco-mini
 
-# --- Stage 2: fine-tune on BlazePose teacher labels of real video + the synthetic frames ---
-# ../shared/data/videos holds 5 real videos. taichi is held out (student-vs-teacher
-# agreement); the JHMDB clip (real ground truth) is in none of them.
-SHARED=${SHARED:-../shared}
-mkdir -p "$RUNS/videos-train" "$RUNS/videos-heldout"
+# Real footage, as links: held out are taichi, Pose2Sim's single person from camera 4 and
+# DAVIS parkour (people), DAVIS goat and drift-straight (nobody); never UP-Fall,
+# keypoints-gt, the JHMDB clip or coco-mini (they measure).
+mkdir -p "$RUNS/real-train" "$RUNS/real-heldout" "$RUNS/neg-train" "$RUNS/neg-heldout"
+for f in "$D"/footage/*.mp4 "$D/footage/opencv_vtest.avi"; do
+    case $(basename "$f") in
+        pose2sim_singleperson_cam4.mp4) ln -sfn "$f" "$RUNS/real-heldout/" ;;
+        *) ln -sfn "$f" "$RUNS/real-train/" ;;
+    esac
+done
 for v in armwrestling_340x256.mp4 clean_and_jerk_340x256.mp4 hug_1920x1080.mp4 \
          makeup_320x240.avi; do
-    ln -sfn "$(readlink -f "$SHARED/data/videos/$v")" "$RUNS/videos-train/$v"
+    ln -sfn "$D/videos/$v" "$RUNS/real-train/$v"
 done
-ln -sfn "$(readlink -f "$SHARED/data/videos/taichi_340x256.mp4")" "$RUNS/videos-heldout/"
-$PY -m training distill label --videos "$RUNS/videos-train" --out "$RUNS/teacher" --every 2 \
-    --workers 2 --model-dir "$SHARED/models/blazepose"
-$PY -m training distill label --videos "$RUNS/videos-heldout" --out "$RUNS/teacher-heldout" \
-    --every 2 --workers 1 --model-dir "$SHARED/models/blazepose"
-# Teacher labels given 5 times: 291 real images with people x 5 against 3,000 synthetic
-# ones, so about a third of each batch is real (the loader draws images uniformly).
-T="$RUNS/teacher/annotations.json"
-nice -n 10 $PY -m training pose train --data "$RUNS/synth-train" --data "$T" --data "$T" \
-    --data "$T" --data "$T" --data "$T" \
-    --val "$RUNS/synth-heldout" --val "$RUNS/teacher-heldout/annotations.json" \
-    --out "$RUNS/pose-distill" --init "$RUNS/pose-bundled" \
-    --epochs 10 --steps 150 --batch 6 --lr 1e-3 --seed 0 \
+ln -sfn "$D/videos/taichi_340x256.mp4" "$RUNS/real-heldout/"
+for s in bmx-trees breakdance dance-twirl horsejump-high kite-surf motocross-jump \
+         paragliding-launch scooter-black soapbox; do
+    ln -sfn "$D/footage/davis/$s" "$RUNS/real-train/davis-$s"
+done
+ln -sfn "$D/footage/davis/parkour" "$RUNS/real-heldout/davis-parkour"
+for s in blackswan car-roundabout cows dog; do
+    ln -sfn "$D/footage/davis/$s" "$RUNS/neg-train/davis-$s"
+done
+ln -sfn "$D/footage/opencv_tree_no_people.avi" "$RUNS/neg-train/"
+for s in goat drift-straight; do
+    ln -sfn "$D/footage/davis/$s" "$RUNS/neg-heldout/davis-$s"
+done
+
+# Teacher labels (BlazePose heavy, 2 landmark passes; DAVIS frames keep their masks for
+# copy-paste) and negatives (every frame, empty targets).
+MODELS="$SHARED/models/blazepose"
+$PY -m training distill label --videos "$RUNS/real-train" --out "$RUNS/teacher-real" \
+    --every 2 --workers 2 --model-dir "$MODELS" --quiet
+$PY -m training distill label --videos "$RUNS/real-heldout" --out "$RUNS/teacher-heldout-real" \
+    --every 3 --workers 2 --model-dir "$MODELS" --quiet
+$PY -m training distill label --videos "$RUNS/neg-train" --out "$RUNS/neg-train-labels" \
+    --every 1 --no-people --quiet
+$PY -m training distill label --videos "$RUNS/neg-heldout" --out "$RUNS/neg-heldout-labels" \
+    --every 1 --no-people --quiet
+
+# One run: synthetic frames, the real teacher labels three times (about 40% of each batch
+# real) and the negatives twice; a third of the images get 1-3 real people pasted on; scale
+# augmentation up to 1.8x, as people appear in the runtime's regions around them.
+T="$RUNS/teacher-real/annotations.json"
+N="$RUNS/neg-train-labels/annotations.json"
+$PY -m training pose train --data "$RUNS/synth-train" --data "$T" --data "$T" --data "$T" \
+    --data "$N" --data "$N" \
+    --val "$RUNS/synth-heldout" --val "$RUNS/teacher-heldout-real/annotations.json" \
+    --out "$RUNS/pose-real" --epochs 20 --steps 150 --batch 8 --lr 2e-3 --seed 0 \
     --stages 1 --stage-width 64 --stage-depth 3 --sigma 1.5 --limb-width 1.5 \
-    --rotate 15 --zoom 0.2 --shift 0.1 \
+    --rotate 15 --scale 0.6 1.8 --shift 0.15 --paste 0.35 \
     --backbone-widths 24,32,32,64,64,96,96,128,128,192,384
-# Calibration: all teacher-labelled real images + the first 600 synthetic ones, one COCO file.
-$PY - "$RUNS" <<'PYEOF'
-import json, os, sys
-runs = sys.argv[1]
-mix = os.path.join(runs, "calib-mix")
-os.makedirs(mix, exist_ok=True)
-out = {"images": [], "annotations": [], "categories": None}
-for sub, src, limit in (("synth", "synth-train", 600), ("teacher", "teacher", None)):
-    link = os.path.join(mix, sub)
-    if not os.path.islink(link):
-        os.symlink(os.path.join("..", src), link)
-    coco = json.load(open(os.path.join(runs, src, "annotations.json")))
-    out["categories"] = out["categories"] or coco["categories"]
-    base = os.path.join(runs, src)
-    images = sorted(coco["images"], key=lambda im: im["file_name"])[:limit]
-    new_id = {}
-    for im in images:
-        new_id[im["id"]] = len(out["images"]) + 1
-        name = im["file_name"]
-        if not os.path.isfile(os.path.join(base, name)):
-            name = os.path.join("images", name)
-        out["images"].append(dict(im, id=new_id[im["id"]], file_name=f"{sub}/{name}"))
-    for a in coco["annotations"]:
-        if a["image_id"] in new_id:
-            out["annotations"].append(dict(a, id=len(out["annotations"]) + 1,
-                                           image_id=new_id[a["image_id"]]))
-json.dump(out, open(os.path.join(mix, "annotations.json"), "w"))
-PYEOF
-$PY -m pipan convert "$RUNS/pose-distill" --calibration "$RUNS/calib-mix" \
+
+# Calibration: the first 600 synthetic frames, every teacher-labelled real frame and every
+# negative, as one COCO file.
+$PY -m training pose mix --out "$RUNS/calib-mix" "$RUNS/synth-train:600" \
+    "$RUNS/teacher-real" "$RUNS/neg-train-labels"
+$PY -m pipan convert "$RUNS/pose-real" --calibration "$RUNS/calib-mix" \
     --out pipan/models/pose.tflite --samples 300 --seed 0 --io int8
-# Figures for pipan/models/MODEL_CARD.md and docs/teacher.md:
+
+# Figures for pipan/models/MODEL_CARD.md (the previous bundled net as a row beside it):
+git show 229ec98:pipan/models/pose.tflite > "$RUNS/pose-previous.tflite"
+$PY -m benchmarks.pose_real --model "previous=$RUNS/pose-previous.tflite" --whole-frame \
+    --teacher-labels "$RUNS/teacher-heldout-real"
 $PY -m training pose evaluate --model pipan/models/pose.tflite --data "$RUNS/synth-heldout" \
-    --data "$SHARED/data/jhmdb-clip" --data "$SHARED/data/coco-mini"
-$PY benchmarks/teacher_pck.py --model-dir "$SHARED/models/blazepose" \
-    --student pipan/models/pose.tflite --videos "$SHARED/data/videos/taichi_340x256.mp4"
+    --data "$D/jhmdb-clip" --data "$D/coco-mini"
