@@ -117,7 +117,7 @@ def test_pipeline_feeds_the_smoothed_keypoints(smoother):
     seq += [None] * 20  # the person leaves: the track ends, its filter state goes too
     action = _Action()
     pipe = Pipeline(_Pose(seq), action, smoother=smoother, regions=False,
-                    tracker=Tracker(min_hits=1))  # fed from the first frame
+                    tracker=Tracker(min_hits=1, max_missed=15))  # fed from the first frame
     image = np.zeros((8, 8, 3), np.uint8)
     for i in range(len(seq)):
         r = pipe.process(Frame(index=i, time=i / 30, image=image))
