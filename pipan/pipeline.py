@@ -141,7 +141,8 @@ class Pipeline:
         clock = T.clock
         t0 = clock()
         box = None if self.regions is None else self.regions.region(
-            frame.time, self.tracker.skeletons(), frame.image.shape[:2])
+            frame.time, self.tracker.skeletons(), frame.image.shape[:2],
+            pending=self.tracker.tentative > 0)
         people = to_frame(self.pose.estimate(crop(frame.image, box)), box)
         t1 = clock()
         timing = getattr(self.pose, "last_timing", None)

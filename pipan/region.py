@@ -5,8 +5,10 @@ room some 60 pixels tall; the net then misses joints and people. Like MoveNet's 
 around the last frame's keypoints, the pipeline runs the net on one region that holds
 every tracked person (their joints' box, with a margin for motion and for the limbs the
 decoder did not find), made square like the net's input, and looks at the whole frame
-again every ``full_every_s`` seconds (and whenever nobody is tracked), so a person who
-walks in is found within that time.
+again every ``full_every_s`` seconds, whenever nobody is tracked, and while a new track
+waits for confirmation (the tracker confirms a track over consecutive frames, and a look
+at the whole frame is what found it), so a person who walks in is found and confirmed
+within about ``full_every_s`` plus a few frames, and a false detection is dropped as fast.
 
 One region for everybody, not one per person: the net's cost stays one call per frame.
 When the people are spread over most of the frame the region is the frame.
@@ -53,14 +55,15 @@ class RegionPolicy:
     _last_full: Optional[float] = None
 
     def region(self, time: float, skeletons: Sequence[np.ndarray],
-               frame_hw: Tuple[int, int]) -> Optional[Box]:
-        """The region to run the net on at ``time`` (seconds), given the tracked people's
-        last keypoints (frame pixels); None means the whole frame."""
+               frame_hw: Tuple[int, int], pending: bool = False) -> Optional[Box]:
+        """The region to run the net on at ``time`` (seconds), given the confirmed tracks'
+        expected keypoints (frame pixels) and whether a new track awaits confirmation
+        (``pending``); None means the whole frame."""
         H, W = frame_hw
         boxes = [b for b in (joint_box(k) for k in skeletons) if b is not None]
         due = self._last_full is None or time - self._last_full >= self.full_every_s \
             or time < self._last_full  # a source that restarts its clock
-        if not boxes or due:
+        if not boxes or due or pending:
             self._last_full = time
             return None
         x0 = min(b[0] for b in boxes)

@@ -143,11 +143,18 @@ class Tracker:
         """Ids of the confirmed tracks alive now."""
         return [t.id for t in self._tracks if t.id]
 
+    @property
+    def tentative(self) -> int:
+        """Live tracks not yet confirmed."""
+        return sum(1 for t in self._tracks if not t.id)
+
     def skeletons(self) -> List[np.ndarray]:
-        """Where every live track (tentative ones too) is expected now: its last keypoints
-        moved by its velocity for each frame since its last match (frame pixels)."""
+        """Where every confirmed track is expected now: its last keypoints moved by its
+        velocity for each frame since its last match (frame pixels)."""
         out = []
         for t in self._tracks:
+            if not t.id:
+                continue
             kp = t.keypoints.copy()
             kp[:, 0] += t.velocity[0] * (t.missed + 1)
             kp[:, 1] += t.velocity[1] * (t.missed + 1)

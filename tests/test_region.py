@@ -23,6 +23,7 @@ def test_no_tracks_or_a_due_full_look_means_the_whole_frame():
     assert rp.region(0.1, [person], (480, 640)) is not None  # 0.1 s after a full look
     assert rp.region(0.45, [person], (480, 640)) is None  # 0.4 s since the last full look
     assert rp.region(0.5, [person], (480, 640)) is not None
+    assert rp.region(0.55, [person], (480, 640), pending=True) is None  # a track to confirm
     rp.reset()
     assert rp.region(0.6, [person], (480, 640)) is None  # a fresh policy looks whole first
 

@@ -149,8 +149,9 @@ def test_a_track_is_reported_once_confirmed_with_its_first_id():
     tr = Tracker(min_hits=3)
     assert tr.update(people((50, 100))) == []
     assert tr.update(people((52, 100))) == []
+    assert tr.tentative == 1 and tr.skeletons() == []  # regions follow confirmed people
     assert [t.id for t in tr.update(people((54, 100)))] == [1]
-    assert tr.active_ids == [1] and len(tr.skeletons()) == 1
+    assert tr.active_ids == [1] and len(tr.skeletons()) == 1 and tr.tentative == 0
 
 
 def test_a_person_hidden_for_two_seconds_keeps_the_id():
