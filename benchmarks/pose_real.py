@@ -45,9 +45,11 @@ ID_CLIPS = ("a06_walk_t1", "a06_walk_t2", "a06_walk_t3",
 def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", action="append", default=[],
-                    help="NAME=PATH of a pipan pose .tflite (repeatable; the bundled net is "
-                         "always the first row)")
+                    help="NAME=PATH of a pipan pose .tflite (repeatable; rows after the "
+                         "bundled net's)")
     ap.add_argument("--no-blazepose", action="store_true", help="leave out the BlazePose row")
+    ap.add_argument("--no-bundled", action="store_true",
+                    help="leave out the bundled net's row (compare --model rows alone)")
     ap.add_argument("--whole-frame", action="store_true",
                     help="add a row for each pipan net run on the whole frame always (no "
                          "regions around the tracked people)")
@@ -101,7 +103,7 @@ def main() -> None:
     from training.pose.realeval import (ReferenceCache, against_teacher, keypoints_gt,
                                         pck_on_images, people_on_negatives, upfall)
 
-    rows = [("pipan bundled", DEFAULT_MODEL)]
+    rows = [] if args.no_bundled else [("pipan bundled", DEFAULT_MODEL)]
     for spec in args.model:
         name, _, path = spec.partition("=")
         rows.append((name, Path(path)))

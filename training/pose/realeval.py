@@ -185,17 +185,12 @@ def against_teacher(predict: Predictor, coco_file: PathLike, alpha: float = 0.2
 
 # --- through the whole pipeline -------------------------------------------------------------
 
-def frame_folder_images(folder: Path) -> List[np.ndarray]:
-    """The frames of a folder of frames (DAVIS: NNNNN.jpg beside NNNNN.mask.png)."""
-    from training.distill.label import frame_files
-    return [cv2.imread(str(f), cv2.IMREAD_COLOR) for f in frame_files(folder)]
-
-
 def open_footage(path: Path, fps: float = 15.0):
     """A FrameSource for a video file or a folder of frames (``fps`` for the folder)."""
     from pipan.video import ArraySource, VideoFileSource
+    from training.distill.label import read_frames
     if path.is_dir():
-        return ArraySource(frame_folder_images(path), fps=fps, name=path.name)
+        return ArraySource(list(read_frames(path)), fps=fps, name=path.name)
     return VideoFileSource(path)
 
 
