@@ -177,3 +177,15 @@ def test_a_missed_track_widens_its_gate():
     for _ in range(8):
         tr.update([])
     assert [t.id for t in tr.update(people(far))] == [1]  # the same person, back
+
+
+def test_weak_detections_only_continue_confirmed_tracks():
+    tr = Tracker(min_hits=2, min_start_score=0.2)
+    weak = [Person(keypoints=figure(300, 100), score=0.1)]
+    for _ in range(5):  # a weak detection alone never becomes a track
+        assert tr.update(weak) == [] and tr.tentative == 0
+    strong = people((50, 100))
+    tr.update(strong)
+    assert [t.id for t in tr.update(strong)] == [1]
+    faded = [Person(keypoints=figure(52, 100), score=0.1)]
+    assert [t.id for t in tr.update(faded)] == [1]  # the confirmed track goes on
