@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import tempfile
 import threading
 import zipfile
@@ -30,6 +31,16 @@ def current_umask() -> int:
         mask = os.umask(0o022)
         os.umask(mask)
     return mask
+
+
+def is_special_file(path: PathLike) -> bool:
+    """Whether ``path`` exists and is neither a regular file nor a directory (a device such
+    as /dev/stdout or /dev/null, a FIFO): written in place, never replaced by a rename."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def _make_temp(path: Path) -> Path:
@@ -67,6 +78,9 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
     removes the temp file and leaves ``path`` as it was. An OSError about the temp file
     names ``path`` instead."""
     path = Path(path)
+    if is_special_file(path):  # a device or FIFO: no temp file can stand in for it
+        yield path
+        return
     tmp = _make_temp(path)
     try:
         yield tmp
@@ -89,6 +103,8 @@ class StagedOutputs:
 
     def path(self, target: PathLike) -> Path:
         target = Path(target)
+        if is_special_file(target):  # a device or FIFO is written in place
+            return target
         tmp = _make_temp(target)
         self._staged.append((tmp, target))
         return tmp

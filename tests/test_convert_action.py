@@ -8,7 +8,7 @@ from convert_fixtures import ACTION_LABELS, make_action_dataset, make_action_dir
 from converters import convert as C  # noqa: E402
 from converters.metadata import float_ops, list_ops  # noqa: E402
 from pipan.errors import DatasetError, ModelError  # noqa: E402
-from pipan.runtime import TFLiteModel, read_metadata_bytes  # noqa: E402
+from pipan.runtime import TFLiteModel, model_digest, read_metadata_bytes  # noqa: E402
 from pipan.skeleton import clip_features  # noqa: E402
 
 #: int8 step outputs may differ from the float step model's by MEAN_TOLERANCE of each
@@ -54,6 +54,12 @@ def test_int8_model_and_metadata(action):
     assert meta["state_size"] == q.input_shape("h_prev")[-1] == 8
     assert meta["features"] == ["x", "y", "score", "vx", "vy"]
     assert meta["sha256"] == C.file_sha256(model_dir / "model.keras")
+    # the file's own checksum, checked at every load: one flipped byte is refused
+    assert meta["model_sha256"] == model_digest(conv.model_bytes, meta["model_sha256"])
+    flipped = bytearray(conv.model_bytes)
+    flipped[len(flipped) // 2] ^= 1
+    with pytest.raises(ModelError, match="damaged or altered|corrupt"):
+        TFLiteModel(bytes(flipped))
     assert {"layout", "command", "commit", "created", "format"} <= set(meta)
     with pytest.raises(ModelError, match="action model"):
         TFLiteModel(conv.model_bytes, expected_kind="pose")
