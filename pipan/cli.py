@@ -401,8 +401,11 @@ def _converter_module():
         if importlib.util.find_spec("tensorflow") is None:
             raise missing
         import os
+
+        from .logs import quiet_native_stderr
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
-        return importlib.import_module("converters.convert")
+        with quiet_native_stderr():  # and what it prints on fd 2 regardless
+            return importlib.import_module("converters.convert")
     except ModuleNotFoundError as e:
         if e.name and e.name.split(".")[0] in ("tensorflow", "keras", "converters"):
             raise missing from None
@@ -481,7 +484,7 @@ def convert(model: str, calibration: str, out: str, io_type: str, allow_float_op
     from pathlib import Path
     import json
 
-    from .fileio import atomic_write_bytes, atomic_write_text
+    from .fileio import StagedOutputs
 
     out_path = Path(out)
     if out_path.suffix.lower() == ".json":
@@ -491,9 +494,14 @@ def convert(model: str, calibration: str, out: str, io_type: str, allow_float_op
     result = conv.convert(model, calibration, io=io_type, allow_float_ops=allow_float_ops,
                           max_drop=max_drop, force=force, stages=stages, samples=samples,
                           seed=seed, threads=threads, range_percentile=range_percentile)
-    atomic_write_bytes(out_path, result.model_bytes)
-    atomic_write_text(out_path.with_suffix(".json"),
-                      json.dumps(result.report, indent=2, sort_keys=True) + "\n")
+    try:  # the model and its report, committed together
+        with StagedOutputs() as staged:
+            staged.path(out_path).write_bytes(result.model_bytes)
+            staged.path(out_path.with_suffix(".json")).write_text(
+                json.dumps(result.report, indent=2, sort_keys=True) + "\n")
+            staged.commit()
+    except OSError as e:
+        raise PipanError(f"{out}: cannot write ({e.strerror or e})") from None
     _print_conversion_table(out, result.report)
 
 

@@ -40,6 +40,7 @@ class _CappedServer(ThreadingHTTPServer):
     (one thread each); the others are answered 503 and closed without a thread."""
 
     daemon_threads = True
+    request_queue_size = 64  # a burst of connections waits to be answered, not refused
 
     def __init__(self, address, handler, max_clients: int):
         self._slots = threading.BoundedSemaphore(max_clients)

@@ -40,8 +40,10 @@ def run_pipan(*args, timeout=300, **kw):
     """The real command in a subprocess (native libraries' output included)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), PIPAN_THREADS="1")
     env.pop("PIPAN_VERBOSE", None)
+    if "stdout" not in kw:
+        kw["capture_output"] = True
     return subprocess.run([sys.executable, "-m", "pipan", *map(str, args)], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=timeout, **kw)
+                          env=env, text=True, timeout=timeout, **kw)
 
 
 def assert_one_line_error(code, stderr, match=""):
@@ -154,8 +156,9 @@ def test_a_full_disk_fails_in_one_line_and_keeps_the_old_output(full_disk, tmp_p
     out = full_disk / "out.mp4"
     out.write_bytes(b"the old video")
     r = run_pipan("recognize", src, "-o", out, "--frames-json", full_disk / "f.jsonl")
-    assert_one_line_error(r.returncode, r.stderr, match=str(out))
-    assert "No space" in r.stderr or "disk" in r.stderr
+    assert_one_line_error(r.returncode, r.stderr, match="No space left")
+    # the message names the user's file, never a hidden temp name
+    assert any(f"Error: {p}: " in r.stderr for p in (out, full_disk / "f.jsonl")), r.stderr
     assert out.read_bytes() == b"the old video"
     assert sorted(p.name for p in full_disk.iterdir()) == ["out.mp4"]
 
@@ -260,8 +263,27 @@ def test_training_whose_loss_goes_nan_writes_nothing(tmp_path):
                                   "--epochs", "2", "--hidden", "8", "--clusters", "2",
                                   "--quiet"])
     assert r.exit_code == 1, r.output
-    assert "Error: training diverged" in r.stderr and "Traceback" not in r.output
-    assert not (out / "model.keras").exists() and not (out / "config.json").exists()
+    assert r.stderr.startswith("Error: ") and len(r.stderr.strip().splitlines()) == 1
+    assert "coordinates reach 1.5e+32" in r.stderr and "Traceback" not in r.output
+    assert not out.exists()
+
+
+def test_a_loss_gone_nan_is_a_one_line_error_before_anything_is_written():
+    pytest.importorskip("tensorflow")
+    from training.action.train import TrainingError, check_finite
+
+    class Model:
+        def __init__(self, w):
+            self.w = w
+
+        def get_weights(self):
+            return [np.ones(3), self.w]
+
+    check_finite({"loss": [1.0, 0.5]}, Model(np.ones(2)))
+    with pytest.raises(TrainingError, match="diverged"):
+        check_finite({"loss": [1.0, float("nan")]}, Model(np.ones(2)))
+    with pytest.raises(TrainingError, match="diverged"):
+        check_finite({"loss": [1.0, 0.5]}, Model(np.array([1.0, np.inf])))
 
 
 def test_temp_names_are_unique_per_writer(tmp_path):
@@ -302,6 +324,7 @@ def test_a_model_folder_with_code_is_refused_without_running_it(tmp_path):
     d = tmp_path / "model"
     d.mkdir()
     keras.Model(inp, out).save(d / "model.keras")
+    marker.unlink()  # building the model ran the function once; loading must not
     (d / "config.json").write_text(json.dumps({"kind": "action", "labels": ["a", "b"]}))
     with pytest.raises(ModelError, match="cannot load the model") as e:
         load_model_dir(d)
@@ -328,25 +351,26 @@ def test_action_evaluate_with_a_bad_config_is_one_line(tmp_path, config):
 
 def test_the_server_caps_clients_and_times_out_idle_ones():
     from pipan.serve import FrameServer
-    server = FrameServer(port=0, max_clients=4, idle_timeout=0.5)
+    server = FrameServer(port=0, max_clients=4, idle_timeout=1.0)
     host, port = server.address
     threads0 = threading.active_count()
     socks = []
     try:
+        most = 0
         for _ in range(60):
             socks.append(socket.create_connection((host, port), timeout=5))
-        time.sleep(0.3)
-        assert threading.active_count() <= threads0 + 4
-        busy = 0
-        for s in socks[4:]:
+            most = max(most, threading.active_count())
+        time.sleep(0.2)
+        most = max(most, threading.active_count())
+        assert most <= threads0 + 4  # one thread per served client, at most 4
+        answers = []
+        t0 = time.monotonic()
+        for s in socks:  # each is answered "busy" or, once served and silent, closed
             s.settimeout(5)
-            busy += s.recv(100).startswith(b"HTTP/1.0 503")
-        assert busy == 56
-        for s in socks[:4]:  # the served ones, silent: closed after the idle timeout
-            s.settimeout(5)
-            t0 = time.monotonic()
-            assert s.recv(100) == b""
-            assert time.monotonic() - t0 < 3
+            answers.append(s.recv(100))
+        assert time.monotonic() - t0 < 10
+        busy = sum(a.startswith(b"HTTP/1.0 503") for a in answers)
+        assert busy >= 30 and all(a == b"" or a.startswith(b"HTTP/1.0 503") for a in answers)
         time.sleep(0.3)
         with socket.create_connection((host, port), timeout=5) as s:  # room again
             s.sendall(b"GET / HTTP/1.0\r\n\r\n")
@@ -368,7 +392,7 @@ def test_live_help_states_the_server_limits():
 def test_stdout_on_a_full_disk_is_one_line():
     with open("/dev/full", "w") as full:
         r = run_pipan("info", MODELS / "action.tflite", "--json", stdout=full,
-                      capture_output=False, stderr=subprocess.PIPE)
+                      stderr=subprocess.PIPE)
     assert_one_line_error(r.returncode, r.stderr, match="standard output")
 
 
