@@ -329,6 +329,8 @@ open(bad, "wb").write(bytes(flip))
             v.problems.append("traceback")
         if "(timed out)" in o.stderr:
             v.problems.append("timed out")
+        v.problems += [ln[len("(probe: "):-1] for ln in err_lines if ln.startswith("(probe: ")]
+        err_lines = [ln for ln in err_lines if not ln.startswith("(probe: ")]
         noise = [n for n in NATIVE_NOISE if n in o.stderr or n in o.stdout]
         if noise:
             v.problems.append(f"native output {noise[0]!r}")
@@ -712,7 +714,7 @@ def _signal_midway(sig: int, folder: Path):
         p.send_signal(sig)
         so, se = p.communicate(timeout=case.timeout)
         if not started:
-            se += "\n(no output was being written when the signal was sent)"
+            se += "\n(probe: no output was being written when the signal was sent)"
         return Outcome(p.returncode, so, se, time.monotonic() - t0)
     return run
 
@@ -780,7 +782,7 @@ def _server_flood(n: int):
             time.sleep(1.0)
             held = _threads(p.pid) - base
             if held > 32:
-                note = f"\n(idle connections hold {held} threads)"
+                note = f"\n(probe: idle connections hold {held} threads)"
             time.sleep(12)  # past the idle timeout: the served ones must be dropped
             open_ = 0
             for s in socks:
@@ -793,7 +795,7 @@ def _server_flood(n: int):
                 except OSError:
                     pass
             if open_:
-                note += f"\n({open_} idle connections still held after 12 s)"
+                note += f"\n(probe: {open_} idle connections still held after 12 s)"
         finally:
             for s in socks:
                 s.close()
