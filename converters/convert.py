@@ -29,7 +29,8 @@ import numpy as np
 from pipan.errors import ModelError, PipanError
 from pipan.fileio import file_sha256  # noqa: F401  (re-exported: converters.convert.file_sha256)
 from pipan.image import letterbox, to_net_input
-from pipan.runtime import TFLiteModel, default_threads, quantize, runtime_name
+from pipan.runtime import (HASH_PLACEHOLDER, MODEL_HASH_KEY, TFLiteModel, default_threads,
+                           quantize, read_metadata_bytes, runtime_name, seal_model_bytes)
 from pipan.action import stream_step_inputs
 from pipan.skeleton import FEATURES, NUM_FEATURES, NUM_JOINTS, NUM_STATS
 
@@ -456,6 +457,8 @@ def build_metadata(kind: str, config: Mapping[str, Any], info: Mapping[str, Any]
         "command": config.get("command"),
         "commit": config.get("commit"),
         "sha256": sha256,
+        # The TFLite file's own SHA-256, filled in by seal_model_bytes once embedded.
+        MODEL_HASH_KEY: HASH_PLACEHOLDER,
         "created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "io": io,
         "quantization": "int8",
@@ -530,7 +533,8 @@ def convert_keras(model, config: Mapping[str, Any], calibration: PathLike, *,
             raise ModelError(f"config.json names {len(labels)} labels but the model gives "
                              f"{info['num_classes']} classes")
     meta = build_metadata(kind, config, info, stages=stages, sha256=sha256, io=io)
-    float_bytes = embed_metadata(float_tflite(model), dict(meta, quantization="float32"))
+    float_bytes = seal_model_bytes(embed_metadata(float_tflite(model),
+                                                  dict(meta, quantization="float32")))
     with _quiet():  # LiteRT announces its XNNPACK delegate once per process
         ref = TFLiteModel(float_bytes, threads=threads, expected_kind=kind)
 
@@ -577,7 +581,8 @@ def convert_keras(model, config: Mapping[str, Any], calibration: PathLike, *,
 
     qbytes, left = int8_tflite(model, representative, io=io, allow_float_ops=allow_float_ops,
                                range_percentile=range_percentile)
-    qbytes = embed_metadata(qbytes, meta)
+    qbytes = seal_model_bytes(embed_metadata(qbytes, meta))
+    meta = read_metadata_bytes(qbytes)
     q = TFLiteModel(qbytes, threads=threads, expected_kind=kind)
     try:  # LiteRT prepares its delegate on the first call: a broken model fails here
         q(**probe)

@@ -2,6 +2,8 @@
 pipan's own errors become a one-line message and a non-zero exit here, in one place."""
 from __future__ import annotations
 
+import errno
+import os
 import sys
 
 import click
@@ -9,25 +11,61 @@ import click
 from . import __version__
 from .errors import MissingDependencyError, PipanError
 
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+
+def _detach_stdout() -> None:
+    """Point fd 1 at /dev/null after stdout failed, so the interpreter's final flush of
+    what is still buffered does not fail again (with a traceback) at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
 
 class PipanGroup(click.Group):
-    """A click group that turns PipanError into ``Error: message`` and its exit code."""
+    """A click group that turns PipanError into ``Error: message`` and its exit code, and
+    does the same for an interruption (Ctrl-C, SIGTERM, SIGHUP) and for an output that
+    cannot be written (stdout on a full disk or a closed pipe)."""
 
     def invoke(self, ctx: click.Context):
+        from .signals import Terminated
         try:
             return super().invoke(ctx)
         except PipanError as e:
             click.echo(f"Error: {e}", err=True)
             ctx.exit(e.exit_code)
+        except Terminated as e:
+            click.echo(f"Terminated ({e.name}).", err=True)
+            ctx.exit(e.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(130)
+        except BrokenPipeError:  # the reader went away (`| head`): as a shell pipe would
+            _detach_stdout()
+            ctx.exit(141)
+        except OSError as e:
+            if e.filename is None and e.errno in (errno.ENOSPC, errno.EIO, errno.EFBIG,
+                                                  errno.EDQUOT, errno.EBADF):
+                _detach_stdout()
+                where = "standard output"
+            else:
+                where = e.filename or "a file"
+            click.echo(f"Error: cannot write to {where} ({e.strerror or e})", err=True)
+            ctx.exit(1)
 
 
-@click.group(cls=PipanGroup)
+@click.group(cls=PipanGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="pipan")
-def cli() -> None:
+@click.option("--verbose", "-v", is_flag=True,
+              help="Show the native libraries' own messages (LiteRT, OpenCV), hidden by "
+                   "default.")
+def cli(verbose: bool) -> None:
     """pipan: who is doing what, frame by frame, from a video or a camera, on a Raspberry Pi."""
+    from .logs import set_verbose
+    set_verbose(verbose)
 
 
 # --- runtime commands: recognize, live, benchmark (issue 6) ------------------------------
@@ -114,8 +152,10 @@ def recognize(video, demo, as_json, frames_json, output, plot, threads, pose_bac
     from pathlib import Path
 
     from .errors import VideoError
-    from .recognize import check_output_paths, format_timeline, recognize as run
-    from .video import VideoFileSource
+    from .outputs import check_output_paths
+    from .recognize import format_timeline, recognize as run
+    from .signals import signals_as_interrupts
+    from .video import VideoFileSource, is_url
 
     if demo == (video is not None):
         raise click.UsageError("give a VIDEO or --demo (one of them)")
@@ -124,10 +164,13 @@ def recognize(video, demo, as_json, frames_json, output, plot, threads, pose_bac
         if not Path(video).is_file():
             raise VideoError("the demo video is not bundled with this installation "
                              f"({DEMO_VIDEO} is missing)")
+    if is_url(video):
+        raise VideoError(f"{video}: recognize reads video files; for a stream use "
+                         f"`pipan live --source {video}`")
     undo = _route_logging()
     try:
-        check_output_paths(output, plot)
-        with VideoFileSource(video) as source:
+        check_output_paths(output, plot, frames_json, inputs=[video])
+        with signals_as_interrupts(), VideoFileSource(video) as source:
             pipe = _pipeline(source.info.fps, pose_backend, pose_model, action_model, threads,
                              every, min_score, min_duration, half_life, smooth)
             show_bar = sys.stderr.isatty() and source.info.frame_count
@@ -144,7 +187,7 @@ def recognize(video, demo, as_json, frames_json, output, plot, threads, pose_bac
         for s in result.segments:
             click.echo(json.dumps(s.as_dict()))
         return
-    click.echo(format_timeline(result.segments))
+    click.echo(format_timeline(result.segments, result.people_seen, result.min_duration))
     T = result.times
     click.echo(f"{T.frames} frames, {T.frames / result.info.fps:.1f} s of video, "
                f"in {T.wall:.1f} s ({T.fps:.1f} FPS)", err=True)
@@ -164,7 +207,8 @@ def recognize(video, demo, as_json, frames_json, output, plot, threads, pose_bac
               help="Append segments, status and warnings, with timestamps, to FILE.")
 @click.option("--show", is_flag=True, help="Show the annotated video in a window.")
 @click.option("--serve", default=None, metavar="[HOST:]PORT",
-              help="Serve the annotated stream as MJPEG (default host 127.0.0.1).")
+              help="Serve the annotated stream as MJPEG (default host 127.0.0.1); at most "
+                   "8 viewers at once, an idle connection closed after 10 s.")
 @click.option("--status-every", type=click.FloatRange(0.1), default=None,
               help="Seconds between status lines (default: 1 on a terminal, else 60).")
 @click.option("--retry", type=click.FloatRange(0), default=10.0, show_default=True,
@@ -183,7 +227,7 @@ def live(camera, picamera, source, size, as_json, jsonl, log_file, show, serve, 
       pipan live --picamera --serve 8080
       pipan live --source rtsp://cam.local/stream --jsonl actions.jsonl --log pipan.log
     \b
-    Exit status: 0 when the source ends, --max-frames is reached or SIGTERM arrives;
+    Exit status: 0 when the source ends, --max-frames is reached or SIGTERM/SIGHUP arrives;
     130 after Ctrl-C; 1 for a lost camera or bad input; 3 for a missing package. Open
     segments are closed and files flushed in every case.
     """
@@ -193,6 +237,7 @@ def live(camera, picamera, source, size, as_json, jsonl, log_file, show, serve, 
     import threading
 
     from .live import check_display, iso_utc, run_live
+    from .signals import TERMINATING
     from .recognize import segment_line
     from .serve import FrameServer, parse_address
     from .video import open_source
@@ -235,7 +280,8 @@ def live(camera, picamera, source, size, as_json, jsonl, log_file, show, serve, 
                 server = FrameServer(*address)
                 click.echo(f"Serving the annotated stream on {server.url}", err=True)
             if threading.current_thread() is threading.main_thread():
-                old_term = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+                old_term = {s: signal.signal(s, lambda *_: stop.set())
+                            for s in TERMINATING}
             log.info("started: %s (%dx%d)", src.info.name, src.info.width, src.info.height)
 
             def on_segment(s):
@@ -247,8 +293,12 @@ def live(camera, picamera, source, size, as_json, jsonl, log_file, show, serve, 
                     click.echo("\r\033[K", nl=False, err=True)
                 click.echo(line if as_json else segment_line(s))
                 if jf is not None:
-                    jf.write(line + "\n")
-                    jf.flush()
+                    try:
+                        jf.write(line + "\n")
+                        jf.flush()
+                    except OSError as e:
+                        raise PipanError(f"{jsonl}: cannot write ({e.strerror or e})") \
+                            from None
                 log.info("segment %s", line)
 
             def on_status(st):
@@ -267,12 +317,15 @@ def live(camera, picamera, source, size, as_json, jsonl, log_file, show, serve, 
             click.echo(summary[0].upper() + summary[1:], err=True)
             log.info("%s", summary)
     finally:
-        if old_term is not None:
-            signal.signal(signal.SIGTERM, old_term)
+        for s, h in (old_term or {}).items():
+            signal.signal(s, h)
         if server is not None:
             server.close()
         if jf is not None:
-            jf.close()
+            try:
+                jf.close()
+            except OSError:  # already reported by the failed write
+                pass
         undo()
     if how == "interrupted":
         click.echo("Interrupted; open segments closed.", err=True)
@@ -348,8 +401,11 @@ def _converter_module():
         if importlib.util.find_spec("tensorflow") is None:
             raise missing
         import os
+
+        from .logs import quiet_native_stderr
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
-        return importlib.import_module("converters.convert")
+        with quiet_native_stderr():  # and what it prints on fd 2 regardless
+            return importlib.import_module("converters.convert")
     except ModuleNotFoundError as e:
         if e.name and e.name.split(".")[0] in ("tensorflow", "keras", "converters"):
             raise missing from None
@@ -428,7 +484,7 @@ def convert(model: str, calibration: str, out: str, io_type: str, allow_float_op
     from pathlib import Path
     import json
 
-    from .fileio import atomic_write_bytes, atomic_write_text
+    from .fileio import StagedOutputs
 
     out_path = Path(out)
     if out_path.suffix.lower() == ".json":
@@ -438,9 +494,14 @@ def convert(model: str, calibration: str, out: str, io_type: str, allow_float_op
     result = conv.convert(model, calibration, io=io_type, allow_float_ops=allow_float_ops,
                           max_drop=max_drop, force=force, stages=stages, samples=samples,
                           seed=seed, threads=threads, range_percentile=range_percentile)
-    atomic_write_bytes(out_path, result.model_bytes)
-    atomic_write_text(out_path.with_suffix(".json"),
-                      json.dumps(result.report, indent=2, sort_keys=True) + "\n")
+    try:  # the model and its report, committed together
+        with StagedOutputs() as staged:
+            staged.path(out_path).write_bytes(result.model_bytes)
+            staged.path(out_path.with_suffix(".json")).write_text(
+                json.dumps(result.report, indent=2, sort_keys=True) + "\n")
+            staged.commit()
+    except OSError as e:
+        raise PipanError(f"{out}: cannot write ({e.strerror or e})") from None
     _print_conversion_table(out, result.report)
 
 

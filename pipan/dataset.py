@@ -79,6 +79,12 @@ class SkeletonDataset:
                                self.joints, None if self.test is None else self.test[mask])
 
 
+#: Largest |x| or |y| a keypoint may have: pixels of any real image, or normalised
+#: coordinates, stay far below it; beyond it float32 arithmetic in the features and the
+#: augmentation overflows (training's loss turns NaN).
+MAX_COORDINATE = 1e6
+
+
 def validate(keypoints: np.ndarray, lengths: np.ndarray, labels: np.ndarray,
              joints: Sequence[str], test: Optional[np.ndarray] = None) -> None:
     """Raise DatasetError saying what is wrong with these arrays, if anything."""
@@ -115,6 +121,12 @@ def validate(keypoints: np.ndarray, lengths: np.ndarray, labels: np.ndarray,
     if not np.isfinite(kp).all():
         bad = int(np.argmax(~np.isfinite(kp).reshape(kp.shape[0], -1).all(1)))
         raise DatasetError(f"keypoints contain NaN or infinity (first at frame {bad})")
+    if kp.size and float(np.abs(kp[..., :2]).max()) > MAX_COORDINATE:
+        bad = int(np.argmax((np.abs(kp[..., :2]) > MAX_COORDINATE).reshape(kp.shape[0], -1)
+                            .any(1)))
+        raise DatasetError(f"keypoint coordinates reach {float(np.abs(kp[..., :2]).max()):.3g}"
+                           f" (first at frame {bad}); pixels or normalised coordinates stay "
+                           f"within +-{MAX_COORDINATE:g}")
     if test is not None:
         t = np.asarray(test)
         if t.shape != lengths.shape:

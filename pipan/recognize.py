@@ -1,54 +1,33 @@
 """Recognise a whole video: the pipeline over every frame, then the segments, with the
-optional outputs (annotated video, timeline chart, per-frame JSON Lines), each written
-atomically (a temp file renamed on success: nothing half-written on error or Ctrl-C)."""
+optional outputs (annotated video, timeline chart, per-frame JSON Lines), committed
+together by pipan.outputs (nothing half-written or replaced in part on error, Ctrl-C or
+SIGTERM)."""
 from __future__ import annotations
 
-import json
 import time
-from contextlib import ExitStack
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, List, Optional, Sequence
 
-import cv2
-
 from .draw import draw_frame, timeline_image
-from .errors import PipanError, VideoError
-from .fileio import atomic_path, atomic_write_bytes
+from .errors import PipanError
+from .outputs import RecognizeOutputs, check_output_paths
 from .pipeline import FrameResult, Pipeline, StageTimes, frames_with_decode_time
 from .types import Segment
 from .video import FrameSource, SourceInfo
 
-VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG",
-                ".mkv": "MJPG"}
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-
 
 @dataclass
 class Recognition:
-    """The result of a whole video: every person's segments (by person, then time)."""
+    """The result of a whole video: every person's segments (by person, then time);
+    ``people_seen``: whether anyone was detected in any frame (segments can be empty
+    when people were seen but no action lasted the minimum duration)."""
 
     segments: List[Segment]
     info: SourceInfo
     times: StageTimes
     labels: Sequence[str]
-
-
-def check_output_paths(output: Optional[str] = None, plot: Optional[str] = None) -> None:
-    """Reject output names pipan cannot write, before any work is done."""
-    if output is not None and Path(output).suffix.lower() not in VIDEO_CODECS:
-        raise VideoError(f"{output}: unsupported video type; use one of "
-                         f"{', '.join(sorted(VIDEO_CODECS))}")
-    if plot is not None and Path(plot).suffix.lower() not in IMAGE_SUFFIXES:
-        raise VideoError(f"{plot}: the timeline is an image; use .png or .jpg")
-
-
-def write_image(path: str, image) -> None:
-    """Encode by extension and write atomically."""
-    ok, buf = cv2.imencode(Path(path).suffix.lower(), image)
-    if not ok:  # pragma: no cover - OpenCV encodes every suffix check_output_paths allows
-        raise VideoError(f"{path}: cannot encode the image")
-    atomic_write_bytes(path, buf.tobytes())
+    people_seen: bool = False
+    min_duration: Optional[float] = None
 
 
 def frame_record(result: FrameResult, labels: Sequence[str]) -> dict:
@@ -73,8 +52,9 @@ def recognize(source: FrameSource, pipeline: Pipeline, *, output: Optional[str] 
     """Run ``pipeline`` over every frame of ``source``. ``output``: annotated video path;
     ``plot``: timeline chart image path; ``frames_json``: per-frame JSON Lines path;
     ``progress(n)``: called with the number of frames done since the last call.
-    An output that cannot be written is a PipanError (nothing is left half-written)."""
-    check_output_paths(output, plot)
+    An output that cannot be written is a PipanError; the outputs are committed together
+    at the end (see pipan.outputs), so nothing is left half-written or replaced in part."""
+    check_output_paths(output, plot, frames_json)
     try:
         return _recognize(source, pipeline, output, plot, frames_json, progress)
     except OSError as e:
@@ -85,51 +65,40 @@ def recognize(source: FrameSource, pipeline: Pipeline, *, output: Optional[str] 
 def _recognize(source, pipeline, output, plot, frames_json, progress) -> Recognition:
     info, T = source.info, pipeline.times
     segments: List[Segment] = []
-    with ExitStack() as stack:
-        writer = None
-        if output is not None:
-            tmp = stack.enter_context(atomic_path(output))
-            fourcc = cv2.VideoWriter_fourcc(*VIDEO_CODECS[Path(output).suffix.lower()])
-            writer = cv2.VideoWriter(str(tmp), fourcc, info.fps, (info.width, info.height))
-            if not writer.isOpened():
-                raise VideoError(f"{output}: OpenCV cannot write this video type here")
-            stack.callback(writer.release)
-        jf = None
-        if frames_json is not None:
-            jtmp = stack.enter_context(atomic_path(frames_json))
-            jf = stack.enter_context(open(jtmp, "w", encoding="utf-8"))
+    seen = False
+    with RecognizeOutputs(output=output, frames_json=frames_json, plot=plot, fps=info.fps,
+                          size=(info.width, info.height)) as outs:
         t_start = time.perf_counter()
         fps_est = None
         t_prev = t_start
         for frame in frames_with_decode_time(source, T):
             result = pipeline.process(frame)
             segments.extend(result.closed)
-            if jf is not None and result.processed:
-                jf.write(json.dumps(frame_record(result, pipeline.labels)) + "\n")
-            if writer is not None:
+            seen = seen or bool(result.tracks)
+            if result.processed:
+                outs.frame_record(frame_record(result, pipeline.labels))
+            if outs.wants_video:
                 t0 = time.perf_counter()
                 dt, t_prev = t0 - t_prev, t0  # the FPS drawn: smoothed processing rate
                 if dt > 0:
                     fps_est = 1 / dt if fps_est is None else 0.9 * fps_est + 0.1 / dt
-                image = frame.image
-                if image.shape[:2] != (info.height, info.width):  # a resolution change
-                    image = cv2.resize(image, (info.width, info.height))
-                else:
-                    image = image.copy()
-                draw_frame(image, result.tracks, pipeline.captions(result), fps_est)
-                writer.write(image)
+                image = draw_frame(frame.image.copy(), result.tracks,
+                                   pipeline.captions(result), fps_est)
+                outs.video_frame(image)
                 T.add("drawing", time.perf_counter() - t0)
             if progress is not None:
                 progress(1)
         segments.extend(pipeline.finish())
         T.wall += time.perf_counter() - t_start
-        if writer is not None:
-            writer.release()
-    segments.sort(key=lambda s: (s.person, s.start))
-    if plot is not None:
-        duration = T.frames / info.fps if info.fps else None
-        write_image(plot, timeline_image(segments, pipeline.labels, duration))
-    return Recognition(segments=segments, info=info, times=T, labels=pipeline.labels)
+        segments.sort(key=lambda s: (s.person, s.start))
+        chart = None
+        if plot is not None:
+            duration = T.frames / info.fps if info.fps else None
+            chart = timeline_image(segments, pipeline.labels, duration)
+        outs.commit(chart)
+    return Recognition(segments=segments, info=info, times=T, labels=pipeline.labels,
+                       people_seen=seen or bool(segments),
+                       min_duration=pipeline.segmenter.min_duration)
 
 
 def segment_line(s: Segment) -> str:
@@ -138,10 +107,16 @@ def segment_line(s: Segment) -> str:
             f"({s.confidence:.2f})")
 
 
-def format_timeline(segments: Sequence[Segment]) -> str:
-    """A readable per-person timeline (what `pipan recognize` prints)."""
+def format_timeline(segments: Sequence[Segment], people_seen: bool = False,
+                    min_duration: Optional[float] = None) -> str:
+    """A readable per-person timeline (what `pipan recognize` prints). With no segments,
+    says whether nobody was detected or people were but no action lasted long enough."""
     if not segments:
-        return "Nobody was detected."
+        if not people_seen:
+            return "Nobody was detected."
+        least = f" ({min_duration:g} s, --min-duration)" if min_duration is not None else ""
+        return (f"People were detected, but no action lasted the minimum duration{least}; "
+                f"a shorter --min-duration reports shorter actions.")
     lines: List[str] = []
     width = max(len(s.label) for s in segments)
     for person in sorted({s.person for s in segments}):

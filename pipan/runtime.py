@@ -19,6 +19,7 @@ from typing import Any, Dict, Mapping, Optional, Union
 import numpy as np
 
 from .errors import MissingDependencyError, ModelError
+from .logs import quiet_native_stderr
 
 METADATA_NAME = "pipan"
 PathLike = Union[str, os.PathLike]
@@ -141,6 +142,52 @@ def read_metadata_bytes(model: bytes) -> Optional[Dict[str, Any]]:
     return None
 
 
+# --- the model's own checksum -----------------------------------------------------------
+# A model written by `pipan convert` records in its metadata the SHA-256 of its own file,
+# computed with that value replaced by 64 zeros (the value cannot hash itself). The key and
+# value sit in the metadata JSON, compact with sorted keys, as '"model_sha256":"<hex>"';
+# being 64 hex digits, that byte string occurs nowhere else in a real model.
+
+MODEL_HASH_KEY = "model_sha256"
+HASH_PLACEHOLDER = "0" * 64
+
+
+def _hash_field(value: str) -> bytes:
+    return f'"{MODEL_HASH_KEY}":"{value}"'.encode("ascii")
+
+
+def model_digest(model: bytes, recorded: str) -> str:
+    """The SHA-256 (hex) of ``model`` with its recorded hash ``recorded`` blanked to the
+    placeholder. ModelError unless the recorded field occurs exactly once."""
+    import hashlib
+    field = _hash_field(recorded)
+    if model.count(field) != 1:
+        raise ModelError("corrupt TFLite model (its recorded checksum is not where the "
+                         "metadata says)")
+    return hashlib.sha256(model.replace(field, _hash_field(HASH_PLACEHOLDER))).hexdigest()
+
+
+def seal_model_bytes(model: bytes) -> bytes:
+    """``model`` (whose metadata holds ``model_sha256`` = the placeholder) with the
+    placeholder replaced by the file's digest (same length: nothing else moves)."""
+    digest = model_digest(model, HASH_PLACEHOLDER)
+    return model.replace(_hash_field(HASH_PLACEHOLDER), _hash_field(digest))
+
+
+def check_model_digest(model: bytes, metadata: Mapping[str, Any]) -> None:
+    """ModelError if ``metadata`` records a checksum that ``model`` does not match."""
+    recorded = metadata.get(MODEL_HASH_KEY)
+    if recorded is None:
+        return
+    if not (isinstance(recorded, str) and len(recorded) == 64
+            and all(c in "0123456789abcdef" for c in recorded)):
+        raise ModelError(f"corrupt TFLite model (its recorded checksum {recorded!r} is "
+                         f"not a SHA-256)")
+    if model_digest(model, recorded) != recorded:
+        raise ModelError("damaged or altered: the file does not match the SHA-256 its "
+                         "metadata records")
+
+
 def read_metadata(path: PathLike) -> Optional[Dict[str, Any]]:
     """pipan's metadata of the model file at ``path`` (None if it carries none)."""
     return read_metadata_bytes(_read_model_file(path))
@@ -148,6 +195,8 @@ def read_metadata(path: PathLike) -> Optional[Dict[str, Any]]:
 
 def _read_model_file(path: PathLike) -> bytes:
     p = Path(path)
+    if p.is_dir():
+        raise ModelError(f"{p}: is a directory, not a model file (.tflite)")
     if not p.is_file():
         raise ModelError(f"{p}: no such model file")
     try:
@@ -157,6 +206,11 @@ def _read_model_file(path: PathLike) -> bytes:
 
 
 # --- running ----------------------------------------------------------------------------
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
 
 def _a(word: str) -> str:
     """'a pose', 'an action'."""
@@ -179,6 +233,7 @@ class TFLiteModel:
             data, self.name = _read_model_file(model), str(model)
         try:
             self.metadata: Dict[str, Any] = read_metadata_bytes(data) or {}
+            check_model_digest(data, self.metadata)
         except ModelError as e:  # say which file: a command may load several models
             raise ModelError(f"{self.name}: {e}") from None
         if expected_kind is not None:
@@ -191,12 +246,18 @@ class TFLiteModel:
                                  f"{_a(expected_kind)} model")
         Interpreter = interpreter_class()
         self.threads = threads or default_threads()
-        try:
-            self.interpreter = Interpreter(model_content=data, num_threads=self.threads)
-        except Exception as e:  # the interpreter raises ValueError/RuntimeError variously
-            raise ModelError(f"{self.name}: the interpreter cannot load it "
-                             f"({str(e).splitlines()[0] if str(e) else type(e).__name__})") \
-                from None
+        # Creating the interpreter and its first run print native chatter (the XNNPACK
+        # delegate's INFO line) on fd 2: hidden unless verbose (pipan.logs).
+        with quiet_native_stderr():
+            try:
+                self.interpreter = Interpreter(model_content=data, num_threads=self.threads)
+            except Exception as e:  # the interpreter raises ValueError/RuntimeError
+                raise ModelError(f"{self.name}: the interpreter cannot load it "
+                                 f"({_first_line(e)})") from None
+            self._open_signature(signature)
+            self._run_once()
+
+    def _open_signature(self, signature: Optional[str]) -> None:
         sigs = self.interpreter.get_signature_list()
         if not sigs:
             raise ModelError(f"{self.name}: the model has no signature to run")
@@ -205,13 +266,28 @@ class TFLiteModel:
         elif signature not in sigs:
             raise ModelError(f"{self.name}: no signature {signature!r} (has {', '.join(sigs)})")
         self.signature = signature
-        self.runner = self.interpreter.get_signature_runner(signature)
-        self.input_details = self.runner.get_input_details()
-        self.output_details = self.runner.get_output_details()
+        try:
+            self.runner = self.interpreter.get_signature_runner(signature)
+            self.input_details = self.runner.get_input_details()
+            self.output_details = self.runner.get_output_details()
+        except Exception as e:
+            raise ModelError(f"{self.name}: the interpreter cannot prepare it "
+                             f"({_first_line(e)})") from None
         # (dtype, scale, zero point) per tensor, read once: re-reading the details on
         # every call cost more than running a small model (the action step, per person).
         self._qin = {k: _qtuple(d) for k, d in self.input_details.items()}
         self._qout = {k: _qtuple(d) for k, d in self.output_details.items()}
+
+    def _run_once(self) -> None:
+        """Allocate and run the model once on zeros, so a damaged model fails here, as a
+        ModelError, rather than at the first frame."""
+        zeros = {k: np.zeros([int(d) for d in det["shape"]], np.dtype(det["dtype"]))
+                 for k, det in self.input_details.items()}
+        try:
+            self.runner(**zeros)
+        except Exception as e:
+            raise ModelError(f"{self.name}: the model does not run ({_first_line(e)})") \
+                from None
 
     @property
     def input_names(self) -> tuple:
@@ -229,7 +305,11 @@ class TFLiteModel:
         if missing:
             raise ModelError(f"{self.name}: missing input(s) {', '.join(sorted(missing))}")
         feed = {k: _quantize(v, *self._qin[k]) for k, v in inputs.items()}
-        out = self.runner(**feed)
+        try:
+            out = self.runner(**feed)
+        except (RuntimeError, ValueError) as e:
+            raise ModelError(f"{self.name}: the model failed to run ({_first_line(e)})") \
+                from None
         return {k: _dequantize(v, *self._qout[k]) for k, v in out.items()}
 
 

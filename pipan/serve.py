@@ -24,6 +24,48 @@ PAGE = b"""<!doctype html><html><head><meta charset="utf-8"><title>pipan live</t
 img{max-width:100%}</style></head><body><h3>pipan live</h3>
 <img src="/stream.mjpg" alt="annotated stream"></body></html>"""
 BOUNDARY = "pipanframe"
+#: Viewers served at once; more connections get "503 busy" and are closed at once, so a
+#: flood of connections costs a thread each only up to this many.
+MAX_CLIENTS = 8
+#: Seconds a client may stay silent (no request sent) or stop reading the stream before
+#: its connection is closed.
+IDLE_TIMEOUT_S = 10.0
+_BUSY_BODY = b"too many viewers; try later\n"
+BUSY = (b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+        b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(_BUSY_BODY)) + _BUSY_BODY
+
+
+class _CappedServer(ThreadingHTTPServer):
+    """A threading HTTP server that serves at most ``max_clients`` connections at once
+    (one thread each); the others are answered 503 and closed without a thread."""
+
+    daemon_threads = True
+    request_queue_size = 64  # a burst of connections waits to be answered, not refused
+
+    def __init__(self, address, handler, max_clients: int):
+        self._slots = threading.BoundedSemaphore(max_clients)
+        super().__init__(address, handler)
+
+    def process_request(self, request, client_address):
+        if not self._slots.acquire(blocking=False):
+            try:
+                request.settimeout(1.0)
+                request.sendall(BUSY)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
 
 def parse_address(text: str) -> Tuple[str, int]:
@@ -38,10 +80,14 @@ def parse_address(text: str) -> Tuple[str, int]:
 
 class FrameServer:
     """Serves the latest published frame. ``publish(image_bgr)`` from the pipeline thread;
-    ``watching`` says whether anyone has asked for frames in the last few seconds."""
+    ``watching`` says whether anyone has asked for frames in the last few seconds.
+    At most ``max_clients`` connections are served at once; a client silent (or not
+    reading) for ``idle_timeout`` seconds is disconnected."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, quality: int = 80):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, quality: int = 80,
+                 max_clients: int = MAX_CLIENTS, idle_timeout: float = IDLE_TIMEOUT_S):
         self.quality = int(quality)
+        self.max_clients = int(max_clients)
         self._cond = threading.Condition()
         self._image: Optional[np.ndarray] = None
         self._seq = 0
@@ -51,6 +97,8 @@ class FrameServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = idle_timeout  # on every read and write of the connection
+
             def log_message(self, fmt, *args):  # access log to debug, not stderr
                 log.debug("serve: " + fmt, *args)
 
@@ -98,17 +146,16 @@ class FrameServer:
                             f"Content-Length: {len(jpeg)}\r\n\r\n".encode())
                         self.wfile.write(jpeg)
                         self.wfile.write(b"\r\n")
-                except (BrokenPipeError, ConnectionResetError):
-                    return  # the viewer went away
+                except OSError:  # the viewer went away or stopped reading (timeout)
+                    return
                 finally:
                     with server._cond:
                         server._streams -= 1
 
         try:
-            self.httpd = ThreadingHTTPServer((host, port), Handler)
+            self.httpd = _CappedServer((host, port), Handler, self.max_clients)
         except OSError as e:
             raise PipanError(f"cannot serve on {host}:{port} ({e.strerror or e})") from None
-        self.httpd.daemon_threads = True
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="pipan-serve",
                                         daemon=True)
         self._thread.start()

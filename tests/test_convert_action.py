@@ -8,7 +8,8 @@ from convert_fixtures import ACTION_LABELS, make_action_dataset, make_action_dir
 from converters import convert as C  # noqa: E402
 from converters.metadata import float_ops, list_ops  # noqa: E402
 from pipan.errors import DatasetError, ModelError  # noqa: E402
-from pipan.runtime import TFLiteModel, read_metadata_bytes  # noqa: E402
+from pipan.runtime import (HASH_PLACEHOLDER, MODEL_HASH_KEY, TFLiteModel,  # noqa: E402
+                           model_digest, read_metadata_bytes)
 from pipan.skeleton import clip_features  # noqa: E402
 
 #: int8 step outputs may differ from the float step model's by MEAN_TOLERANCE of each
@@ -26,6 +27,12 @@ def _buffers(model: bytes) -> list:
     m = schema.Model.GetRootAsModel(bytearray(model), 0)
     return [m.Buffers(i).DataAsNumpy().tobytes() if m.Buffers(i).DataLength() else b""
             for i in range(m.BuffersLength())]
+
+
+def _blank_checksum(model: bytes) -> bytes:
+    """``model`` with the checksum its metadata records replaced by the placeholder."""
+    recorded = read_metadata_bytes(model)[MODEL_HASH_KEY]
+    return model.replace(recorded.encode(), HASH_PLACEHOLDER.encode())
 
 
 def _quantisation(model: bytes) -> list:
@@ -54,6 +61,12 @@ def test_int8_model_and_metadata(action):
     assert meta["state_size"] == q.input_shape("h_prev")[-1] == 8
     assert meta["features"] == ["x", "y", "score", "vx", "vy"]
     assert meta["sha256"] == C.file_sha256(model_dir / "model.keras")
+    # the file's own checksum, checked at every load: one flipped byte is refused
+    assert meta["model_sha256"] == model_digest(conv.model_bytes, meta["model_sha256"])
+    flipped = bytearray(conv.model_bytes)
+    flipped[len(flipped) // 2] ^= 1
+    with pytest.raises(ModelError, match="damaged or altered|corrupt"):
+        TFLiteModel(bytes(flipped))
     assert {"layout", "command", "commit", "created", "format"} <= set(meta)
     with pytest.raises(ModelError, match="action model"):
         TFLiteModel(conv.model_bytes, expected_kind="pose")
@@ -153,8 +166,9 @@ def test_default_float_io_and_same_seed_same_model(action, monkeypatch):
     a = C.convert(model_dir, d / "skeletons.npz", seed=3, **FAST)  # float I/O
     b = C.convert(model_dir, d / "skeletons.npz", seed=3, **FAST)
     # Same weights, quantisation and metadata; only tensor names may differ within one
-    # process (they carry Keras's per-process layer-name counters, e.g. reshape_2/_4).
-    assert _buffers(a.model_bytes) == _buffers(b.model_bytes)
+    # process (they carry Keras's per-process layer-name counters, e.g. reshape_2/_4), and
+    # with them the file's own checksum recorded in the metadata.
+    assert _buffers(_blank_checksum(a.model_bytes)) == _buffers(_blank_checksum(b.model_bytes))
     assert _quantisation(a.model_bytes) == _quantisation(b.model_bytes)
     q = TFLiteModel(a.model_bytes)
     assert np.dtype(q.input_details["features"]["dtype"]) == np.float32

@@ -8,9 +8,38 @@ import click
 from pipan.cli import PipanGroup
 
 
-@click.group(cls=PipanGroup)
-def cli() -> None:
+#: Subcommand groups whose commands use TensorFlow.
+TENSORFLOW_GROUPS = ("action", "pose", "distill")
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its C++ start-up lines (oneDNN, CUDA stubs: written to fd 2
+    whatever TF_CPP_MIN_LOG_LEVEL says) hidden unless verbose, so a command's stderr holds
+    what the command says. Errors of the import itself still surface."""
+    import importlib.util
+    import os
+
+    from pipan.logs import quiet_native_stderr
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if importlib.util.find_spec("tensorflow") is None:
+        return  # the command says what to install when it needs it
+    with quiet_native_stderr():
+        import tensorflow  # noqa: F401
+
+
+@click.group(cls=PipanGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--verbose", "-v", is_flag=True,
+              help="Show the native libraries' own messages (TensorFlow, LiteRT, OpenCV).")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool) -> None:
     """pipan's workstation tools: make data, train and evaluate models."""
+    import sys
+
+    from pipan.logs import set_verbose
+    set_verbose(verbose)
+    asks_help = any(a in ("-h", "--help") for a in sys.argv[1:])
+    if ctx.invoked_subcommand in TENSORFLOW_GROUPS and not asks_help:
+        import_tensorflow_quietly()
 
 
 def _attach() -> None:

@@ -32,12 +32,24 @@ def load_model_dir(model_dir: Union[str, Path]) -> tuple:
     if not cfg_path.is_file() or not model_path.is_file():
         raise ModelError(f"{d}: not a trained model directory (needs config.json and "
                          f"model.keras)")
-    config = json.loads(cfg_path.read_text())
+    try:
+        config = json.loads(cfg_path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ModelError(f"{cfg_path}: unreadable ({first})") from None
+    if not isinstance(config, dict):
+        raise ModelError(f"{cfg_path}: not a JSON object")
     if config.get("kind") != "action":
         raise ModelError(f"{d}: is a {config.get('kind')!r} model, expected an action model")
+    labels = config.get("labels")
+    if not (isinstance(labels, list) and labels and all(isinstance(x, str) for x in labels)):
+        raise ModelError(f"{cfg_path}: 'labels' must be a list of action names")
     try:
-        model = keras.models.load_model(model_path, compile=False, safe_mode=False)
-    except Exception as e:  # a damaged file, or layers this code cannot rebuild
+        # Safe mode (Keras' default) refuses to deserialise code (Lambda layers, pickled
+        # functions): a model folder from someone else must not run their code here.
+        # pipan's own layers are registered classes and load without it.
+        model = keras.models.load_model(model_path, compile=False, safe_mode=True)
+    except Exception as e:  # a damaged file, unsafe code, or layers this code cannot rebuild
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ModelError(f"{model_path}: cannot load the model ({first})") from None
     return model, config

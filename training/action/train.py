@@ -20,8 +20,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 
 from pipan.dataset import SkeletonDataset
-from pipan.errors import DatasetError
-from pipan.fileio import atomic_write_text
+from pipan.errors import DatasetError, PipanError
+from pipan.fileio import atomic_path, atomic_write_text
 from pipan.skeleton import FEATURES
 
 from .data import (NO_AUGMENT, Augment, augment_clip, clip_list, crop, features_of,
@@ -40,6 +40,10 @@ DEFAULT_BUILDER = dict(hidden=128, gcn_units=64, gcn_layers=2, clusters=5,
                        # std of the features, fitted after the network, adds its logits
                        # (docs/action.md, session 7)
                        stats_head=True)
+
+
+class TrainingError(PipanError):
+    """Training that cannot produce a usable model (e.g. a loss gone NaN)."""
 
 
 def git_commit() -> Optional[str]:
@@ -205,8 +209,9 @@ def train(dataset: SkeletonDataset, out_dir: Path, *, epochs: int = 160, batch_s
         val = (vx, vy, vw)
     start = time.time()
     history = model.fit(batches, epochs=epochs, validation_data=val, verbose=verbose,
-                        shuffle=False)
+                        shuffle=False, callbacks=[keras.callbacks.TerminateOnNaN()])
     seconds = time.time() - start
+    check_finite(history.history, model)
     if kwargs.get("stats_head"):
         from .stats_head import fit_stats_head, with_stats_head
 
@@ -227,10 +232,10 @@ def train(dataset: SkeletonDataset, out_dir: Path, *, epochs: int = 160, batch_s
     plot_curves(history.history, out_dir / "curves.png")
     metrics["history"] = {k: [round(float(v), 5) for v in vals]
                           for k, vals in history.history.items()}
-    # Save to a temp name then rename: never a half-written model.keras.
-    tmp = out_dir / ".model.tmp.keras"
-    model.save(tmp)
-    tmp.replace(out_dir / "model.keras")
+    # Save to a temp name of its own (two runs may share a folder), then rename: never a
+    # half-written model.keras.
+    with atomic_path(out_dir / "model.keras") as tmp:
+        model.save(tmp)
     config = {"kind": "action", "builder": dict(num_classes=len(classes), **kwargs),
               "labels": list(classes), "layout": "coco18", "features": list(FEATURES),
               "seed": seed,
@@ -241,8 +246,19 @@ def train(dataset: SkeletonDataset, out_dir: Path, *, epochs: int = 160, batch_s
                            "prefix_ramp": prefix_ramp, "augment": asdict(augment)},
               "command": command or " ".join(["python -m training"] + sys.argv[1:]),
               "commit": git_commit(), "metrics": metrics}
-    atomic_write_text(out_dir / "config.json", json.dumps(config, indent=2) + "\n")
+    atomic_write_text(out_dir / "config.json",
+                      json.dumps(config, indent=2, allow_nan=False) + "\n")
     return metrics
+
+
+def check_finite(history: Dict[str, List[float]], model) -> None:
+    """TrainingError (nothing written yet) when the loss or any weight is NaN or infinite:
+    training diverged, typically on coordinates far outside any image."""
+    bad = [k for k, vals in history.items() if not np.all(np.isfinite(np.asarray(vals, float)))]
+    if not bad and all(np.all(np.isfinite(w)) for w in model.get_weights()):
+        return
+    raise TrainingError("training diverged (the loss became NaN or infinite); nothing was "
+                        "written. Check the dataset for absurd coordinates, or lower --lr")
 
 
 def evaluate(model_path: Path, dataset: SkeletonDataset, threads: Optional[int] = None,

@@ -27,8 +27,10 @@ def read_config(model_dir: PathLike) -> Dict[str, Any]:
         raise ModelDirError(f"{model_dir}: no config.json (not a trained model directory)")
     try:
         config = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
+    except (OSError, UnicodeDecodeError, ValueError) as e:
         raise ModelDirError(f"{path}: unreadable ({e})") from None
+    if not isinstance(config, dict):
+        raise ModelDirError(f"{path}: not a JSON object")
     if config.get("kind") != "pose":
         raise ModelDirError(f"{path}: kind is {config.get('kind')!r}, expected 'pose'")
     return config
@@ -56,7 +58,11 @@ def inference_model(model_dir: PathLike, stages: Optional[int] = None):
     weights_path = Path(model_dir) / "model.keras"
     if not weights_path.is_file():
         raise ModelDirError(f"{model_dir}: no model.keras")
-    trained_model = keras.models.load_model(weights_path, compile=False)
+    try:  # safe mode (the default): a model file's code is never run
+        trained_model = keras.models.load_model(weights_path, compile=False, safe_mode=True)
+    except Exception as e:  # a damaged file, unsafe code, or layers this code cannot rebuild
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ModelDirError(f"{weights_path}: cannot load the model ({first})") from None
     builder.update(stages=keep, batch_size=1, inference=True)
     builder.pop("seed", None)
     model = build_pose_net(**builder)

@@ -18,7 +18,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 
-from pipan.fileio import atomic_write, atomic_write_text
+from pipan.fileio import atomic_path, atomic_write, atomic_write_text
 from pipan.image import INPUT_SIZE
 
 from .coco import CocoPoseData, DataError
@@ -224,9 +224,8 @@ def train(data: Sequence[PathLike], out: PathLike, *, builder: Optional[dict] = 
         def on_epoch_end(self, epoch, logs=None):
             for k, v in (logs or {}).items():
                 history.setdefault(k, []).append(float(v))
-            tmp = out / ".checkpoint.tmp.keras"
-            self.model.save(tmp)
-            os.replace(tmp, ckpt)
+            with atomic_path(ckpt) as tmp:  # a temp name of its own: runs may share out
+                self.model.save(tmp)
             atomic_write_text(hist_path, json.dumps(
                 {"epoch": epoch + 1, "builder": builder, "seed": seed,
                  "settings": settings, "history": history}, indent=1))
@@ -241,9 +240,8 @@ def train(data: Sequence[PathLike], out: PathLike, *, builder: Optional[dict] = 
                   verbose=verbose)
     seconds = time.time() - started
 
-    tmp = out / ".model.tmp.keras"
-    model.save(tmp)
-    os.replace(tmp, out / "model.keras")
+    with atomic_path(out / "model.keras") as tmp:
+        model.save(tmp)
     metrics = {k: round(v[-1], 4) for k, v in history.items()}
     metrics.update(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size,
                    images_seen=epochs * steps_per_epoch * batch_size,

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Dict, Union
 
@@ -26,7 +25,7 @@ import cv2
 import numpy as np
 
 from pipan.errors import VideoError
-from pipan.fileio import atomic_write_text
+from pipan.fileio import atomic_path, atomic_write_text
 
 from .camera import project
 from .motions import ACTIONS, generate_scene
@@ -60,10 +59,8 @@ def write_video(out: Union[str, os.PathLike], seed: int, *, seconds: float = 10.
     fx_seed = int(rng.integers(2 ** 31))
     kps = np.zeros((len(scene.people), scene.frames, 18, 3), np.float32)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".mp4", dir=out.parent)
-    os.close(fd)
-    try:
+    with atomic_path(out) as tmp_path:
+        tmp = str(tmp_path)
         writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*"mp4v"), float(fps),
                                  (width, height))
         if not writer.isOpened():
@@ -81,11 +78,6 @@ def write_video(out: Union[str, os.PathLike], seed: int, *, seconds: float = 10.
                 kps[:, t] = kp
         finally:
             writer.release()
-        os.replace(tmp, out)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
     doc = {"format": 1, "seed": seed, "fps": float(fps), "frames": scene.frames,
            "width": width, "height": height, "seconds": scene.frames / fps,
