@@ -29,6 +29,9 @@ def fakes(monkeypatch):
 
     monkeypatch.setattr(pipan.pipeline, "load_pose", load_pose)
     monkeypatch.setattr(pipan.pipeline, "load_action", load_action)
+    # the stand-in reports the scene's people in frame pixels whatever image it is given,
+    # so the pipeline must give it whole frames, not regions around the people
+    monkeypatch.setattr(pipan.pipeline.RegionPolicy, "region", lambda self, *a, **k: None)
     return made
 
 
@@ -59,7 +62,9 @@ def test_recognize_json_is_only_segments_on_stdout(fakes, video):
                         for row in rows)
     assert [(row["person"], row["label"]) for row in rows] == [
         (1, "walk"), (1, "stand"), (1, "wave"), (2, "stand"), (2, "wave"), (2, "walk")]
-    assert rows[0]["start"] == 0.0 and rows[-1]["end"] == pytest.approx(5.0)
+    # a person is reported from the frame that confirms their track (Tracker.min_hits)
+    assert rows[0]["start"] == pytest.approx(2 / 30, abs=1e-3)
+    assert rows[-1]["end"] == pytest.approx(5.0)
 
 
 def test_recognize_text_timeline_and_outputs(fakes, video, tmp_path):
@@ -235,7 +240,9 @@ def test_benchmark_json(fakes, video):
     r = invoke("benchmark", video, "--json", "--repeats", "2", "--frames", "60", "--draw")
     assert r.exit_code == 0, r.stderr
     d = json.loads(r.stdout)
-    assert d["frames"] == 60 and d["repeats"] == 2 and d["people_per_frame"] == 2.0
+    # two people, each reported from their track's third frame (Tracker.min_hits)
+    assert d["frames"] == 60 and d["repeats"] == 2
+    assert d["people_per_frame"] == round(2 * 58 / 60, 2)
     assert set(d["ms_per_frame"]) == set(pipan.pipeline.STAGES)
     assert d["fps"] > 0 and d["reference_fps"] > 0 and d["ratio_to_reference"] > 0
     assert d["ms_per_frame"]["drawing"] > 0
