@@ -15,6 +15,12 @@ the running mean and standard deviation of each joint's position and velocity ov
 frames seen so far (:func:`pipan.skeleton.clip_stats`), kept per person as a weighted
 count, sum and sum of squares (under the same decay or window), and returns
 ``stats_logits`` (1, C), which add to the attended logits before the softmax.
+
+With ``embed=True`` the recognizer also keeps, per person, the attended hidden state
+v = sum alpha_i h_i (the same softmax-weighted running mean, over the step's ``h`` output;
+the classifier's logits are W_c v + b_c) and the running statistics, whatever the step
+takes: :meth:`StreamingAction.descriptor` returns them, the input of a learned head
+(``pipan.head``).
 """
 from __future__ import annotations
 
@@ -56,6 +62,8 @@ class _TrackState:
     s_weight: float = 0.0
     s_sum: Optional[np.ndarray] = None  # (72,) float64
     s_sq: Optional[np.ndarray] = None
+    pooled: Optional[np.ndarray] = None  # (144,) float32, the running statistics now
+    nh: Optional[np.ndarray] = None  # (H,) float64 numerator of the attended hidden state
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
@@ -94,22 +102,26 @@ class StreamingAction:
 
     ``labels``: class names, in the model's output order; ``hidden``: the GRU state size H;
     ``stats``: whether the step has a statistics head (default: ask the step,
-    :func:`step_takes_stats`).
+    :func:`step_takes_stats`); ``embed``: keep each person's :meth:`descriptor`.
     """
 
     def __init__(self, step: StepFn, labels: Sequence[str], hidden: int,
                  decay: float = 1.0, window: Optional[int] = None,
-                 stats: Optional[bool] = None):
+                 stats: Optional[bool] = None, embed: bool = False):
         if not 0.0 < decay <= 1.0:
             raise PipanError(f"decay must be in (0, 1], got {decay}")
         if window is not None and window < 1:
             raise PipanError(f"window must be at least 1 frame, got {window}")
+        if embed and window is not None:
+            raise PipanError("a learned head needs the running attention (decay), "
+                             "not a window")
         self.step = step
         self.labels: Tuple[str, ...] = tuple(str(s) for s in labels)
         self.hidden = int(hidden)
         self.decay = float(decay)
         self.window = window
         self.stats = step_takes_stats(step) if stats is None else bool(stats)
+        self.embed = bool(embed)
         self._tracks: Dict[Hashable, _TrackState] = {}
 
     @property
@@ -135,9 +147,11 @@ class StreamingAction:
         feats = frame_features(kp, st.previous, elapsed_frames(gap))[None].astype(np.float32)
         inputs = {"features": feats, "h_prev": st.h}
         values = None
-        if self.stats:
+        if self.stats or self.embed:
             values = stat_values(feats[0]).astype(np.float64)
-            inputs["stats"] = self._pool(st, values)[None]
+            st.pooled = self._pool(st, values)
+            if self.stats:
+                inputs["stats"] = st.pooled[None]
         out = self.step(**inputs)
         st.h = np.asarray(out["h"], np.float32).reshape(1, self.hidden)
         e = float(np.asarray(out["score"]).reshape(-1)[0])
@@ -169,7 +183,55 @@ class StreamingAction:
         st.n = (st.n * rescale if st.n is not None else 0.0) + w * logits
         st.d = st.d * rescale + w
         st.m = m_new
+        if self.embed:
+            h = st.h[0].astype(np.float64)
+            st.nh = (st.nh * rescale if st.nh is not None else 0.0) + w * h
         return softmax(st.n / st.d + extra)
+
+    def clip_descriptor(self, keypoints: np.ndarray,
+                        times: Optional[np.ndarray] = None) -> np.ndarray:
+        """What :meth:`descriptor` gives after streaming a whole clip ``(T, 18, 3)`` (frame
+        ``times`` in seconds, or None for 30 fps) as one fresh person, with the per-frame
+        features, attention and statistics computed for the whole clip at once (only the
+        steps run one by one). No forgetting: a recognizer with ``decay`` 1 only."""
+        if not self.embed or self.decay != 1.0:
+            raise PipanError("clip_descriptor() needs embed=True and decay 1")
+        kp = np.asarray(keypoints, np.float32)
+        T = len(kp)
+        if kp.ndim != 3 or kp.shape[1:] != (NUM_JOINTS, 3) or T == 0:
+            raise PipanError(f"a clip must have shape (T>0, {NUM_JOINTS}, 3), got {kp.shape}")
+        elapsed = np.ones(T)
+        if times is not None and T > 1:
+            elapsed[1:] = [elapsed_frames(g) for g in np.diff(np.asarray(times, np.float64))]
+        prev = np.concatenate([np.zeros_like(kp[:1]), kp[:-1]])
+        feats = frame_features(kp, prev, elapsed).astype(np.float32)
+        values = stat_values(feats).astype(np.float64)
+        n = np.arange(1, T + 1, dtype=np.float64)
+        pooled = pooled_stats(n, np.cumsum(values, 0), np.cumsum(values * values, 0))
+        h = np.zeros((1, self.hidden), np.float32)
+        hs, es = np.zeros((T, self.hidden), np.float64), np.zeros(T)
+        for t in range(T):
+            inputs = {"features": feats[t][None], "h_prev": h}
+            if self.stats:
+                inputs["stats"] = pooled[t][None]
+            out = self.step(**inputs)
+            h = np.asarray(out["h"], np.float32).reshape(1, self.hidden)
+            hs[t] = h[0]
+            es[t] = float(np.asarray(out["score"]).reshape(-1)[0])
+        w = np.exp(es - es.max())
+        return np.concatenate([(w[:, None] * hs).sum(0) / w.sum(),
+                               np.asarray(pooled[-1], np.float64)])
+
+    def descriptor(self, track_id: Hashable) -> np.ndarray:
+        """``(H + 144,)`` float64: the person's attended hidden state, then their running
+        statistics (mean and standard deviation of each joint's position and velocity),
+        after the frames fed so far (``embed=True`` only)."""
+        if not self.embed:
+            raise PipanError("descriptor() needs a recognizer made with embed=True")
+        st = self._tracks.get(track_id)
+        if st is None or st.nh is None:
+            raise PipanError(f"no frame of person {track_id!r} has been seen")
+        return np.concatenate([st.nh / st.d, np.asarray(st.pooled, np.float64)])
 
     def _pool(self, st: _TrackState, values: np.ndarray) -> np.ndarray:
         """Fold this frame's stat ``values`` (72,) into the person's running statistics
@@ -219,12 +281,13 @@ class ActionRecognizer(StreamingAction):
 
     ``model_path``: a pipan action model (``.tflite`` with pipan metadata); default the
     bundled ``pipan/models/action.tflite``. ``threads``: interpreter threads (default
-    ``pipan.runtime.default_threads()``). ``decay``/``window``: see the module docstring.
+    ``pipan.runtime.default_threads()``). ``decay``/``window``/``embed``: see the module
+    docstring.
     """
 
     def __init__(self, model_path: Union[str, os.PathLike, None] = None,
                  threads: Optional[int] = None, decay: float = 1.0,
-                 window: Optional[int] = None):
+                 window: Optional[int] = None, embed: bool = False):
         from .runtime import TFLiteModel
 
         path = Path(model_path) if model_path is not None else DEFAULT_MODEL
@@ -253,5 +316,7 @@ class ActionRecognizer(StreamingAction):
             raise ModelError(f"{path}: input 'stats' must have shape {(1, NUM_STATS)} and "
                              f"come with an output 'stats_logits'")
         hidden = self.model.input_shape("h_prev")[-1]
-        super().__init__(self.model, labels, hidden, decay=decay, window=window, stats=stats)
+        super().__init__(self.model, labels, hidden, decay=decay, window=window, stats=stats,
+                         embed=embed)
         self.metadata = meta
+        self.path = path

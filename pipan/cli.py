@@ -85,7 +85,8 @@ def _model_options(f):
                      help="Pose model (default: the bundled one; with --pose blazepose "
                           "the folder holding its two .tflite files)."),
         click.option("--action-model", type=click.Path(dir_okay=False), default=None,
-                     help="Action model (default: the bundled one)."),
+                     help="Action model or a head from `pipan learn` (default: the bundled "
+                          "model)."),
         click.option("--every", type=click.IntRange(1), default=1, show_default=True,
                      help="Run the pose net on one frame in N (faster, coarser)."),
         click.option("--min-score", type=click.FloatRange(0, 1), default=0.0,
@@ -509,7 +510,8 @@ def convert(model: str, calibration: str, out: str, io_type: str, allow_float_op
 @click.argument("model", type=click.Path(path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def info(model: str, as_json: bool) -> None:
-    """Show a TFLite model's pipan metadata, inputs and outputs (no TensorFlow needed).
+    """Show a TFLite model's pipan metadata, inputs and outputs, or what a learned head
+    (`pipan learn`) was taught from (no TensorFlow needed).
 
     \b
     Example:
@@ -517,8 +519,18 @@ def info(model: str, as_json: bool) -> None:
     """
     import json
 
+    from .head import describe, head_json, is_head_file, load_head
     from .runtime import TFLiteModel
 
+    if is_head_file(model):
+        head = load_head(model)
+        if as_json:
+            click.echo(json.dumps(dict(head_json(head), model=model), indent=2,
+                                  sort_keys=True))
+        else:
+            click.echo(f"{model}: pipan learned action head")
+            click.echo("\n".join(f"  {line}" for line in describe(head).splitlines()))
+        return
     m = TFLiteModel(model, threads=1)
 
     def tensors(details: dict) -> dict:
@@ -554,6 +566,93 @@ def info(model: str, as_json: bool) -> None:
             q = f", scale {t['scale']:.6g}, zero point {t['zero_point']}" \
                 if isinstance(t["scale"], float) else ""
             click.echo(f"  {name}: {t['dtype']} {tuple(t['shape'])}{q}")
+
+
+# --- pipan learn / pipan evaluate ---------------------------------------------------------
+
+@cli.command()
+@click.argument("examples", nargs=-1)
+@click.option("--data", "data", multiple=True, type=click.Path(dir_okay=False),
+              help="A skeleton dataset .npz: its training clips (test 0) teach.")
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False),
+              help="The head file to write (load it with --action-model).")
+@click.option("--keep", is_flag=True,
+              help="Add the new actions to the base model's (default: replace them).")
+@click.option("--threshold", type=click.FloatRange(0, min_open=True), default=None,
+              help="Distance beyond which a person's action is 'unknown' "
+                   "(default: chosen by cross-validation on the examples).")
+@click.option("--action-model", "base_model", type=click.Path(dir_okay=False), default=None,
+              help="The base action model (default: the bundled one).")
+@click.option("--pose", "pose_backend", type=click.Choice(["pipan", "blazepose"]),
+              default="pipan", show_default=True, help="Pose estimator for video clips.")
+@click.option("--pose-model", type=click.Path(), default=None,
+              help="Pose model (default: the bundled one; with --pose blazepose the folder "
+                   "holding its two .tflite files).")
+@click.option("--threads", type=click.IntRange(1, 64), default=None,
+              help="Interpreter threads (default: PIPAN_THREADS, else up to 4).")
+def learn(examples, data, out, keep, threshold, base_model, pose_backend, pose_model,
+          threads) -> None:
+    """Teach pipan new actions from a few EXAMPLES and write a head file to --out.
+
+    EXAMPLES: a folder with one subfolder of video clips per action (the folder name is
+    the label; the person who moves most in a clip is the one taught), or one clip with
+    a time range and a label, CLIP@START-END:LABEL (seconds).
+
+    \b
+    Examples:
+      pipan learn examples/ --out mine.npz
+      pipan learn hall.mp4@3.0-5.5:wave hall.mp4@9-12:squat --out mine.npz --keep
+      pipan learn --data skeletons.npz --out mine.npz
+      pipan recognize clip.mp4 --action-model mine.npz
+    """
+    from .learn import run_learn
+    if not examples and not data:
+        raise click.UsageError("give EXAMPLES (folders or CLIP@START-END:LABEL) or --data")
+    learned = run_learn(examples, data, out, keep=keep, threshold=threshold,
+                        base_model=base_model, pose_backend=pose_backend,
+                        pose_model=pose_model, threads=threads,
+                        progress=lambda m: click.echo(m, err=True))
+    from .learn import format_learned
+    click.echo(f"learned {len(learned.counts)} actions from "
+               f"{sum(learned.counts.values())} examples in {learned.seconds:.2f} s"
+               + (" (added to the base model's)" if keep else ""))
+    click.echo(format_learned(learned))
+    click.echo(f"wrote {out}")
+
+
+@cli.command()
+@click.option("--data", required=True, type=click.Path(dir_okay=False),
+              help="A skeleton dataset .npz; its test clips (test 1) are scored.")
+@click.option("--action-model", type=click.Path(dir_okay=False), default=None,
+              help="Action model or learned head (default: the bundled model).")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.option("--threads", type=click.IntRange(1, 64), default=None,
+              help="Interpreter threads (default: PIPAN_THREADS, else up to 4).")
+def evaluate(data, action_model, as_json, threads) -> None:
+    """Accuracy of the runtime's streaming int8 action model on a dataset's test clips
+    (every clip when the file has no test column), each streamed as one person.
+
+    \b
+    Example:
+      pipan evaluate --data jhmdb14_split1.npz --action-model mine.npz --json
+    """
+    import json
+
+    from .dataset import load
+    from .evaluate import evaluate as run
+    from .pipeline import load_action
+
+    dataset = load(data)
+    scores = run(load_action(action_model, threads), dataset)
+    if as_json:
+        click.echo(json.dumps({k: scores[k] for k in
+                               ("accuracy", "per_class", "clips", "by_fraction", "skipped")}))
+        return
+    click.echo(f"accuracy {scores['accuracy']:.4f} on {scores['clips']} clips"
+               + (f" ({scores['skipped']} skipped: labels the model does not know)"
+                  if scores["skipped"] else ""))
+    for name, acc in scores["per_class"].items():
+        click.echo(f"  {name:>16s} {acc:.3f}")
 
 
 @cli.command("fetch-blazepose")

@@ -262,7 +262,12 @@ def action_decay(fps: float, half_life_s: Optional[float] = ACTION_HALF_LIFE_S,
 def load_action(model_path: Optional[str] = None, threads: Optional[int] = None,
                 decay: float = 1.0):
     """The action recognizer from ``model_path`` or the bundled model; ``decay``: see
-    ``action_decay``."""
+    ``action_decay``. A learned head (``pipan learn``, told by the file's content) runs
+    over its base model."""
+    if model_path is not None:
+        from .head import is_head_file, load_head_recognizer
+        if is_head_file(model_path):
+            return load_head_recognizer(model_path, threads=threads, decay=decay)
     return _construct("pipan.action", "ActionRecognizer", model_path=model_path,
                       threads=threads, decay=decay)
 

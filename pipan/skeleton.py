@@ -216,7 +216,7 @@ def frame_features(keypoints: np.ndarray, previous: np.ndarray | None = None,
     ``REFERENCE_FPS``), measured in image coordinates so that the body's own travel
     (walking, jumping) is kept. ``elapsed``: time from ``previous`` to ``keypoints`` in
     reference frames (1.0 for consecutive frames of a 30 fps video; see
-    :func:`elapsed_frames`). Positions and
+    :func:`elapsed_frames`), one number or one per frame ``(...)``. Positions and
     velocities are clipped to +-``FEATURE_LIMIT``. Missing joints (score 0) get zeros everywhere;
     so does the velocity of a joint missing in either frame, and every velocity when there
     is no previous frame. This is the one definition used by training, calibration and the
@@ -232,9 +232,11 @@ def frame_features(keypoints: np.ndarray, previous: np.ndarray | None = None,
     if previous is not None:
         prev = np.asarray(previous, np.float32)
         both = present & (prev[..., 2] > 0)[..., None]
-        if not elapsed > 0:
+        el = np.asarray(elapsed, np.float64)
+        if not np.all(el > 0):
             raise ValueError(f"elapsed must be positive, got {elapsed}")
-        vel = (VELOCITY_GAIN / elapsed) * (kp[..., :2] - prev[..., :2]) / scale[..., None, None]
+        gain = (VELOCITY_GAIN / el).astype(np.float32)[..., None, None]
+        vel = gain * (kp[..., :2] - prev[..., :2]) / scale[..., None, None]
         out[..., 3:5] = np.clip(np.where(both, vel, 0.0), -FEATURE_LIMIT, FEATURE_LIMIT)
     return out
 

@@ -14,6 +14,7 @@ from typing import Dict, Sequence, Tuple
 
 import numpy as np
 
+from pipan.linear import MIN_STD, fit_logistic, standardiser
 from pipan.skeleton import clip_stats
 
 from .data import features_of
@@ -22,9 +23,8 @@ from .data import features_of
 #: cross-validation on JHMDB-14 split 1's training clips: 84.8% out of fold, against
 #: 83.8% at 1e-3 and 83.1% at 1e-2; docs/action.md, session 7).
 DEFAULT_L2 = 3e-3
-#: Floor of a statistic's standard deviation over the training clips, so that a constant
-#: statistic (a joint the data never has) gets a zero weight, not a huge one.
-MIN_STD = 1e-3
+__all__ = ["DEFAULT_L2", "MIN_STD", "clip_head_inputs", "fit_logistic", "fit_stats_head",
+           "with_stats_head"]
 
 
 def clip_head_inputs(clips: Sequence[np.ndarray]) -> np.ndarray:
@@ -33,30 +33,12 @@ def clip_head_inputs(clips: Sequence[np.ndarray]) -> np.ndarray:
     return np.stack([clip_stats(f)[-1] for f in features_of(clips)]).astype(np.float64)
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, num_classes: int, l2: float = DEFAULT_L2,
-                 steps: int = 2000, learning_rate: float = 0.5) -> Tuple[np.ndarray, np.ndarray]:
-    """Multinomial logistic regression by full-batch gradient descent: ``(W (D, C),
-    b (C,))`` minimising mean cross-entropy + l2/2 |W|^2 on ``x (N, D)``, labels ``y``."""
-    x = np.asarray(x, np.float64)
-    n, dim = x.shape
-    onehot = np.eye(num_classes)[np.asarray(y, np.int64)]
-    w, b = np.zeros((dim, num_classes)), np.zeros(num_classes)
-    for _ in range(steps):
-        z = x @ w + b
-        p = np.exp(z - z.max(1, keepdims=True))
-        p /= p.sum(1, keepdims=True)
-        g = (p - onehot) / n
-        w -= learning_rate * (x.T @ g + l2 * w)
-        b -= learning_rate * g.sum(0)
-    return w, b
-
-
 def fit_stats_head(clips: Sequence[np.ndarray], y: np.ndarray, num_classes: int,
                    l2: float = DEFAULT_L2) -> Tuple[np.ndarray, np.ndarray]:
     """Fit the head on training clips: ``(kernel (144, C), bias (C,))`` float32 that act
     on raw statistics (the standardisation over the clips folded in)."""
     x = clip_head_inputs(clips)
-    mean, std = x.mean(0), np.maximum(x.std(0), MIN_STD)
+    mean, std = standardiser(x, MIN_STD)
     w, b = fit_logistic((x - mean) / std, y, num_classes, l2)
     kernel = w / std[:, None]
     bias = b - mean @ kernel

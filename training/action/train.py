@@ -21,13 +21,13 @@ import numpy as np
 
 from pipan.dataset import SkeletonDataset
 from pipan.errors import DatasetError, PipanError
+from pipan.evaluate import score_predictions
 from pipan.fileio import atomic_path, atomic_write_text
 from pipan.skeleton import FEATURES
 
 from .data import (NO_AUGMENT, Augment, augment_clip, clip_list, crop, features_of,
                    frame_weights, label_indices, pad_features, split, subsample)
 
-FRACTIONS = (0.1, 0.25, 0.5, 0.75, 1.0)
 
 DEFAULT_BUILDER = dict(hidden=128, gcn_units=64, gcn_layers=2, clusters=5,
                        attention_units=64, dropout=0.3, input_dropout=0.0, input_norm=True, use_graph=True,
@@ -68,31 +68,6 @@ def predict_sequences(model, clips: Sequence[np.ndarray], batch_size: int = 64) 
         for j, i in enumerate(idx):
             out[i] = probs[j, :len(feats[i])]
     return out  # type: ignore[return-value]
-
-
-def score_predictions(probs: Sequence[np.ndarray], y: np.ndarray,
-                      classes: Sequence[str]) -> Dict:
-    """Accuracy of the full-clip prediction, per class, and against the observed fraction.
-
-    ``probs[i]`` is ``(T_i, C)``; ``y`` true class indices. Prediction at fraction f uses
-    frames 1..ceil(f T)."""
-    final = np.array([int(np.argmax(p[-1])) for p in probs])
-    per_class = {}
-    for c, name in enumerate(classes):
-        m = y == c
-        if m.any():
-            per_class[name] = round(float((final[m] == c).mean()), 4)
-    by_fraction = {}
-    for f in FRACTIONS:
-        pred = np.array([int(np.argmax(p[max(1, math.ceil(f * len(p))) - 1])) for p in probs])
-        by_fraction[str(f)] = round(float((pred == y).mean()), 4)
-    confusion = np.zeros((len(classes), len(classes)), np.int64)
-    for t, p in zip(y, final):
-        confusion[t, p] += 1
-    return {"accuracy": round(float((final == y).mean()), 4), "per_class": per_class,
-            "by_fraction": by_fraction, "clips": int(len(y)),
-            "confusion": confusion.tolist()}
-
 
 
 def _make_sequence(clips, y, classes, *, batch_size, t_pad, augment, seed, prefix_ramp):
