@@ -655,6 +655,49 @@ def evaluate(data, action_model, as_json, threads) -> None:
         click.echo(f"  {name:>16s} {acc:.3f}")
 
 
+@cli.command()
+@click.option("--label", required=True, help="The action being recorded (names the folder).")
+@click.option("--camera", default=None, metavar="INDEX|DEVICE",
+              help="A camera: OpenCV index (0) or device path (/dev/video0).")
+@click.option("--picamera", is_flag=True, help="The Raspberry Pi Camera Module (picamera2).")
+@click.option("--source", default=None, metavar="FILE|URL", help="A video file or stream URL.")
+@click.option("--size", default="640x480", show_default=True, metavar="WxH",
+              help="Capture size for --camera/--picamera.")
+@click.option("--count", type=click.IntRange(1), default=5, show_default=True,
+              help="Clips to record.")
+@click.option("--seconds", type=click.FloatRange(0, min_open=True), default=3.0,
+              show_default=True, help="Length of each clip.")
+@click.option("--countdown", type=click.FloatRange(0), default=3.0, show_default=True,
+              help="Seconds to get ready before each clip.")
+@click.option("--out", "folder", type=click.Path(file_okay=False), default="examples",
+              show_default=True, help="Examples folder (clips go into FOLDER/LABEL/).")
+def record(label, camera, picamera, source, size, count, seconds, countdown, folder) -> None:
+    """Record example clips of one action for `pipan learn`: a countdown, then the clip,
+    COUNT times, saved as FOLDER/LABEL/N.mp4.
+
+    \b
+    Examples:
+      pipan record --camera 0 --label wave --count 5 --seconds 3
+      pipan learn examples/ --out mine.npz
+    """
+    from .record import record as run
+    from .video import open_source
+
+    if sum([camera is not None, picamera, source is not None]) != 1:
+        raise click.UsageError("give one of --camera, --picamera or --source")
+    try:
+        width, height = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"{size!r} is not WxH", param_hint="--size") from None
+    with open_source(source, camera=camera, picamera=picamera, width=width,
+                     height=height) as src:
+        paths = run(src, folder, label, count=count, seconds=seconds, countdown=countdown,
+                    say=lambda m: click.echo(m, err=True))
+    click.echo(f"recorded {len(paths)} clip(s) of {label!r} in {folder}/{label}/")
+    if len(paths) < count:
+        raise PipanError(f"the source ended after {len(paths)} of {count} clips")
+
+
 @cli.command("fetch-blazepose")
 @click.option("--dest", type=click.Path(file_okay=False), default=None,
               help="Folder for the two files (default: ~/.cache/pipan/blazepose).")

@@ -398,3 +398,44 @@ def test_learn_on_jhmdb_beats_chance(shared, tmp_path):
     scores = json.loads(run("evaluate", "--data", small, "--action-model", out, "--json",
                             "--threads", 1).stdout)
     assert scores["clips"] == 56 and scores["accuracy"] > 0.3, scores
+
+
+# --- pipan record -----------------------------------------------------------------------------
+
+def test_record_counts_down_and_saves_clips(tmp_path):
+    """From a 10 s file (its frame times stand in for the camera's clock): two clips of
+    1 s after 1 s countdowns, numbered after what the folder already holds."""
+    import cv2
+    from runtime_fakes import write_video
+
+    src = tmp_path / "cam.avi"
+    write_video(src, 300, fps=30.0)
+    ex = tmp_path / "ex"
+    r = run("record", "--source", src, "--label", "wave", "--count", 2, "--seconds", 1,
+            "--countdown", 1, "--out", ex)
+    assert r.exit_code == 0, r.output
+    clips = sorted((ex / "wave").iterdir())
+    assert [p.name for p in clips] == ["1.mp4", "2.mp4"]
+    for p in clips:
+        cap = cv2.VideoCapture(str(p))
+        assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 30
+        cap.release()
+    assert "1..." in r.stderr and "recording" in r.stderr
+    r = run("record", "--source", src, "--label", "wave", "--count", 1, "--seconds", 1,
+            "--countdown", 0, "--out", ex)
+    assert r.exit_code == 0 and (ex / "wave" / "3.mp4").is_file()
+
+
+def test_record_bad_input(tmp_path):
+    from runtime_fakes import write_video
+
+    src = tmp_path / "short.avi"
+    write_video(src, 45, fps=30.0)
+    ex = tmp_path / "ex"
+    one_line_error(run("record", "--source", src, "--label", "wa ve", "--out", ex), "wa ve")
+    r = run("record", "--source", src, "--label", "wave", "--count", 3, "--seconds", 1,
+            "--countdown", 0, "--out", ex)
+    one_line_error(r, "1 of 3")  # the clip that finished is kept, the rest never began
+    assert [p.name for p in (ex / "wave").iterdir()] == ["1.mp4"]
+    one_line_error(run("record", "--source", tmp_path / "none.avi", "--label", "wave"),
+                   "none.avi")
