@@ -270,6 +270,9 @@ def main() -> None:
     ap.add_argument("--no-upfall", action="store_true")
     ap.add_argument("--extract-only", action="store_true",
                     help="Only extract and cache the UP-Fall skeletons.")
+    ap.add_argument("--backends", nargs="+", default=["pipan", "blazepose"],
+                    choices=["pipan", "blazepose"], help="Pose backends for UP-Fall.")
+    ap.add_argument("--no-jhmdb", action="store_true")
     ap.add_argument("--full-training", action="store_true",
                     help="Also train the full TensorFlow model on k=5 clips per class "
                          "(seed 0) and score it on the same test clips (minutes of CPU).")
@@ -279,18 +282,19 @@ def main() -> None:
     except (AttributeError, OSError):
         pass
     if args.extract_only:
-        for backend in ("pipan", "blazepose"):
+        for backend in args.backends:
             upfall_examples(backend)
         return
     base = ActionRecognizer(threads=1, embed=True)
     sha = file_sha256(DEFAULT_MODEL)
     rows, extraction = [], []
-    if JHMDB.is_file():
+    jhmdb = JHMDB.is_file() and not args.no_jhmdb
+    if jhmdb:
         rows += jhmdb_rows(base, sha, args.seeds, args.k)
-    else:
+    elif not JHMDB.is_file():
         print(f"(JHMDB-14 skipped: {JHMDB} not found)")
     if not args.no_upfall and UPFALL.is_dir():
-        for backend in ("pipan", "blazepose"):
+        for backend in args.backends:
             if backend == "blazepose" and not BLAZEPOSE.is_dir():
                 print(f"(UP-Fall with BlazePose skipped: {BLAZEPOSE} not found)")
                 continue
@@ -309,7 +313,7 @@ def main() -> None:
     for name, k, n_seeds, n_test, accs, bases, unk in rows:
         print(f"{name:<30} {k:>2} {n_seeds:>5} {n_test:>5}  {fmt(accs):<20} "
               f"{fmt(bases):<20} {np.mean(unk):>7.3f}")
-    if JHMDB.is_file():
+    if jhmdb:
         print("\nopen set, JHMDB-14: 7 of the 14 classes taught (drawn per seed), k clips "
               "each; test clips of the taught classes accepted / of the other 7 answered "
               "'unknown'")
@@ -321,7 +325,7 @@ def main() -> None:
         print(f"\ntime to learn from 10 clips (5 actions x 2, {frames} frames), 1 core: "
               f"{wall:.2f} s wall, {cpu:.2f} s CPU (median of 5; descriptors, "
               f"cross-validation, fit; load average {os.getloadavg()[0]:.1f})")
-    if args.full_training and JHMDB.is_file():
+    if args.full_training and jhmdb:
         acc, seconds = full_training()
         print(f"full training pipeline (TensorFlow, default recipe, 160 epochs), JHMDB-14 "
               f"k=5 seed 0: top-1 {acc:.3f} on the 176 test clips, {seconds:.0f} s of "
