@@ -327,9 +327,12 @@ def main() -> None:
               f"cross-validation, fit; load average {os.getloadavg()[0]:.1f})")
     if args.full_training and jhmdb:
         acc, seconds = full_training()
+        same = [r for r in rows if r[0].startswith("JHMDB") and r[1] == 5]
         print(f"full training pipeline (TensorFlow, default recipe, 160 epochs), JHMDB-14 "
               f"k=5 seed 0: top-1 {acc:.3f} on the 176 test clips, {seconds:.0f} s of "
-              f"training")
+              f"training (wall, load average {os.getloadavg()[0]:.1f})"
+              + (f"; on the same clips pipan learn {same[0][4][0]:.3f}, pooled LR "
+                 f"{same[0][5][0]:.3f}" if same else ""))
     for name, seconds, frames in extraction:
         print(f"pose extraction, {name}: {seconds:.0f} s for {frames} frames "
               f"({1000 * seconds / max(frames, 1):.1f} ms per frame, 1 core, cached)")
