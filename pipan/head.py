@@ -295,7 +295,8 @@ def describe(head: Head) -> str:
              f"{sum(counts.values())} examples from {', '.join(taught.get('sources') or [])}"]
     for s in head.labels:
         acc = cv.get(s)
-        lines.append(f"  {s}: {counts.get(s, '?')} examples"
+        n = counts.get(s, "?")
+        lines.append(f"  {s}: {n} example{'' if n == 1 else 's'}"
                      + (f", cross-validated accuracy {acc:.2f}" if acc is not None else ""))
     lines.append("threshold: " + ("none (never 'unknown')" if head.threshold is None
                                   else f"{head.threshold:.4g}"))
