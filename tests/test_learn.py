@@ -439,3 +439,17 @@ def test_record_bad_input(tmp_path):
     assert [p.name for p in (ex / "wave").iterdir()] == ["1.mp4"]
     one_line_error(run("record", "--source", tmp_path / "none.avi", "--label", "wave"),
                    "none.avi")
+
+
+def test_evaluate_matches_the_training_command(data):
+    """`pipan evaluate` and `python -m training action evaluate` on an int8 model: the same
+    figures (one scoring, pipan.evaluate.score_predictions)."""
+    from pipan.dataset import load
+    from pipan.evaluate import evaluate
+    from training.action.train import evaluate as train_evaluate
+
+    ds = load(data)
+    ours = evaluate(ActionRecognizer(threads=1), ds)
+    theirs = train_evaluate(DEFAULT_MODEL, ds, threads=1)
+    for key in ("accuracy", "per_class", "clips", "by_fraction", "skipped"):
+        assert ours[key] == theirs[key], key
