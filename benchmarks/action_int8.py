@@ -33,7 +33,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .common import JHMDB, median_ms, require_file
+from .common import JHMDB, median_ms, require_file, run_benchmark
 
 
 def calibration_clips(ds, count: int, seed: int) -> List[np.ndarray]:
@@ -206,4 +206,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import keras
 
-from .common import JHMDB, ROOT, require_file
+from .common import JHMDB, ROOT, require_file, run_benchmark
 
 
 @keras.saving.register_keras_serializable(package="pipan_benchmarks")
@@ -207,4 +207,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import median_ms
+from .common import median_ms, run_benchmark
 
 
 def main() -> None:
@@ -63,4 +63,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from pipan.errors import PipanError
+
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "pipan" / "models"
 DEMO = MODELS / "demo.mp4"
@@ -34,3 +36,12 @@ def require_file(path: Path, what: str) -> Path:
     if not Path(path).is_file():
         sys.exit(f"{path}: not found ({what})")
     return Path(path)
+
+
+def run_benchmark(main: Callable[[], None]) -> None:
+    """Run a benchmark's ``main``; pipan's own errors (a bad model directory, dataset or
+    video) end it with their one-line message and exit status 1, not a traceback."""
+    try:
+        main()
+    except PipanError as e:
+        sys.exit(f"error: {e}")

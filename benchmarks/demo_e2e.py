@@ -25,7 +25,7 @@ from pipan.pose import PoseEstimator
 from pipan.smoothing import KeypointSmoother
 from pipan.truth import TruthPose, load_truth, run, score
 
-from .common import DEMO
+from .common import DEMO, run_benchmark
 
 
 class FramesApart:
@@ -105,4 +105,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

@@ -16,7 +16,7 @@ from pipan.pose import DEFAULT_MODEL, PoseEstimator
 from pipan.truth import load_truth, score
 from pipan.truth import run as run_video
 
-from .common import DEMO
+from .common import DEMO, run_benchmark
 
 
 def run(model: str, min_joints: int) -> str:
@@ -41,4 +41,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

@@ -10,9 +10,10 @@ import time
 
 import numpy as np
 
-
 from pipan.action import ActionRecognizer
 from pipan.smoothing import KeypointSmoother
+
+from .common import run_benchmark
 
 
 def main() -> None:
@@ -44,4 +45,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)
