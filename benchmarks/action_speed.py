@@ -1,6 +1,6 @@
 """Time of one streaming step of the int8 action model, per person per frame (LiteRT).
 
-    python benchmarks/action_speed.py [--model pipan/models/action.tflite] [--threads 1]
+    python -m benchmarks.action_speed [--model pipan/models/action.tflite] [--threads 1]
 
 Reports the median over repeats of (a) the interpreter call alone and (b) the whole
 ``ActionRecognizer.update`` (features + step + running attention, and the running
@@ -12,24 +12,11 @@ from __future__ import annotations
 
 import argparse
 import platform
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-
-def median_ms(fn, n: int, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        times.append((time.perf_counter() - t0) / n * 1e3)
-    return float(np.median(times))
+from .common import median_ms, run_benchmark
 
 
 def main() -> None:
@@ -53,7 +40,7 @@ def main() -> None:
     if rec.stats:  # a statistics head: its running statistics are an input too
         from pipan.skeleton import NUM_STATS
         feats["stats"] = np.zeros((1, NUM_STATS), np.float32)
-    step_ms = median_ms(lambda: rec.model(**feats), args.frames, args.repeats)
+    step_ms = median_ms(lambda: rec.model(**feats), args.repeats, args.frames, warmup=0)
     i = [0]
 
     def one():
@@ -66,8 +53,8 @@ def main() -> None:
             rec.update(p, kp[t])
         i[0] += 1
 
-    upd_ms = median_ms(one, args.frames, args.repeats)
-    five_ms = median_ms(five, args.frames // 5, args.repeats) / 5
+    upd_ms = median_ms(one, args.repeats, args.frames, warmup=0)
+    five_ms = median_ms(five, args.repeats, args.frames // 5, warmup=0) / 5
     print(f"{args.model.name}: {runtime_name()}, {args.threads} thread(s), "
           f"{platform.machine()} {platform.processor() or ''}".rstrip())
     print(f"int8 step (interpreter call)        {step_ms:.4f} ms per person per frame")
@@ -76,4 +63,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

@@ -5,7 +5,7 @@ a track (track centre within 15% of the frame height of the true centre), the ma
 with a predicted one within 1.5 s; over everybody, the frames whose predicted segment has
 the true label.
 
-    python benchmarks/demo_e2e.py [--action-model A.tflite ...] [--smooth on off]
+    python -m benchmarks.demo_e2e [--action-model A.tflite ...] [--smooth on off]
         [--video V.mp4 ...] [--min-cutoff HZ] [--beta B] [--exact] [--json]
 
 Several ``--video``s (each with its ``.json`` sidecar from ``python -m training synth
@@ -15,21 +15,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Dict
 
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from pipan.action import ActionRecognizer
+from pipan.pipeline import Pipeline, action_decay
+from pipan.pose import PoseEstimator
+from pipan.smoothing import KeypointSmoother
+from pipan.truth import TruthPose, load_truth, run, score
 
-from pipan.action import ActionRecognizer  # noqa: E402
-from pipan.pipeline import Pipeline, action_decay  # noqa: E402
-from pipan.pose import PoseEstimator  # noqa: E402
-from pipan.smoothing import KeypointSmoother  # noqa: E402
-from pipan.truth import TruthPose, load_truth, run, score  # noqa: E402
-
-DEMO = ROOT / "pipan" / "models" / "demo.mp4"
+from .common import DEMO, run_benchmark
 
 
 class FramesApart:
@@ -109,4 +105,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

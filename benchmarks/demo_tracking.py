@@ -3,24 +3,20 @@
 rule of tests/test_end_to_end.py, ``pipan.truth``: a track's keypoint centre within 15% of the
 frame height of the true person's) and how many ids those frames were spread over.
 
-    python benchmarks/demo_tracking.py [--model POSE.tflite ...] [--min-joints 3 5 ...]
+    python -m benchmarks.demo_tracking [--model POSE.tflite ...] [--min-joints 3 5 ...]
 """
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from pipan.action import ActionRecognizer  # noqa: E402
-from pipan.pipeline import Pipeline  # noqa: E402
-from pipan.pose import DEFAULT_MODEL, PoseEstimator  # noqa: E402
-from pipan.truth import load_truth, score  # noqa: E402
-from pipan.truth import run as run_video  # noqa: E402
+from pipan.action import ActionRecognizer
+from pipan.pipeline import Pipeline
+from pipan.pose import DEFAULT_MODEL, PoseEstimator
+from pipan.truth import load_truth, score
+from pipan.truth import run as run_video
 
-DEMO = ROOT / "pipan" / "models" / "demo.mp4"
+from .common import DEMO, run_benchmark
 
 
 def run(model: str, min_joints: int) -> str:
@@ -45,4 +41,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

@@ -1,8 +1,8 @@
 """Parameters and multiply-adds of the exported pose net at 224x224, counted from layer shapes.
 
-    python benchmarks/pose_flops.py                      # the full-size builder defaults
-    python benchmarks/pose_flops.py --model DIR          # a trained model directory
-    python benchmarks/pose_flops.py --stages 1 --stage-width 96
+    python -m benchmarks.pose_flops                      # the full-size builder defaults
+    python -m benchmarks.pose_flops --model DIR          # a trained model directory
+    python -m benchmarks.pose_flops --stages 1 --stage-width 96
 
 Multiply-adds: Conv2D = H_out * W_out * k_h * k_w * C_in * C_out (/ groups), DepthwiseConv2D =
 H_out * W_out * k_h * k_w * C_in * multiplier. Batch norm folds into the convolutions in the
@@ -13,10 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def count(model) -> dict:

@@ -33,8 +33,8 @@ from typing import Dict, List
 import cv2
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+from .common import ROOT, SHARED
+
 DATA = SHARED / "data"
 BLAZEPOSE_DIR = SHARED / "models" / "blazepose"
 NEGATIVES = ("davis/goat", "davis/drift-straight")

@@ -1,6 +1,6 @@
 """Speed of pipan's int8 pose net against BlazePose GHUM full, in the same process (LiteRT).
 
-    python benchmarks/pose_speed.py [--model pipan/models/pose.tflite]
+    python -m benchmarks.pose_speed [--model pipan/models/pose.tflite]
         [--reference ../shared/models/blazepose/pose_landmark_full.tflite] [--runs 50]
 
 Prints, at 1 and 2 interpreter threads, the median time per frame of each network
@@ -20,8 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from .common import ROOT
 
 
 def time_interpreter(path: Path, threads: int, runs: int, warmup: int = 5) -> float:

@@ -1,22 +1,19 @@
 """Time of pipan.smoothing per person per frame, against the action model's update (the
 reference, measured in the same process): medians of several runs.
 
-    python benchmarks/smoothing_speed.py [--runs 7] [--calls 2000]
+    python -m benchmarks.smoothing_speed [--runs 7] [--calls 2000]
 """
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from pipan.action import ActionRecognizer
+from pipan.smoothing import KeypointSmoother
 
-from pipan.action import ActionRecognizer  # noqa: E402
-from pipan.smoothing import KeypointSmoother  # noqa: E402
+from .common import run_benchmark
 
 
 def main() -> None:
@@ -48,4 +45,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)

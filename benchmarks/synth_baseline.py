@@ -8,28 +8,25 @@ synthetic test clips; then, for reference, trained on synthetic clips of JHMDB's
 and tested on real JHMDB skeletons (../shared/data/jhmdb14, skipped when absent), with
 the joints JHMDB lacks (eyes, ears) removed and scores made 0/1 like ground truth.
 
-    python benchmarks/synth_baseline.py [--clips 1900] [--seed 0] [--seeds 3]
+    python -m benchmarks.synth_baseline [--clips 1900] [--seed 0] [--seeds 3]
 
 A baseline near 100 % would mean the data is too easy to teach a sequence model much.
 """
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from pipan import dataset as ds  # noqa: E402
-from pipan.skeleton import JOINT_INDEX, clip_features  # noqa: E402
-from training.action.stats_head import fit_logistic  # noqa: E402
-from training.synth.motions import JHMDB_ACTIONS, generate_dataset  # noqa: E402
+from pipan import dataset as ds
+from pipan.skeleton import JOINT_INDEX, clip_features
+from training.action.stats_head import fit_logistic
+from training.synth.motions import JHMDB_ACTIONS, generate_dataset
 
-JHMDB = ROOT.parent / "shared" / "data" / "jhmdb14" / "jhmdb14_split1.npz"
+from .common import JHMDB
+
 NOT_IN_JHMDB = [JOINT_INDEX[n] for n in ("left_eye", "right_eye", "left_ear", "right_ear")]
 
 

@@ -5,7 +5,7 @@ The baseline in ``synth_baseline.py`` pools features over time and should stay w
 features (``pipan.skeleton.clip_features``, 18 joints x 5) learns the classes much
 better, because the order of poses in time carries the action.
 
-    python benchmarks/synth_learnable.py [--clips 5700] [--epochs 25] [--seed 0]
+    python -m benchmarks.synth_learnable [--clips 5700] [--epochs 25] [--seed 0]
 
 Needs TensorFlow (the workstation extra); prints a skip line without it.
 """
@@ -13,17 +13,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from pipan.skeleton import clip_features  # noqa: E402
-from training.synth.motions import generate_dataset  # noqa: E402
+from pipan.skeleton import clip_features
+from training.synth.motions import generate_dataset
 
 
 def padded(data, T: int) -> np.ndarray:

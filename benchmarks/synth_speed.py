@@ -1,6 +1,6 @@
 """Speed of the synthetic data generators on one core (median of several runs).
 
-    python benchmarks/synth_speed.py [--repeats 5]
+    python -m benchmarks.synth_speed [--repeats 5]
 
 Prints (by CPU time of this process, and by wall time) skeleton frames/s (``generate_dataset``: motion, camera, projection, detector
 noise), rendered 224x224 frames/s (``coco_image``: pose sampling, drawing, visibility,
@@ -15,21 +15,19 @@ import os
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")  # one core: before numpy loads its BLAS
 
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
 
-import cv2  # noqa: E402
+import cv2
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 cv2.setNumThreads(1)
 
-from training.synth.coco import coco_image  # noqa: E402
-from training.synth.motions import generate_dataset  # noqa: E402
-from training.synth.video import write_video  # noqa: E402
+from training.synth.coco import coco_image
+from training.synth.motions import generate_dataset
+from training.synth.video import write_video
 
 
 def median_rate(fn, repeats: int):

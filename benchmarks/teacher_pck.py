@@ -13,7 +13,7 @@ frames, and how well the student agrees with the teacher.
    Pass the videos the student was NOT trained on with --videos for a held-out figure.
    The teacher here is the labeller's (2 passes).
 
-    python benchmarks/teacher_pck.py [--model-dir DIR] [--student POSE.tflite]
+    python -m benchmarks.teacher_pck [--model-dir DIR] [--student POSE.tflite]
                                      [--videos V1 V2 ...] [--every 5]
 """
 from __future__ import annotations
@@ -25,15 +25,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from pipan.blazepose import BlazePoseEstimator
+from pipan.skeleton import COCO18, JHMDB15, to_coco18
+from training.pose.metrics import (frame_predictions, match_person, pck,
+                                   pck_hits)
 
-from pipan.blazepose import BlazePoseEstimator  # noqa: E402
-from pipan.skeleton import COCO18, JHMDB15, to_coco18  # noqa: E402
-from training.pose.metrics import (frame_predictions, match_person, pck,  # noqa: E402
-                                       pck_hits)
+from .common import ROOT, SHARED
 
-SHARED = ROOT.parent / "shared"
 CLIP = SHARED / "data" / "jhmdb-clip"
 
 

@@ -3,37 +3,20 @@ whole ``BlazePoseEstimator.estimate``, with 1 and 2 interpreter threads (median 
 several runs, after a warm-up). pipan's own pose net is timed beside it when
 ``pipan/models/pose.tflite`` and ``pipan.pose`` exist, for the ratio.
 
-    python benchmarks/teacher_speed.py [--runs 30] [--model-dir DIR]
+    python -m benchmarks.teacher_speed [--runs 30] [--model-dir DIR]
 """
 from __future__ import annotations
 
 import argparse
-import statistics
-import sys
-import time
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from pipan.blazepose import BlazePoseEstimator  # noqa: E402
-from pipan.runtime import runtime_name  # noqa: E402
+from pipan.blazepose import BlazePoseEstimator
+from pipan.runtime import runtime_name
 
-SHARED = ROOT.parent / "shared"
-
-
-def median_ms(fn, runs: int, warmup: int = 3) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1000 * statistics.median(times)
+from .common import ROOT, SHARED, median_ms
 
 
 def frames():
@@ -72,11 +55,11 @@ def main() -> None:
         for threads in (1, 2):
             est = BlazePoseEstimator(model_dir, threads=threads)
             rois = est.detect(frame)
-            det = median_ms(lambda: est.detect(frame), args.runs)
-            lmk = (median_ms(lambda: est.landmarks(frame, rois[0][0]), args.runs)
+            det = median_ms(lambda: est.detect(frame), args.runs, warmup=3)
+            lmk = (median_ms(lambda: est.landmarks(frame, rois[0][0]), args.runs, warmup=3)
                    if rois else float("nan"))
             people = len(est.estimate(frame))
-            full = median_ms(lambda: est.estimate(frame), args.runs)
+            full = median_ms(lambda: est.estimate(frame), args.runs, warmup=3)
             reference = reference or full
             print(f"{name:28s} {threads:7d} {det:9.2f} {lmk:9.2f} {people:6d} {full:9.2f} "
                   f"{reference / full:7.2f}x")
@@ -89,7 +72,7 @@ def main() -> None:
         for name, frame in frames():
             for threads in (1, 2):
                 pe = PoseEstimator(threads=threads)
-                ms = median_ms(lambda: pe.estimate(frame), args.runs)
+                ms = median_ms(lambda: pe.estimate(frame), args.runs, warmup=3)
                 print(f"pipan pose net, {name:18s} {threads:2d} threads: {ms:7.2f} ms")
     else:
         print("pipan's own pose net: not here yet (pipan/pose.py + pipan/models/pose.tflite)")

@@ -45,9 +45,9 @@ KINDS = ("pose", "action")
 IO_TYPES = ("float", "int8")
 #: The runtime (pipan.runtime.TFLiteModel) feeds and reads float arrays whatever the model's
 #: I/O type; with float I/O the boundary (de)quantisation runs inside the interpreter
-#: instead of in numpy, which measured faster for both models (benchmarks/convert_report.py:
-#: tiny pose net 1.41 vs 2.17 ms, JHMDB action step 0.041 vs 0.096 ms per call, 1 thread,
-#: same accuracy).
+#: instead of in numpy, which measured faster for both models (tiny pose net 1.41 vs
+#: 2.17 ms, JHMDB action step 0.041 vs 0.096 ms per call, 1 thread, same accuracy;
+#: benchmarks/convert_report.py at commit 229ec98).
 DEFAULT_IO = "float"
 METADATA_FORMAT = 1
 
@@ -57,7 +57,7 @@ DEFAULT_SAMPLES = {"pose": 100, "action": 2000}
 MAX_CALIBRATION_FRAMES = 50_000  # action: frames streamed to draw the samples from
 DEFAULT_EVAL = {"pose": 50, "action": 200}
 #: Activation ranges: the percentile of the calibration samples' extremes (100 = min/max).
-#: Action: chosen on float/int8 agreement over training clips (docs/action.md, session 4);
+#: Action: chosen on float/int8 agreement over training clips (docs/action.md, "Activation ranges");
 #: pose: not measured, min/max as before.
 DEFAULT_RANGE_PERCENTILE = {"pose": 100.0, "action": 95.0}
 #: A heatmap peak below this is background for the map-level pose agreement.
@@ -562,8 +562,8 @@ def convert_keras(model, config: Mapping[str, Any], calibration: PathLike, *,
             calib_clips, eval_idx, disjoint = cal.split(n_clips, n_clips, eval_samples, seed)
         # Every calibration clip is streamed (the float step model is cheap), up to
         # MAX_CALIBRATION_FRAMES, and the samples drawn from all their frames. Measured on
-        # JHMDB (benchmarks/convert_report.py, a 20-epoch model with the earlier unbounded
-        # features): 500 samples from the first ~2,000 frames lost 7.4 points of accuracy;
+        # JHMDB (benchmarks/convert_report.py at commit 229ec98; a 20-epoch model with
+        # unbounded features): 500 samples from the first ~2,000 frames lost 7.4 points of accuracy;
         # 2,000 from all 15k frames 2.3-4.5 (seeds 0-2); 5,000 or 15,000 no better. With
         # the bounded features (30 epochs) 2,000 samples lose 0.6-2.3 points.
         steps: List[Dict[str, np.ndarray]] = []

@@ -2,7 +2,7 @@
 
 TensorFlow's calibrator sets every activation tensor's int8 range to the minimum and
 maximum it saw over all calibration samples, so one extreme frame widens the grid for all
-the others. Measured on JHMDB action models (docs/action.md, session 4): more calibration
+the others. Measured on JHMDB action models (docs/action.md, "Activation ranges"): more calibration
 frames gave *worse* int8 steps (clip top-1 agreement with float 89% with 500 frames, 84%
 with 2,000, 78% with 8,000), the usual sign of outlier-set ranges. Here each tensor's range
 is instead the ``percentile`` of the per-sample maxima (and the ``100 - percentile`` of the

@@ -10,7 +10,7 @@ frame (older frames fade with half-life log(0.5)/log(decay) frames); a ``window`
 frames attends over the last W frames only (O(W) state). Both let a live stream forget
 old actions; the recurrent state h itself is never reset (``forget`` does that).
 
-A model with a statistics head (docs/action.md, session 7) also takes ``stats`` (1, 144),
+A model with a statistics head (docs/action.md, "Statistics head") also takes ``stats`` (1, 144),
 the running mean and standard deviation of each joint's position and velocity over the
 frames seen so far (:func:`pipan.skeleton.clip_stats`), kept per person as a weighted
 count, sum and sum of squares (under the same decay or window), and returns

@@ -68,7 +68,7 @@ def cli(verbose: bool) -> None:
     set_verbose(verbose)
 
 
-# --- runtime commands: recognize, live, benchmark (issue 6) ------------------------------
+# --- runtime commands: recognize, live, benchmark ----------------------------------------
 # Thin: parse options, call pipan.recognize / pipan.live / pipan.benchmark, print.
 
 DEMO_VIDEO = "models/demo.mp4"
@@ -384,7 +384,7 @@ def benchmark(video, frames, repeats, draw, no_reference, clock, as_json, thread
     click.echo(json.dumps(result) if as_json else format_report(result))
 
 
-# --- pipan convert / pipan info (issue 5) ------------------------------------------------
+# --- pipan convert / pipan info ---------------------------------------------------------
 
 TRAIN_INSTALL = 'pip install -e ".[train]"'
 

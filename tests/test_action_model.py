@@ -174,7 +174,7 @@ def _op_names(model: bytes) -> list:
 def test_int8_step_rounds_no_norm_and_no_separate_graph_bias():
     """The exported step folds the input batch norm into the joint embedding and fuses
     each skeleton graph convolution's bias and ReLU into its last FULLY_CONNECTED (fewer
-    int8 roundings; docs/action.md, session 4): the quantised input goes straight into a
+    int8 roundings; docs/action.md): the quantised input goes straight into a
     FULLY_CONNECTED, and no ADD follows a FULLY_CONNECTED before the pooling's softmax."""
     rng = np.random.default_rng(14)
     model = perturbed(build_action_model(5, **TINY, joint_embed=8), seed=15)
@@ -229,13 +229,9 @@ def test_concatenating_joint_attention_keeps_the_nodes_apart():
     assert cat.compute_output_shape((None, None, 5, 3)) == [(None, None, 15), (None, None, 5)]
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"use_graph": False}, {"use_joint_attention": False},
-                                    {"frame_attention": False}, {"input_dropout": 0.2},
-                                    {"joint_norm": True}, {"node_bias": True},
-                                    {"concat_nodes": True}, {"joint_embed": 8},
-                                    {"joint_embed": 8, "use_graph": False},
-                                    {"pool_mean": True}, {"stats_head": True},
-                                    {"stats_head": True, "frame_attention": False}])
+@pytest.mark.parametrize("kwargs", [{}, {"concat_nodes": True}, {"joint_embed": 8},
+                                    {"stats_head": True},
+                                    {"joint_embed": 8, "concat_nodes": True, "stats_head": True}])
 def test_outputs_are_causal_and_padding_is_harmless(kwargs):
     rng = np.random.default_rng(3)
     model = perturbed(build_action_model(5, **TINY, **kwargs))
@@ -261,9 +257,8 @@ def test_default_model_is_small_and_saves(tmp_path):
                                atol=1e-6)
 
 
-@pytest.mark.parametrize("kwargs", [{"use_joint_attention": False},
-                                    {"joint_embed": 8, "concat_nodes": True, "pool_mean": True}])
-def test_ablation_and_option_models_save_and_reload(tmp_path, kwargs):
+@pytest.mark.parametrize("kwargs", [{"joint_embed": 8, "concat_nodes": True}])
+def test_training_default_form_saves_and_reloads(tmp_path, kwargs):
     model = perturbed(build_action_model(4, **TINY, **kwargs))
     model.save(tmp_path / "m.keras")
     back = keras.models.load_model(tmp_path / "m.keras", safe_mode=False)
@@ -283,6 +278,32 @@ def test_a_model_file_that_cannot_be_loaded_is_a_one_line_error(tmp_path):
     with pytest.raises(ModelError, match="cannot load the model") as err:
         load_model_dir(tmp_path)
     assert "\n" not in str(err.value)
+
+
+def test_layers_saved_with_retired_options_at_their_defaults_load():
+    """A model.keras of an earlier version records GraphConv/SoftAssignPool options since
+    removed: at the values of today's layers it loads; another value is a clear error."""
+    a = adjacency()
+    gc = GraphConv.from_config(dict(GraphConv(4, a).get_config(), node_bias=False))
+    assert gc.units == 4
+    pool = SoftAssignPool.from_config(dict(SoftAssignPool(3, 4, a).get_config(),
+                                           node_bias=False, mean=False))
+    assert pool.clusters == 3
+    with pytest.raises(ValueError, match="option mean=True is no longer supported"):
+        SoftAssignPool.from_config(dict(SoftAssignPool(3, 4, a).get_config(), mean=True))
+
+
+def test_an_ablation_without_frame_attention_has_no_step_form():
+    from pipan.errors import ModelError
+    from training.action.model import frame_input, graph_network, sequence_head
+
+    x_in, x = frame_input()
+    nodes = graph_network(x, joint_embed=0, gcn_units=8, gcn_layers=1, clusters=3)
+    model = sequence_head(x_in, JointAttention(8, name="joint_attention")(nodes), 4, hidden=8,
+                          attention_units=8, dropout=0.0, stats_head=False,
+                          frame_attention=False)
+    with pytest.raises(ModelError, match="no streaming step form"):
+        step_from_sequence_model(model)
 
 
 def stream_vs_offline(model, clips, step_fn, hidden, num_classes):
@@ -331,13 +352,8 @@ def test_step_model_contract():
         {"h": (1, 16), "score": (1, 1), "logits": (1, 6)}
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"use_graph": False}, {"use_joint_attention": False},
-                                    {"input_dropout": 0.2}, {"joint_norm": True},
-                                    {"node_bias": True}, {"concat_nodes": True},
+@pytest.mark.parametrize("kwargs", [{}, {"concat_nodes": True},
                                     {"joint_embed": 8, "concat_nodes": True},
-                                    {"joint_embed": 8, "joint_norm": True},
-                                    {"joint_embed": 8, "input_norm": False},
-                                    {"pool_mean": True},
                                     {"joint_embed": 8, "concat_nodes": True, "stats_head": True}])
 def test_streaming_equals_offline_on_random_clips(kwargs):
     rng = np.random.default_rng(5)

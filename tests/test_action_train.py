@@ -90,16 +90,15 @@ def test_train_and_evaluate_commands(tmp_path):
     out = tmp_path / "model"
     runner = CliRunner()
     r = runner.invoke(cli, ["action", "train", "--data", str(data), "--out", str(out),
-                            "--epochs", "25", "--hidden", "16", "--seed", "1", "--node-bias",
-                            "--concat-nodes", "--joint-embed", "4", "--pool-mean",
+                            "--epochs", "25", "--hidden", "16", "--seed", "1",
+                            "--concat-nodes", "--joint-embed", "4", "--lambda-joints", "0.5",
                             "--quiet"])
     assert r.exit_code == 0, r.output
     config = json.loads((out / "config.json").read_text())
     assert config["kind"] == "action" and config["labels"] == ["down", "up"]
     assert config["builder"]["hidden"] == 16 and config["seed"] == 1
-    assert config["builder"]["node_bias"] is True and config["builder"]["joint_norm"] is False
     assert config["builder"]["concat_nodes"] is True and config["builder"]["joint_embed"] == 4
-    assert config["builder"]["pool_mean"] is True
+    assert config["training"]["lambda_joints"] == 0.5
     assert config["builder"]["stats_head"] is True  # the training default
     assert config["command"].startswith("python -m training action train")
     for f in ("model.keras", "curves.png", "confusion.png"):
@@ -188,21 +187,79 @@ def test_bad_inputs_are_one_line_errors(tmp_path):
 
 
 def test_validation_split_leaves_the_test_clips_out(tmp_path):
-    """val_fraction: evaluation on a seeded 20% of the test=0 clips, test=1 clips unused;
-    label smoothing and input dropout train too."""
+    """val_fraction: evaluation on a seeded 20% of the test=0 clips, test=1 clips unused."""
     pytest.importorskip("tensorflow")
     from training.action.train import train
 
     ds = easy_dataset(np.random.default_rng(4))  # 30 training clips, 10 test clips
-    m = train(ds, tmp_path / "m", epochs=2, seed=0, val_fraction=0.2, label_smoothing=0.1,
-              builder=dict(hidden=8, gcn_units=8, attention_units=8, input_dropout=0.1),
+    m = train(ds, tmp_path / "m", epochs=2, seed=0, val_fraction=0.2,
+              builder=dict(hidden=8, gcn_units=8, attention_units=8),
               verbose=0, log=lambda s: None)
     assert m["train_clips"] == 24 and m["clips"] == 6
     config = json.loads((tmp_path / "m" / "config.json").read_text())
     assert config["training"]["val_fraction"] == 0.2
-    assert config["training"]["label_smoothing"] == 0.1
-    # the training default keeps each joint's identity (docs/action.md, session 3)
+    # the training default keeps each joint's identity (docs/action.md)
     assert config["builder"]["joint_embed"] == 64 and config["builder"]["concat_nodes"] is True
+
+
+@pytest.mark.parametrize("cli_flag", ["--node-bias", "--pool-mean", "--joint-norm",
+                                      "--no-graph", "--no-joint-attention",
+                                      "--no-frame-attention"])
+def test_dropped_variants_are_not_training_options(cli_flag):
+    """Variants measured and dropped, and the ablations (benchmarks/action_jhmdb.py), are
+    not options of the training command."""
+    from click.testing import CliRunner
+
+    from training.cli import cli
+
+    r = CliRunner().invoke(cli, ["action", "train", "--data", __file__, "--out", "x", cli_flag])
+    assert r.exit_code == 2 and "No such option" in r.output
+
+
+def _saved_model_dir(tmp_path, **builder_extra):
+    """A tiny trained action model directory whose config.json also holds
+    ``builder_extra`` (options of an earlier version)."""
+    from training.action.train import train
+
+    d = tmp_path / "m"
+    train(easy_dataset(np.random.default_rng(9)), d, epochs=1,
+          builder=dict(hidden=8, gcn_units=8, attention_units=8, stats_head=False),
+          verbose=0, log=lambda s: None)
+    config = json.loads((d / "config.json").read_text())
+    config["builder"].update(builder_extra)
+    (d / "config.json").write_text(json.dumps(config))
+    return d
+
+
+def test_a_config_with_retired_options_at_their_defaults_loads(tmp_path):
+    """config.json of an earlier version lists options since removed: at the values that
+    describe today's network, the model loads and streams as before."""
+    pytest.importorskip("tensorflow")
+    from training.action.export import load_model_dir, streaming_from_model_dir
+
+    d = _saved_model_dir(tmp_path, input_norm=True, joint_norm=False, input_dropout=0.0,
+                         node_bias=False, pool_mean=False, use_graph=True,
+                         use_joint_attention=True, frame_attention=True, lambda_pose=1.0,
+                         lambda_joints=0.3)
+    model, config = load_model_dir(d)
+    assert config["builder"]["node_bias"] is False
+    assert streaming_from_model_dir(d).run_clip(easy_dataset(np.random.default_rng(1)).clip(0)
+                                                ).shape[1] == 2
+
+
+@pytest.mark.parametrize("option", [{"node_bias": True}, {"pool_mean": True},
+                                    {"joint_norm": True}, {"use_graph": False},
+                                    {"frame_attention": False}, {"input_dropout": 0.1}])
+def test_a_config_with_a_retired_variant_is_a_one_line_error(tmp_path, option):
+    pytest.importorskip("tensorflow")
+    from pipan.errors import ModelError
+    from training.action.export import load_model_dir
+
+    d = _saved_model_dir(tmp_path, **option)
+    key, value = next(iter(option.items()))
+    with pytest.raises(ModelError, match=f"built with {key}={value!r}, a variant") as err:
+        load_model_dir(d)
+    assert "\n" not in str(err.value)
 
 
 def test_rate_augmentation_keeps_every_kth_frame_at_the_matching_rate():

@@ -8,7 +8,8 @@ from typing import Optional, Tuple
 
 import click
 
-from .train import DEFAULT_BUILDER  # numpy only: TensorFlow loads when training starts
+# numpy only: TensorFlow loads when training starts
+from .train import DEFAULT_BUILDER, DEFAULT_LAMBDA_JOINTS
 
 
 def command_line(ctx: click.Context) -> str:
@@ -54,20 +55,13 @@ def group() -> None:
 @click.option("--clusters", default=DEFAULT_BUILDER["clusters"], show_default=True,
               type=click.IntRange(1),
               help="Soft-assignment pooling clusters K.")
-@click.option("--lambda-joints", default=DEFAULT_BUILDER["lambda_joints"], show_default=True,
+@click.option("--lambda-joints", default=DEFAULT_LAMBDA_JOINTS, show_default=True,
               type=float,
               help="Weight of the per-frame joint-attention classifier loss.")
-@click.option("--no-graph", is_flag=True, help="Ablation: per-joint dense layers instead "
-              "of graph convolution and pooling.")
-@click.option("--no-joint-attention", is_flag=True, help="Ablation: average the nodes.")
-@click.option("--no-frame-attention", is_flag=True,
-              help="Ablation: classify the last hidden state (no streaming export).")
 @click.option("--val-fraction", default=0.0, show_default=True,
               type=click.FloatRange(0.0, 0.9, max_open=True),
               help="Evaluate on this seeded fraction of the training clips instead of the "
               "test clips (which then take no part): for choosing settings.")
-@click.option("--node-bias", is_flag=True, help="A bias per joint in the graph "
-              "convolutions and the pooling (a learnt joint identity; docs/action.md).")
 @click.option("--concat-nodes/--sum-nodes", default=DEFAULT_BUILDER["concat_nodes"],
               show_default=True,
               help="Joint attention concatenates the weighted node embeddings (keeps which "
@@ -76,14 +70,10 @@ def group() -> None:
               type=click.IntRange(0, 1024),
               help="Units of a dense layer with its own weights per joint before the graph "
               "network (0: none, the paper's form; docs/action.md).")
-@click.option("--pool-mean", is_flag=True, help="Each pooled cluster a weighted mean of "
-              "joints, not a sum (closer int8 fidelity; docs/action.md).")
 @click.option("--stats-head/--no-stats-head", default=DEFAULT_BUILDER["stats_head"],
               show_default=True,
               help="Add a logistic regression on the running mean and std of the features, "
               "fitted after the network, whose logits add to the network's (docs/action.md).")
-@click.option("--joint-norm", is_flag=True,
-              help="Normalise the input per joint and channel (not per channel).")
 @click.option("--rate-augment", default=0.0, show_default=True, type=click.FloatRange(0, 1),
               help="Probability of training on every 2nd or 3rd frame of a clip (features "
               "at 15 or 10 fps): for runtimes that process fewer than 30 frames a second.")
@@ -91,14 +81,15 @@ def group() -> None:
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train_cmd(data: Tuple[Path, ...], out: Path, epochs: int, batch_size: int,
               learning_rate: float, seed: int, max_frames: int, hidden: int, clusters: int,
-              lambda_joints: float, no_graph: bool, no_joint_attention: bool,
-              no_frame_attention: bool, val_fraction: float, node_bias: bool,
-              concat_nodes: bool, joint_embed: int, pool_mean: bool, stats_head: bool,
-              joint_norm: bool,
-              rate_augment: float, no_augment: bool,
+              lambda_joints: float, val_fraction: float, concat_nodes: bool,
+              joint_embed: int, stats_head: bool, rate_augment: float, no_augment: bool,
               quiet: bool) -> None:
     """Train on the clips with test=0 (or a seeded 80/20 split per class when the file
     has no test column) and evaluate on the rest.
+
+    The defaults are the training recipe; ``--joint-embed 0 --sum-nodes
+    --no-stats-head`` gives the paper's network (the bundled model's form). Ablations are
+    a benchmark: ``python -m benchmarks.action_jhmdb``.
 
     \b
     Example:
@@ -111,14 +102,11 @@ def train_cmd(data: Tuple[Path, ...], out: Path, epochs: int, batch_size: int,
     from .train import train
 
     dataset = concat([load(p) for p in data])
-    builder = dict(hidden=hidden, clusters=clusters, lambda_joints=lambda_joints,
-                   use_graph=not no_graph, use_joint_attention=not no_joint_attention,
-                   frame_attention=not no_frame_attention, node_bias=node_bias,
-                   joint_norm=joint_norm, concat_nodes=concat_nodes,
-                   joint_embed=joint_embed, pool_mean=pool_mean, stats_head=stats_head)
+    builder = dict(hidden=hidden, clusters=clusters, concat_nodes=concat_nodes,
+                   joint_embed=joint_embed, stats_head=stats_head)
     metrics = train(dataset, out, epochs=epochs, batch_size=batch_size,
                     learning_rate=learning_rate, seed=seed, max_frames=max_frames,
-                    val_fraction=val_fraction,
+                    lambda_joints=lambda_joints, val_fraction=val_fraction,
                     augment=NO_AUGMENT if no_augment else Augment(rate=rate_augment),
                     builder=builder,
                     command=command_line(click.get_current_context()),

@@ -23,6 +23,7 @@ from pipan.skeleton import NUM_FEATURES, NUM_JOINTS, NUM_STATS
 
 from . import layers as _layers  # noqa: F401  (registers the custom layers for loading)
 from .layers import JointDense
+from .model import check_builder_config
 
 
 def load_model_dir(model_dir: Union[str, Path]) -> tuple:
@@ -45,6 +46,10 @@ def load_model_dir(model_dir: Union[str, Path]) -> tuple:
     if not (isinstance(labels, list) and labels and all(isinstance(x, str) for x in labels)):
         raise ModelError(f"{cfg_path}: 'labels' must be a list of action names")
     try:
+        check_builder_config(config.get("builder") or {})
+    except ValueError as e:
+        raise ModelError(f"{d}: {e}") from None
+    try:
         # Safe mode (Keras' default) refuses to deserialise code (Lambda layers, pickled
         # functions): a model folder from someone else must not run their code here.
         # pipan's own layers are registered classes and load without it.
@@ -56,8 +61,8 @@ def load_model_dir(model_dir: Union[str, Path]) -> tuple:
 
 
 def input_norm_affine(model: keras.Model) -> Tuple[np.ndarray, np.ndarray]:
-    """(a, b), each ``(18, 5)``: the trained input batch norm at inference is x * a + b,
-    per channel or (``joint_norm``) per joint and channel."""
+    """(a, b), each ``(18, 5)``: the trained input batch norm at inference is x * a + b
+    (per channel, broadcast over the joints)."""
     norm = model.get_layer("input_norm")
     var = np.asarray(norm.moving_variance, np.float64)
     a = 1.0 / np.sqrt(var + norm.epsilon)
@@ -66,11 +71,8 @@ def input_norm_affine(model: keras.Model) -> Tuple[np.ndarray, np.ndarray]:
     b = -np.asarray(norm.moving_mean, np.float64) * a
     if norm.center:
         b = b + np.asarray(norm.beta, np.float64)
-    # (5,) per channel, or (90,) joint-major per joint and channel: both reshape to
-    # (-1, 5) and broadcast to (18, 5).
     shape = (NUM_JOINTS, NUM_FEATURES)
-    return (np.broadcast_to(a.reshape(-1, NUM_FEATURES), shape),
-            np.broadcast_to(b.reshape(-1, NUM_FEATURES), shape))
+    return np.broadcast_to(a, shape), np.broadcast_to(b, shape)
 
 
 def apply_folded_embed(model: keras.Model, x):
@@ -88,6 +90,11 @@ def apply_folded_embed(model: keras.Model, x):
     return folded(x)
 
 
+#: Layers every model with a streaming step form has (build_action_model's).
+STEP_LAYERS = ("input_norm", "pool", "gcn_pooled", "joint_attention", "gru", "frame_score",
+               "classifier")
+
+
 def frame_layers(model: keras.Model, x) -> List[Tuple[str, object]]:
     """Replay ``model``'s per-frame layers (built by build_action_model) on one frame ``x``
     ``(B, 18, 5)``, in graph order up to the joint-attended feature s_t: ``[(layer name,
@@ -102,37 +109,26 @@ def frame_layers(model: keras.Model, x) -> List[Tuple[str, object]]:
         out.append((name, y[0] if isinstance(y, (list, tuple)) else y))
         return y
 
-    if "input_norm" in names and "joint_embed" in names:
+    if "joint_embed" in names:
         # The batch norm is affine and the joint embedding linear before its bias: fold
         # the norm into the embedding's weights (the same function), so that the int8
         # step feeds its quantised input straight into one FULLY_CONNECTED instead of
         # rounding a MUL and an ADD of the norm on the way.
         x = apply_folded_embed(model, x)
         out.append(("joint_embed", x))
-    elif "input_norm" in names:
-        # The batch norm was built for (B, T, 18, 5), or (B, T, 18 x 5) when it normalises
-        # per joint and channel: give it a time axis of one frame.
-        norm = model.get_layer("input_norm")
-        per_joint = int(norm.gamma.shape[0]) == NUM_JOINTS * NUM_FEATURES
-        x = keras.layers.Reshape((1, NUM_JOINTS * NUM_FEATURES) if per_joint
-                                 else (1, NUM_JOINTS, NUM_FEATURES))(x)
-        x = keras.layers.Reshape((NUM_JOINTS, NUM_FEATURES))(norm(x, training=False))
-        out.append(("input_norm", x))
-    elif "joint_embed" in names:
-        x = apply("joint_embed", x)
-    if "pool" in names:
-        i = 1
-        while f"gcn{i}" in names:
-            x = apply(f"gcn{i}", x)
-            i += 1
-        x, a_pooled = apply("pool", x)
-        x = apply("gcn_pooled", [x, a_pooled])
     else:
-        i = 1
-        while f"joint_dense{i}" in names:
-            x = apply(f"joint_dense{i}", x)
-            i += 1
-    apply("joint_attention" if "joint_attention" in names else "node_mean", x)
+        # The batch norm was built for (B, T, 18, 5): give it a time axis of one frame.
+        x = keras.layers.Reshape((1, NUM_JOINTS, NUM_FEATURES))(x)
+        x = keras.layers.Reshape((NUM_JOINTS, NUM_FEATURES))(
+            model.get_layer("input_norm")(x, training=False))
+        out.append(("input_norm", x))
+    i = 1
+    while f"gcn{i}" in names:
+        x = apply(f"gcn{i}", x)
+        i += 1
+    x, a_pooled = apply("pool", x)
+    x = apply("gcn_pooled", [x, a_pooled])
+    apply("joint_attention", x)
     return out
 
 
@@ -140,9 +136,10 @@ def step_from_sequence_model(model: keras.Model, stats_head: bool = True) -> ker
     """The single-step model sharing ``model``'s layers (built by build_action_model).
     ``stats_head=False`` leaves a statistics head out (the network's step alone)."""
     names = {layer.name for layer in model.layers}
-    if "frame_score" not in names:
-        raise ModelError("this action model has no frame attention (frame_attention=False); "
-                         "only models with frame attention have a streaming step form")
+    missing = [n for n in STEP_LAYERS if n not in names]
+    if missing:
+        raise ModelError(f"this action model has no streaming step form (an ablation "
+                         f"without {', '.join(missing)})")
     gru = model.get_layer("gru")
     hidden = gru.cell.units
     feats = keras.Input((NUM_JOINTS, NUM_FEATURES), batch_size=1, name="features")

@@ -24,6 +24,19 @@ def normalized_adjacency(adjacency: np.ndarray) -> np.ndarray:
     return (a_tilde * inv_sqrt[:, None] * inv_sqrt[None, :]).astype(np.float32)
 
 
+def without_retired_options(config: dict, layer: str, **defaults) -> dict:
+    """``config`` without the options this code no longer builds (``defaults``: option ->
+    the value every model had without it). A model saved with such an option at that
+    value loads as before; any other value is a one-line ValueError naming it."""
+    config = dict(config)
+    for key, default in defaults.items():
+        value = config.pop(key, default)
+        if value != default:
+            raise ValueError(f"{layer} option {key}={value!r} is no longer supported "
+                             f"(a variant measured and dropped; see CHANGELOG.md)")
+    return config
+
+
 def contract_nodes(left, right, training: Optional[bool] = None):
     """The batched matrix product ``left @ right`` over the node axis, ``(..., M, N)`` x
     ``(..., N, D) -> (..., M, D)``, for two activations, written as a broadcast multiply
@@ -35,7 +48,7 @@ def contract_nodes(left, right, training: Optional[bool] = None):
     converter makes this form an elementwise MUL and a SUM, which have no such case.
     Same function, so trained weights are unaffected. In training (``training=True``)
     it is a plain ``matmul``: the multiply-and-sum makes a training step of the default
-    model ~1.4x slower (benchmarks/action_train_step.py), and nothing is converted in that
+    model ~1.4x slower (1.38-1.43x, fwd+bwd, batch 32 x 64 frames), and nothing is converted in that
     mode; exported and converted models call with ``training`` False or None.
     """
     if training:
@@ -50,7 +63,7 @@ class JointDense(keras.layers.Layer):
 
     Graph convolutions share one W over the joints, so a joint is told apart from another
     only by its values; an input embedding per joint gives each its identity before the
-    graph (docs/action.md, session 3). In training it is an einsum; otherwise one matmul of
+    graph (docs/action.md, "Joint identity"). In training it is an einsum; otherwise one matmul of
     the flattened joints by the block-diagonal kernel (an int8 FULLY_CONNECTED with
     constant weights), the same function.
     """
@@ -98,24 +111,15 @@ class GraphConv(keras.layers.Layer):
     With a fixed ``adjacency`` (N, N) (the skeleton's limbs), A_hat is its normalised form
     with self loops, a constant. Called as ``layer([h, a])`` with a per-sample adjacency
     ``a`` (..., N, N) (the pooled graph of eq. 5), A_hat is normalised on the fly.
-
-    ``node_bias`` (fixed adjacency only): the bias b is per node, (N, units), instead of
-    shared. W is shared over nodes, so nodes alike in the graph (a wrist and an ankle are
-    both two limbs from the neck) are otherwise told apart only by their values; a
-    per-node bias is a learnt identity for each joint.
     """
 
     def __init__(self, units: int, adjacency: Optional[Sequence[Sequence[float]]] = None,
-                 activation: Optional[str] = "relu", use_bias: bool = True,
-                 node_bias: bool = False, **kwargs):
+                 activation: Optional[str] = "relu", use_bias: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.units = int(units)
         self.adjacency = None if adjacency is None else np.asarray(adjacency, np.float32)
         self.activation = keras.activations.get(activation)
         self.use_bias = use_bias
-        if node_bias and (self.adjacency is None or not use_bias):
-            raise ValueError("node_bias needs a fixed adjacency and use_bias")
-        self.node_bias = bool(node_bias)
         self._a_hat = None if adjacency is None else normalized_adjacency(self.adjacency)
 
     def build(self, input_shape):
@@ -123,8 +127,7 @@ class GraphConv(keras.layers.Layer):
             isinstance(input_shape[0], (list, tuple)) else input_shape
         self.kernel = self.add_weight(name="kernel", shape=(int(h_shape[-1]), self.units),
                                       initializer="glorot_uniform")
-        shape = (len(self.adjacency), self.units) if self.node_bias else (self.units,)
-        self.bias = self.add_weight(name="bias", shape=shape, initializer="zeros") \
+        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros") \
             if self.use_bias else None
 
     def call(self, inputs, training=None):
@@ -172,9 +175,13 @@ class GraphConv(keras.layers.Layer):
     def get_config(self):
         cfg = super().get_config()
         cfg.update(units=self.units, activation=keras.activations.serialize(self.activation),
-                   use_bias=self.use_bias, node_bias=self.node_bias,
+                   use_bias=self.use_bias,
                    adjacency=None if self.adjacency is None else self.adjacency.tolist())
         return cfg
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**without_retired_options(config, cls.__name__, node_bias=False))
 
 
 @keras.saving.register_keras_serializable(package="pipan")
@@ -185,34 +192,26 @@ class SoftAssignPool(keras.layers.Layer):
     X' = S^T Z (K, F); A' = S^T A S (K, K). Returns ``[X', A']``. The skeleton adjacency is
     fixed, so A' depends on the sample only through S. DiffPool's auxiliary link-prediction
     and entropy losses are left out (the classification losses train S well enough here,
-    and the paper does not state them). ``mean=True`` normalises S over the joints instead
-    of over the clusters (each cluster a weighted mean of joints).
+    and the paper does not state them).
     """
 
     def __init__(self, clusters: int, units: int, adjacency: Sequence[Sequence[float]],
-                 activation: str = "relu", node_bias: bool = False, mean: bool = False,
-                 **kwargs):
+                 activation: str = "relu", **kwargs):
         super().__init__(**kwargs)
-        self.mean = bool(mean)
         self.clusters = int(clusters)
         self.units = int(units)
         self.adjacency = np.asarray(adjacency, np.float32)
         self.activation = activation
-        self.node_bias = bool(node_bias)
-        self.pool_gcn = GraphConv(self.clusters, self.adjacency, activation=None,
-                                  node_bias=self.node_bias, name="pool")
+        self.pool_gcn = GraphConv(self.clusters, self.adjacency, activation=None, name="pool")
         self.embed_gcn = GraphConv(self.units, self.adjacency, activation=activation,
-                                   node_bias=self.node_bias, name="embed")
+                                   name="embed")
 
     def build(self, input_shape):
         self.pool_gcn.build(input_shape)
         self.embed_gcn.build(input_shape)
 
     def call(self, x, training=None):
-        # (..., N, K): rows sum to 1 (DiffPool), or with ``mean`` columns do, so that each
-        # cluster is a weighted mean of the joints rather than a sum (values, and the
-        # int8 scale they set, stay in the joints' range).
-        s = ops.softmax(self.pool_gcn(x), axis=-2 if self.mean else -1)
+        s = ops.softmax(self.pool_gcn(x), axis=-1)  # (..., N, K): rows sum to 1 (DiffPool)
         z = self.embed_gcn(x)  # (..., N, F)
         st = ops.swapaxes(s, -1, -2)  # (..., K, N)
         # Activation x activation products as multiply-and-sum (see contract_nodes).
@@ -230,9 +229,13 @@ class SoftAssignPool(keras.layers.Layer):
     def get_config(self):
         cfg = super().get_config()
         cfg.update(clusters=self.clusters, units=self.units,
-                   adjacency=self.adjacency.tolist(), activation=self.activation,
-                   node_bias=self.node_bias, mean=self.mean)
+                   adjacency=self.adjacency.tolist(), activation=self.activation)
         return cfg
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**without_retired_options(config, cls.__name__, node_bias=False,
+                                             mean=False))
 
 
 @keras.saving.register_keras_serializable(package="pipan")
@@ -278,19 +281,6 @@ class JointAttention(keras.layers.Layer):
         cfg = super().get_config()
         cfg.update(units=self.units, return_weights=self.return_weights, concat=self.concat)
         return cfg
-
-
-@keras.saving.register_keras_serializable(package="pipan")
-class NodeMean(keras.layers.Layer):
-    """The mean over the node axis, ``(..., K, F) -> (..., F)``: the "without joint
-    attention" ablation (a registered layer, so saved models load and convert; a Lambda
-    cannot infer its output shape when reloaded)."""
-
-    def call(self, h):
-        return ops.mean(h, axis=-2)
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:-2]) + (input_shape[-1],)
 
 
 @keras.saving.register_keras_serializable(package="pipan")
@@ -347,20 +337,6 @@ class CausalFrameAttention(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[0])
-
-
-@keras.saving.register_keras_serializable(package="pipan")
-class FrameFlatten(keras.layers.Layer):
-    """Collapse the last two axes: (..., N, D) -> (..., N * D) (Reshape that also works on
-    the time axis without knowing T)."""
-
-    def call(self, x):
-        shape = ops.shape(x)
-        return ops.reshape(x, tuple(shape[:-2]) + (shape[-2] * shape[-1],))
-
-    def compute_output_shape(self, input_shape):
-        n, d = input_shape[-2], input_shape[-1]
-        return tuple(input_shape[:-2]) + (None if n is None or d is None else n * d,)
 
 
 @keras.saving.register_keras_serializable(package="pipan")

@@ -1,5 +1,6 @@
 """The action model's statistics head: a logistic regression on the running mean and
-standard deviation of each joint's position and velocity (docs/action.md, session 7).
+standard deviation of each joint's position and velocity (docs/action.md, "Statistics
+head").
 
 A linear classifier of each clip's time-pooled statistics gets 83-85% on JHMDB-14 split 1,
 more than the pose-attention network alone (76% mean of four seeds), and the two err on
@@ -10,7 +11,7 @@ clips (numpy, deterministic, convex), and attached as the model's non-trainable
 """
 from __future__ import annotations
 
-from typing import Dict, Sequence, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from .data import features_of
 
 #: L2 penalty of the regression on standardised statistics (chosen by 5-fold
 #: cross-validation on JHMDB-14 split 1's training clips: 84.8% out of fold, against
-#: 83.8% at 1e-3 and 83.1% at 1e-2; docs/action.md, session 7).
+#: 83.8% at 1e-3 and 83.1% at 1e-2; docs/action.md).
 DEFAULT_L2 = 3e-3
 __all__ = ["DEFAULT_L2", "MIN_STD", "clip_head_inputs", "fit_logistic", "fit_stats_head",
            "with_stats_head"]
@@ -45,13 +46,14 @@ def fit_stats_head(clips: Sequence[np.ndarray], y: np.ndarray, num_classes: int,
     return kernel.astype(np.float32), bias.astype(np.float32)
 
 
-def with_stats_head(model, kernel: np.ndarray, bias: np.ndarray, builder: Dict):
-    """A new sequence model built with ``stats_head=True``: ``model``'s trained weights
-    (layer by layer, by name) plus the fitted head."""
+def with_stats_head(model, kernel: np.ndarray, bias: np.ndarray, builder: Dict,
+                    build: Optional[Callable] = None):
+    """A new sequence model built by ``build`` (default ``build_action_model``) with
+    ``builder`` and ``stats_head=True``: ``model``'s trained weights (layer by layer, by
+    name) plus the fitted head."""
     from .model import build_action_model
 
-    kwargs = dict(builder, stats_head=True)
-    new = build_action_model(int(kernel.shape[1]), **kwargs)
+    new = (build or build_action_model)(int(kernel.shape[1]), **dict(builder, stats_head=True))
     for layer in model.layers:
         if layer.weights:
             new.get_layer(layer.name).set_weights(layer.get_weights())

@@ -1,6 +1,6 @@
 """Training and evaluation of the action model (library; ``cli.py`` is the thin command).
 
-The loss is eq. 16: lambda_pose * CE(p_t, y) + lambda_joints * CE(softmax(W_j s_t), y),
+The loss is eq. 16: CE(p_t, y) + lambda_joints * CE(softmax(W_j s_t), y),
 both per frame. The first term is taken at every prefix length t (weights ramping up to
 the full clip, ``data.frame_weights``) so that early, partial observations are classified
 too; the second averages eq. 17's sum over frames (a constant factor folded into
@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -29,17 +29,15 @@ from .data import (NO_AUGMENT, Augment, augment_clip, clip_list, crop, features_
                    frame_weights, label_indices, pad_features, split, subsample)
 
 
+#: The training default (``python -m training action train``): the paper's network
+#: (``build_action_model``'s defaults) plus a dense layer per joint before the graph, the
+#: joint attention concatenating the clusters, and a statistics head fitted after the
+#: network (docs/action.md: each measured on JHMDB-14).
 DEFAULT_BUILDER = dict(hidden=128, gcn_units=64, gcn_layers=2, clusters=5,
-                       attention_units=64, dropout=0.3, input_dropout=0.0, input_norm=True, use_graph=True,
-                       use_joint_attention=True, frame_attention=True,
-                       lambda_pose=1.0, lambda_joints=0.3,
-                       # not the paper's: each joint keeps its identity (docs/action.md,
-                       # session 3: +5 to +7 points on JHMDB-14)
-                       joint_embed=64, concat_nodes=True,
-                       # not the paper's: a logistic regression on the running mean and
-                       # std of the features, fitted after the network, adds its logits
-                       # (docs/action.md, session 7)
-                       stats_head=True)
+                       attention_units=64, dropout=0.3,
+                       joint_embed=64, concat_nodes=True, stats_head=True)
+#: Weight of the auxiliary joint-attention classifier's loss (the main term weighs 1).
+DEFAULT_LAMBDA_JOINTS = 0.3
 
 
 class TrainingError(PipanError):
@@ -106,33 +104,21 @@ def batch_arrays(kps, y, t_pad, prefix_ramp, fps=None):
     return x, {"probs": yy, "joint_probs": yy}, {"probs": w_pose, "joint_probs": w_joint}
 
 
-def _loss(num_classes: int, label_smoothing: float):
-    """Cross-entropy on integer targets (B, T), with optional label smoothing."""
-    import keras
-
-    if not label_smoothing:
-        return keras.losses.SparseCategoricalCrossentropy()
-
-    def smoothed(y_true, y_pred):
-        y = keras.ops.one_hot(keras.ops.cast(y_true, "int32"), num_classes)
-        return keras.losses.categorical_crossentropy(y, y_pred,
-                                                     label_smoothing=label_smoothing)
-    return smoothed
-
-
 def train(dataset: SkeletonDataset, out_dir: Path, *, epochs: int = 160, batch_size: int = 32,
           learning_rate: float = 3e-3, weight_decay: float = 1e-4, seed: int = 0, max_frames: int = 64,
-          prefix_ramp: float = 2.0, label_smoothing: float = 0.0, val_fraction: float = 0.0,
-          augment: Augment = Augment(),
-          builder: Optional[Dict] = None, command: Optional[str] = None,
+          prefix_ramp: float = 2.0, lambda_joints: float = DEFAULT_LAMBDA_JOINTS,
+          val_fraction: float = 0.0, augment: Augment = Augment(),
+          builder: Optional[Dict] = None, build: Optional[Callable[..., Any]] = None,
+          command: Optional[str] = None,
           verbose: int = 1, log: Callable[[str], None] = print) -> Dict:
     """Train on the clips whose test flag is 0 (or a seeded split), evaluate on the others,
     and write ``out_dir``/model.keras, config.json, curves.png, confusion.png.
 
     ``val_fraction`` > 0 sets the test clips aside entirely and evaluates on a seeded
     stratified ``val_fraction`` of the training clips instead (for choosing settings
-    without looking at the test set). ``label_smoothing`` smooths the one-hot targets of
-    both loss terms.
+    without looking at the test set). ``builder``: keyword arguments of ``build`` (default
+    :func:`training.action.model.build_action_model`) over ``DEFAULT_BUILDER``; a
+    benchmark passes its own ``build`` for an ablation.
 
     Returns the metrics dict stored in config.json."""
     import keras
@@ -163,14 +149,15 @@ def train(dataset: SkeletonDataset, out_dir: Path, *, epochs: int = 160, batch_s
     t_pad = min(max_frames, max(len(c) for c in clips))
     kwargs = dict(DEFAULT_BUILDER, **(builder or {}))
     # The network trains alone; a statistics head is fitted and attached afterwards.
-    model = build_action_model(len(classes), **dict(kwargs, stats_head=False))
+    build = build or build_action_model
+    model = build(len(classes), **dict(kwargs, stats_head=False))
     steps = math.ceil(len(train_clips) / batch_size) * epochs
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.05)
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay, clipnorm=1.0),
-        loss={"probs": _loss(len(classes), label_smoothing),
-              "joint_probs": _loss(len(classes), label_smoothing)},
-        loss_weights={"probs": kwargs["lambda_pose"], "joint_probs": kwargs["lambda_joints"]},
+        loss={"probs": keras.losses.SparseCategoricalCrossentropy(),
+              "joint_probs": keras.losses.SparseCategoricalCrossentropy()},
+        loss_weights={"probs": 1.0, "joint_probs": lambda_joints},
         weighted_metrics={"probs": [keras.metrics.SparseCategoricalAccuracy(name="acc")]})
     params = int(model.count_params())
     log(f"{len(train_clips)} training clips, {len(test_clips)} evaluation clips, "
@@ -191,7 +178,7 @@ def train(dataset: SkeletonDataset, out_dir: Path, *, epochs: int = 160, batch_s
         from .stats_head import fit_stats_head, with_stats_head
 
         kernel, bias = fit_stats_head(train_clips, y[train_idx], len(classes))
-        model = with_stats_head(model, kernel, bias, kwargs)
+        model = with_stats_head(model, kernel, bias, kwargs, build)
         params = int(model.count_params())
     metrics: Dict = {"params": params, "train_clips": len(train_clips),
                      "train_seconds": round(seconds, 1), "epochs": epochs}
@@ -216,7 +203,7 @@ def train(dataset: SkeletonDataset, out_dir: Path, *, epochs: int = 160, batch_s
               "seed": seed,
               "training": {"epochs": epochs, "batch_size": batch_size,
                            "learning_rate": learning_rate, "weight_decay": weight_decay,
-                           "max_frames": max_frames, "label_smoothing": label_smoothing,
+                           "max_frames": max_frames, "lambda_joints": lambda_joints,
                            "val_fraction": val_fraction,
                            "prefix_ramp": prefix_ramp, "augment": asdict(augment)},
               "command": command or " ".join(["python -m training"] + sys.argv[1:]),
