@@ -24,7 +24,7 @@ Methods, in the same run on the same examples:
 Time to learn from 10 clips (5 actions x 2 JHMDB clips) on one core: median of 5 runs of
 pipan.learn.learn (descriptors, cross-validation and the final fit; videos already read).
 
-    nice -n 5 python benchmarks/learn_kshot.py [--seeds 5] [--no-upfall] [--extract-only]
+    nice -n 5 python -m benchmarks.learn_kshot [--seeds 5] [--no-upfall] [--extract-only]
 """
 from __future__ import annotations
 
@@ -43,7 +43,6 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from pipan.action import DEFAULT_MODEL, ActionRecognizer  # noqa: E402
 from pipan.dataset import load  # noqa: E402

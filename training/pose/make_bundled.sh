@@ -70,11 +70,21 @@ $PY -m training pose train --data "$RUNS/synth-train" --data "$T" --data "$T" --
     --rotate 15 --scale 0.6 1.8 --shift 0.15 --paste 0.35 \
     --backbone-widths 24,32,32,64,64,96,96,128,128,192,384
 
+# Then 8 epochs from those weights with people lying or leaning (rotation up to 45
+# degrees), more real and negative images, and half the images with pasted people.
+$PY -m training pose train --data "$RUNS/synth-train" --data "$T" --data "$T" --data "$T" \
+    --data "$T" --data "$N" --data "$N" --data "$N" \
+    --val "$RUNS/synth-heldout" --val "$RUNS/teacher-heldout-real/annotations.json" \
+    --out "$RUNS/pose-real2" --init "$RUNS/pose-real" --epochs 8 --steps 150 --batch 8 \
+    --lr 5e-4 --seed 1 --stages 1 --stage-width 64 --stage-depth 3 --sigma 1.5 \
+    --limb-width 1.5 --rotate 45 --scale 0.6 1.8 --shift 0.15 --paste 0.5 \
+    --backbone-widths 24,32,32,64,64,96,96,128,128,192,384
+
 # Calibration: the first 600 synthetic frames, every teacher-labelled real frame and every
 # negative, as one COCO file.
 $PY -m training pose mix --out "$RUNS/calib-mix" "$RUNS/synth-train:600" \
     "$RUNS/teacher-real" "$RUNS/neg-train-labels"
-$PY -m pipan convert "$RUNS/pose-real" --calibration "$RUNS/calib-mix" \
+$PY -m pipan convert "$RUNS/pose-real2" --calibration "$RUNS/calib-mix" \
     --out pipan/models/pose.tflite --samples 300 --seed 0 --io int8
 
 # Figures for pipan/models/MODEL_CARD.md (the previous bundled net as a row beside it):
