@@ -139,8 +139,8 @@ class OraclePose(TruthPose):
         self.rng = np.random.default_rng(0)
         self.seen = {}
 
-    def estimate(self, frame):
-        from pipan.types import Person
+    def estimate_timed(self, frame):
+        from pipan.types import Person, PoseOutput
         n = self.n
         out = []
         for i, k in self.people():
@@ -148,7 +148,7 @@ class OraclePose(TruthPose):
             self.seen = {key: v for key, v in self.seen.items() if v[1] >= n - 1}
             self.seen[k.tobytes()] = (i, n)
         self.rng.shuffle(out)
-        return out
+        return PoseOutput(out)
 
 
 class OracleAction:
