@@ -19,8 +19,12 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
+from .action import ActionRecognizer
+from .blazepose import BlazePoseEstimator
 from .draw import annotate
 from .errors import ModelError
+from .head import is_head_file, load_head_recognizer
+from .pose import PoseEstimator
 from .region import RegionPolicy, crop, to_frame
 from .segments import Segmenter
 from .smoothing import KeypointSmoother
@@ -290,11 +294,9 @@ def load_pose(backend: str = "pipan", model_path: Optional[str] = None,
     """The pose estimator of ``backend`` ("pipan": pipan's own int8 net; "blazepose": the
     BlazePose reference), from ``model_path`` or the bundled model."""
     if backend == "pipan":
-        return _construct("pipan.pose", "PoseEstimator", threads=threads,
-                          model_path=model_path)
+        return PoseEstimator(threads=threads, model_path=model_path)
     if backend == "blazepose":  # two files: model_path names their folder
-        return _construct("pipan.blazepose", "BlazePoseEstimator", threads=threads,
-                          model_dir=model_path)
+        return BlazePoseEstimator(threads=threads, model_dir=model_path)
     raise ModelError(f"unknown pose backend {backend!r} (choose {', '.join(POSE_BACKENDS)})")
 
 
@@ -321,20 +323,6 @@ def load_action(model_path: Optional[str] = None, threads: Optional[int] = None,
     """The action recognizer from ``model_path`` or the bundled model; ``decay``: see
     ``action_decay``. A learned head (``pipan learn``, told by the file's content) runs
     over its base model."""
-    if model_path is not None:
-        from .head import is_head_file, load_head_recognizer
-        if is_head_file(model_path):
-            return load_head_recognizer(model_path, threads=threads, decay=decay)
-    return _construct("pipan.action", "ActionRecognizer", model_path=model_path,
-                      threads=threads, decay=decay)
-
-
-def _construct(module: str, cls: str, **kwargs):
-    import importlib
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as e:
-        if e.name != module:
-            raise
-        raise ModelError(f"{module} is not part of this installation") from None
-    return getattr(mod, cls)(**kwargs)
+    if model_path is not None and is_head_file(model_path):
+        return load_head_recognizer(model_path, threads=threads, decay=decay)
+    return ActionRecognizer(model_path=model_path, threads=threads, decay=decay)

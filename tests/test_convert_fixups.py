@@ -108,7 +108,7 @@ def test_metadata_embeds_after_the_fix(raw):
 
 def test_int8_conversion_paths_apply_it():
     from converters.convert import int8_tflite
-    from training.action.quantize import step_to_int8
+    from converters.action_int8 import step_to_int8
     model = _model()
     data, left = int8_tflite(model, _rep, io="int8")
     assert not left and None not in _fc_biases(data)

@@ -47,7 +47,7 @@ from click.testing import CliRunner
 
 import pipan
 from pipan.cli import cli
-from pipan.truth import TruthPose
+from training.synth.truth import TruthPose
 
 MODELS = Path(pipan.__file__).parent / "models"
 DEMO, TRUTH = MODELS / "demo.mp4", MODELS / "demo.json"
@@ -71,9 +71,9 @@ def compare_to_truth(truth, pose, action, match_fraction=MATCH_FRACTION, max_ids
                      smoother=None, chance_factor=CHANCE_FACTOR):
     """Run the demo through the pipeline with ``pose`` and ``action`` (keypoint smoothing:
     the pipeline's default unless ``smoother`` says), score it against the ground truth
-    (``pipan.truth``) and assert the tolerances of the module docstring."""
+    (``training.synth.truth``) and assert the tolerances of the module docstring."""
     from pipan.pipeline import SMOOTH_KEYPOINTS, Pipeline
-    from pipan.truth import run, score
+    from training.synth.truth import run, score
 
     pipe = Pipeline(pose, action,
                     smoother=SMOOTH_KEYPOINTS if smoother is None else smoother)

@@ -28,7 +28,9 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .types import Person, PoseEstimatorBase, PoseOutput, Segment
+from pipan.pipeline import Pipeline
+from pipan.types import Person, PoseEstimatorBase, PoseOutput, Segment
+from pipan.video import VideoFileSource
 
 MATCH_RADIUS = 0.15  # of the frame height
 MAIN_ID_SHARE = 0.1  # of the person's visible frames
@@ -128,12 +130,10 @@ class TruthPose(PoseEstimatorBase):
         return PoseOutput([Person(k, 0.9) for _, k in self.people()])
 
 
-def run(video: Union[str, Path], pipeline) -> Tuple[List[Dict[int, Optional[np.ndarray]]],
-                                                    List[Segment]]:
+def run(video: Union[str, Path], pipeline: Pipeline
+        ) -> Tuple[List[Dict[int, Optional[np.ndarray]]], List[Segment]]:
     """Stream ``video`` through ``pipeline``: per frame {track id: track centre}, and every
     segment (closed along the way and at the end)."""
-    from .video import VideoFileSource
-
     tracks_at: List[Dict[int, Optional[np.ndarray]]] = []
     segments: List[Segment] = []
     with VideoFileSource(Path(video)) as src:
