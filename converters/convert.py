@@ -34,6 +34,8 @@ from pipan.runtime import (HASH_PLACEHOLDER, MODEL_HASH_KEY, TFLiteModel, defaul
                            quantize, read_metadata_bytes, runtime_name, seal_model_bytes)
 from pipan.skeleton import FEATURES, NUM_FEATURES, NUM_JOINTS, NUM_STATS
 
+from training.provenance import portable_command, repo_relative
+
 from . import calibration as cal
 from .calibration import stream_step_inputs
 from .fixups import add_zero_biases
@@ -436,7 +438,9 @@ def build_metadata(kind: str, config: Mapping[str, Any], info: Mapping[str, Any]
         if kind == "pose" else None,
         "state_size": info.get("state_size") if kind == "action" else None,
         "features": list(config.get("features", FEATURES)) if kind == "action" else None,
-        "command": config.get("command"),
+        # as training recorded them (training.provenance), paths inside the checkout made
+        # relative to its root: what reproduces the model from a clean clone
+        "command": portable_command(config.get("command")),
         "commit": config.get("commit"),
         "sha256": sha256,
         # The TFLite file's own SHA-256, filled in by seal_model_bytes once embedded.
@@ -595,7 +599,7 @@ def convert_keras(model, config: Mapping[str, Any], calibration: PathLike, *,
         "ops": summarise_ops(list_ops(qbytes)),
         "float_ops": summarise_ops(left),
         "calibration": {
-            "source": str(calibration),
+            "source": repo_relative(str(calibration)),
             "samples": int(len(rep_samples)),
             "held_out": int(len(eval_idx)),
             "disjoint": bool(disjoint),

@@ -2,12 +2,23 @@
 # Rebuild the bundled action model pipan/models/action.tflite from nothing but this checkout
 # (no third-party data goes into it): synthetic skeleton motions + synthetic videos run
 # through pipan's own runtime (bundled pose net, decoder, tracker, keypoint smoothing) ->
-# training -> int8 conversion -> evaluation. Run from the repository root; about 10 minutes
+# training -> int8 conversion -> evaluation. Runs from the repository root; about 10 minutes
 # of data and 15 of training on 2 busy CPU cores. Seeds fix the data and the initial
 # weights (CPU training is not bit-for-bit repeatable across machines/thread counts).
 # The detected clips depend on pipan/models/pose.tflite and pipan.smoothing: rebuild this
 # model whenever either changes.
 set -euo pipefail
+# From the repository root (paths recorded in the model are then relative to it), and from
+# a clean commit: the model's metadata names the commit it was trained from, so it must be
+# the code that made it. PIPAN_ALLOW_DIRTY=1 runs anyway (trying out the script itself; the
+# commit is then recorded with +dirty).
+cd "$(dirname "$0")/../.."
+changes=$(git status --porcelain --untracked-files=no 2>&1) || changes="not a git checkout"
+if [ -n "$changes" ] && [ "${PIPAN_ALLOW_DIRTY:-0}" != 1 ]; then
+    echo "$0: bundled models come from clean commits, and this checkout has uncommitted" \
+         "changes (or is no git checkout): commit them, or set PIPAN_ALLOW_DIRTY=1" >&2
+    exit 1
+fi
 RUNS=${RUNS:-runs}
 PY=${PY:-python}
 mkdir -p "$RUNS"
