@@ -18,6 +18,7 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -168,14 +169,28 @@ def _check_contract(model, kind: str) -> Dict[str, Any]:
 
 # --- TFLite conversion ----------------------------------------------------------------------
 
+#: Python warnings TensorFlow's converter gives on every conversion, about its own
+#: internals: Keras, when the converter traces a model with named inputs from a list; the
+#: int8-I/O path, which asks for input statistics a full-int8 model takes from its
+#: representative dataset; its calibrator, which runs the interpreter TensorFlow deprecates.
+CONVERTER_WARNINGS = (
+    r"The structure of `inputs` doesn't match the expected structure",
+    r"Statistics for quantized inputs were expected, but not specified",
+    r"\s*Warning\W+tf\.lite\.Interpreter is deprecated",
+)
+
+
 @contextlib.contextmanager
 def _quiet() -> Iterator[List[str]]:
-    """Silence TensorFlow's converter chatter (C++ logs on fd 2, Python prints); the text
-    is kept in the yielded list for error messages."""
+    """Silence TensorFlow's converter chatter (C++ logs on fd 2, Python prints, the
+    warnings of CONVERTER_WARNINGS); the text is kept in the yielded list for error
+    messages."""
     kept: List[str] = []
     sys.stdout.flush()
     sys.stderr.flush()
-    with tempfile.TemporaryFile("w+") as tmp:
+    with tempfile.TemporaryFile("w+") as tmp, warnings.catch_warnings():
+        for message in CONVERTER_WARNINGS:
+            warnings.filterwarnings("ignore", message=message, category=UserWarning)
         saved = []
         try:
             for fd in (1, 2):

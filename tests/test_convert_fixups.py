@@ -1,14 +1,20 @@
 """converters.fixups.add_zero_biases: every int8 FULLY_CONNECTED gets a bias tensor (what
 tflite-runtime 2.14 on armv7 needs), the numbers stay exactly the same, metadata still
-embeds, and ``int8_tflite`` (so ``pipan convert`` and training's ``step_to_int8``) applies it."""
+embeds, and ``int8_tflite`` (so ``pipan convert`` and ``converters.action_int8.step_to_int8``)
+applies it."""
 import numpy as np
 import pytest
 
 tf = pytest.importorskip("tensorflow")
 
+from converters.convert import CONVERTER_WARNINGS  # noqa: E402
 from converters.fixups import add_zero_biases  # noqa: E402
 from converters.metadata import embed_metadata  # noqa: E402
 from pipan.runtime import TFLiteModel, read_metadata_bytes  # noqa: E402
+
+# The tests' own TensorFlow conversions give the converter's warnings, as pipan's do
+pytestmark = [pytest.mark.filterwarnings(f"ignore:{message}:UserWarning")
+              for message in CONVERTER_WARNINGS]
 
 
 def _model():
