@@ -22,7 +22,7 @@ def repo(tmp_path):
     """A git checkout holding the bundled-model scripts, committed."""
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
-    for script in SCRIPTS:
+    for script in SCRIPTS + ("training/clean_checkout.sh",):
         (tmp_path / script).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / script, tmp_path / script)
     (tmp_path / "code.py").write_text("x = 1\n")

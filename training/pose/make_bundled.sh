@@ -7,17 +7,8 @@
 # cores. Seeds fix the data and the initial weights; CPU training is not bit-for-bit
 # repeatable across machines and thread counts.
 set -euo pipefail
-# From the repository root (paths recorded in the model are then relative to it), and from
-# a clean commit: the model's metadata names the commit it was trained from, so it must be
-# the code that made it. PIPAN_ALLOW_DIRTY=1 runs anyway (trying out the script itself; the
-# commit is then recorded with +dirty).
-cd "$(dirname "$0")/../.."
-changes=$(git status --porcelain --untracked-files=no 2>&1) || changes="not a git checkout"
-if [ -n "$changes" ] && [ "${PIPAN_ALLOW_DIRTY:-0}" != 1 ]; then
-    echo "$0: bundled models come from clean commits, and this checkout has uncommitted" \
-         "changes (or is no git checkout): commit them, or set PIPAN_ALLOW_DIRTY=1" >&2
-    exit 1
-fi
+# From the repository root, and from a clean commit (training/clean_checkout.sh).
+source "$(dirname "$0")/../clean_checkout.sh"
 RUNS=${RUNS:-runs}
 PY=${PY:-python}
 SHARED=${SHARED:-../shared}
