@@ -46,7 +46,7 @@ def calibration_clips(ds, count: int, seed: int) -> List[np.ndarray]:
 def int8_step(step, calib: Sequence[np.ndarray], seed: int = 0,
               range_percentile: Optional[float] = None) -> bytes:
     """The benchmarks' int8 conversion of a Keras step: 500 streaming frames of ``calib``."""
-    from training.action.quantize import calibration_samples, step_to_int8
+    from converters.action_int8 import calibration_samples, step_to_int8
 
     return step_to_int8(step, calibration_samples(step, calib, limit=500, seed=seed),
                         range_percentile)

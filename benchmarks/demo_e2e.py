@@ -23,7 +23,7 @@ from pipan.action import ActionRecognizer
 from pipan.pipeline import Pipeline, action_decay
 from pipan.pose import PoseEstimator
 from pipan.smoothing import KeypointSmoother
-from pipan.truth import TruthPose, load_truth, run, score
+from training.synth.truth import TruthPose, load_truth, run, score
 
 from .common import DEMO, run_benchmark
 

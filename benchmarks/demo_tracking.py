@@ -1,6 +1,6 @@
 """How well the pipeline tracks the bundled demo's two people, per pose model and decoder
 ``min_joints``: tracker ids opened, and per true person the frames matched to a track (the
-rule of tests/test_end_to_end.py, ``pipan.truth``: a track's keypoint centre within 15% of the
+rule of tests/test_end_to_end.py, ``training.synth.truth``: a track's keypoint centre within 15% of the
 frame height of the true person's) and how many ids those frames were spread over.
 
     python -m benchmarks.demo_tracking [--model POSE.tflite ...] [--min-joints 3 5 ...]
@@ -13,8 +13,8 @@ import argparse
 from pipan.action import ActionRecognizer
 from pipan.pipeline import Pipeline
 from pipan.pose import DEFAULT_MODEL, PoseEstimator
-from pipan.truth import load_truth, score
-from pipan.truth import run as run_video
+from training.synth.truth import load_truth, score
+from training.synth.truth import run as run_video
 
 from .common import DEMO, run_benchmark
 

@@ -3,7 +3,9 @@
 Pose: a folder of images, a COCO keypoints JSON file, or a folder holding one (then the
 images are found beside the JSON, or in an ``images/`` folder beside it). People annotated
 in a COCO file give ground truth for PCK (COCO-17 -> COCO-18 by joint name).
-Action: a skeleton dataset file (``pipan.dataset`` ``.npz``).
+Action: a skeleton dataset file (``pipan.dataset`` ``.npz``), whose clips are streamed
+through the float step model (``stream_step_inputs``) for the step's inputs as it sees
+them at run time.
 
 Samples are split into a calibration part and a held-out evaluation part with a fixed
 seed, so the same DATA and seed give the same representative dataset.
@@ -14,14 +16,15 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 import cv2
 import numpy as np
 
 from pipan import dataset as skeleton_dataset
+from pipan.action import StepFn, step_takes_stats
 from pipan.errors import DatasetError
-from pipan.skeleton import COCO17, to_coco18
+from pipan.skeleton import COCO17, clip_features, clip_stats, to_coco18
 
 PathLike = Union[str, os.PathLike]
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -146,3 +149,20 @@ def split(n: int, samples: int, held_out: int, seed: int) -> Tuple[np.ndarray, n
         return order[:samples], order[:held_out], False
     k = max(1, min(held_out, n // 4))
     return order[k:k + samples], order[:k], True
+
+
+def stream_step_inputs(step: StepFn, keypoints: np.ndarray,
+                       hidden: int) -> Iterator[Dict[str, np.ndarray]]:
+    """Per frame of a COCO-18 clip ``(T, 18, 3)`` (30 fps): the step's inputs
+    ``{"features" (1, 18, 5), "h_prev" (1, H)}`` (plus ``"stats"`` (1, 144) for a step with
+    a statistics head) as ``step`` sees them when streamed through the clip from a zero
+    state: the calibration samples of an int8 conversion."""
+    feats = clip_features(keypoints)
+    stats = clip_stats(feats) if step_takes_stats(step) else None
+    h = np.zeros((1, hidden), np.float32)
+    for t, f in enumerate(feats):
+        inputs = {"features": f[None].astype(np.float32), "h_prev": h}
+        if stats is not None:
+            inputs["stats"] = stats[t][None]
+        yield inputs
+        h = np.asarray(step(**inputs)["h"], np.float32).reshape(1, hidden)

@@ -13,12 +13,12 @@ the int8 model, so the comparison isolates quantisation.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import os
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,15 +26,19 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 
 import numpy as np
 
+from pipan.action import StreamingAction
+from pipan.decode import decode
 from pipan.errors import ModelError, PipanError
 from pipan.fileio import file_sha256  # noqa: F401  (re-exported: converters.convert.file_sha256)
 from pipan.image import letterbox, to_net_input
 from pipan.runtime import (HASH_PLACEHOLDER, MODEL_HASH_KEY, TFLiteModel, default_threads,
                            quantize, read_metadata_bytes, runtime_name, seal_model_bytes)
-from pipan.action import stream_step_inputs
 from pipan.skeleton import FEATURES, NUM_FEATURES, NUM_JOINTS, NUM_STATS
 
+from training.provenance import portable_command, repo_relative
+
 from . import calibration as cal
+from .calibration import stream_step_inputs
 from .fixups import add_zero_biases
 from .metadata import embed_metadata, float_ops, list_ops, summarise_ops
 from .ranges import clip_ranges
@@ -109,19 +113,15 @@ def read_config(model_dir: PathLike) -> Dict[str, Any]:
 
 
 def deployable_model(model_dir: PathLike, kind: str, stages: Optional[int] = None):
-    """The Keras model to convert, from the training package's exporters."""
-    module = {"pose": "training.pose.export", "action": "training.action.export"}[kind]
-    try:
-        export = importlib.import_module(module)
-    except ModuleNotFoundError as e:
-        if e.name and module.startswith(e.name):
-            raise ModelError(f"this checkout has no {kind} exporter ({module})") from None
-        raise
+    """The Keras model to convert, from the training package's exporters (imported here:
+    they load Keras)."""
     if kind == "pose":
-        return export.inference_model(model_dir, stages=stages)
+        from training.pose.export import inference_model
+        return inference_model(model_dir, stages=stages)
     if stages is not None:
         raise ConversionError("--stages applies to pose models only")
-    return export.step_model(model_dir)
+    from training.action.export import step_model
+    return step_model(model_dir)
 
 
 # --- the Keras model's contract -----------------------------------------------------------
@@ -169,14 +169,28 @@ def _check_contract(model, kind: str) -> Dict[str, Any]:
 
 # --- TFLite conversion ----------------------------------------------------------------------
 
+#: Python warnings TensorFlow's converter gives on every conversion, about its own
+#: internals: Keras, when the converter traces a model with named inputs from a list; the
+#: int8-I/O path, which asks for input statistics a full-int8 model takes from its
+#: representative dataset; its calibrator, which runs the interpreter TensorFlow deprecates.
+CONVERTER_WARNINGS = (
+    r"The structure of `inputs` doesn't match the expected structure",
+    r"Statistics for quantized inputs were expected, but not specified",
+    r"\s*Warning\W+tf\.lite\.Interpreter is deprecated",
+)
+
+
 @contextlib.contextmanager
 def _quiet() -> Iterator[List[str]]:
-    """Silence TensorFlow's converter chatter (C++ logs on fd 2, Python prints); the text
-    is kept in the yielded list for error messages."""
+    """Silence TensorFlow's converter chatter (C++ logs on fd 2, Python prints, the
+    warnings of CONVERTER_WARNINGS); the text is kept in the yielded list for error
+    messages."""
     kept: List[str] = []
     sys.stdout.flush()
     sys.stderr.flush()
-    with tempfile.TemporaryFile("w+") as tmp:
+    with tempfile.TemporaryFile("w+") as tmp, warnings.catch_warnings():
+        for message in CONVERTER_WARNINGS:
+            warnings.filterwarnings("ignore", message=message, category=UserWarning)
         saved = []
         try:
             for fd in (1, 2):
@@ -319,20 +333,13 @@ def _peak_cells(hm: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     return np.stack([idx // w, idx % w], 1), flat.max(0)
 
 
-def _decoder():
-    """``pipan.decode.decode`` if this checkout has the pose decoder, else None."""
-    try:
-        return importlib.import_module("pipan.decode").decode
-    except ModuleNotFoundError:
-        return None
 
 
 def _validate_pose(ref: TFLiteModel, q: TFLiteModel, items,
                    truth: Optional[list]) -> Dict[str, Any]:
-    """Float vs int8 on held-out images: map agreement always; with the decoder, decoded
-    people (mean keypoint shift, PCK against ground truth if any, else against float)."""
+    """Float vs int8 on held-out images: map agreement, and the decoded people (mean
+    keypoint shift, PCK against ground truth if any, else against float)."""
     hm_err, paf_err, agree, peaks = [], [], 0, 0
-    decode = _decoder()
     shifts: List[float] = []
     pck = {"float": [0, 0], "int8": [0, 0]}
     for k, (x, lb) in enumerate(items):
@@ -345,8 +352,6 @@ def _validate_pose(ref: TFLiteModel, q: TFLiteModel, items,
         strong = vf >= PEAK_THRESHOLD
         peaks += int(strong.sum())
         agree += int((np.abs(cf - cq).max(1) <= 1)[strong].sum())
-        if decode is None:
-            continue
         people_f = [p.keypoints for p in decode(hf, of["pafs"][0])]
         people_q = [p.keypoints for p in decode(hq, oq["pafs"][0])]
         # Keypoint shift: int8 people matched to float people, in net-input pixels.
@@ -375,21 +380,16 @@ def _validate_pose(ref: TFLiteModel, q: TFLiteModel, items,
         "paf_mean_abs_diff": _sig(np.mean(paf_err)),
         "strong_peaks": peaks,
         "peak_agreement_pct": _pct(agree / peaks) if peaks else None,
-        "decoded": decode is not None,
+        "decoded": True,
     }
-    if decode is not None:
-        out["keypoint_shift_px"] = round(float(np.mean(shifts)), 3) if shifts else None
-        out["pck_reference"] = "ground truth" if truth is not None else "float model"
-        out["pck_alpha"] = PCK_ALPHA
-        for name in ("float", "int8"):
-            c, t = pck[name]
-            out[f"pck_{name}"] = _pct(c / t) if t else None
-        out["pck_keypoints"] = pck["float"][1]
-        accuracy = ("PCK", out["pck_float"], out["pck_int8"])
-    else:
-        accuracy = ("heatmap peak agreement", 100.0 if peaks else None,
-                    out["peak_agreement_pct"])
-    out["_accuracy"] = accuracy
+    out["keypoint_shift_px"] = round(float(np.mean(shifts)), 3) if shifts else None
+    out["pck_reference"] = "ground truth" if truth is not None else "float model"
+    out["pck_alpha"] = PCK_ALPHA
+    for name in ("float", "int8"):
+        c, t = pck[name]
+        out[f"pck_{name}"] = _pct(c / t) if t else None
+    out["pck_keypoints"] = pck["float"][1]
+    out["_accuracy"] = ("PCK", out["pck_float"], out["pck_int8"])
     return out
 
 
@@ -401,7 +401,6 @@ def _validate_action(ref: TFLiteModel, q: TFLiteModel, clips: Sequence[np.ndarra
     """Stream held-out clips through both models with the runtime's own streaming logic
     (``pipan.action.StreamingAction``): top-1 agreement per frame and at each clip's end,
     and clip accuracy (the prediction after the last frame) of both."""
-    from pipan.action import StreamingAction
 
     sf, sq = StreamingAction(ref, labels, H), StreamingAction(q, labels, H)
     frames = frame_agree = clip_agree = 0
@@ -454,7 +453,9 @@ def build_metadata(kind: str, config: Mapping[str, Any], info: Mapping[str, Any]
         if kind == "pose" else None,
         "state_size": info.get("state_size") if kind == "action" else None,
         "features": list(config.get("features", FEATURES)) if kind == "action" else None,
-        "command": config.get("command"),
+        # as training recorded them (training.provenance), paths inside the checkout made
+        # relative to its root: what reproduces the model from a clean clone
+        "command": portable_command(config.get("command")),
         "commit": config.get("commit"),
         "sha256": sha256,
         # The TFLite file's own SHA-256, filled in by seal_model_bytes once embedded.
@@ -613,7 +614,7 @@ def convert_keras(model, config: Mapping[str, Any], calibration: PathLike, *,
         "ops": summarise_ops(list_ops(qbytes)),
         "float_ops": summarise_ops(left),
         "calibration": {
-            "source": str(calibration),
+            "source": repo_relative(str(calibration)),
             "samples": int(len(rep_samples)),
             "held_out": int(len(eval_idx)),
             "disjoint": bool(disjoint),

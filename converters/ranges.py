@@ -15,6 +15,7 @@ quantiser (``mlir_quantize``) then reads the edited ranges.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Dict, Iterable, List, Mapping, Tuple
 
 import numpy as np
@@ -40,7 +41,11 @@ def sample_extremes(calibrated: bytes, idx: List[int],
                     ) -> Dict[int, Tuple[np.ndarray, np.ndarray]]:
     """{tensor index: (per-sample minima, per-sample maxima)} of the tensors ``idx`` of the
     calibrated float model, running it on ``samples`` (dicts keyed by input name)."""
-    it = interpreter_class()(model_content=calibrated, experimental_preserve_all_tensors=True)
+    with warnings.catch_warnings():  # keeping every tensor is the point here, not a debug aid
+        warnings.filterwarnings("ignore", message=r"Warning: Enabling "
+                                r"`experimental_preserve_all_tensors`", category=UserWarning)
+        it = interpreter_class()(model_content=calibrated,
+                                 experimental_preserve_all_tensors=True)
     it.allocate_tensors()
     run = it.get_signature_runner()
     lo: Dict[int, List[float]] = {i: [] for i in idx}

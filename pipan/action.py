@@ -28,14 +28,14 @@ import os
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import (Callable, Deque, Dict, Hashable, Iterator, Mapping, Optional, Sequence,
-                    Tuple, Union)
+from typing import (Callable, Deque, Dict, Hashable, Mapping, Optional, Sequence, Tuple,
+                    Union)
 
 import numpy as np
 
 from .errors import ModelError, PipanError
-from .skeleton import (NUM_FEATURES, NUM_JOINTS, NUM_STATS, clip_features, clip_stats,
-                       elapsed_frames, frame_features, pooled_stats, stat_values)
+from .skeleton import (NUM_FEATURES, NUM_JOINTS, NUM_STATS, elapsed_frames, frame_features,
+                       pooled_stats, stat_values)
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "action.tflite"
 
@@ -78,23 +78,6 @@ def step_takes_stats(step: StepFn) -> bool:
     ``input_details``, a Keras step function's ``input_names``) include ``stats``."""
     names = getattr(step, "input_details", None) or getattr(step, "input_names", ()) or ()
     return "stats" in names
-
-
-def stream_step_inputs(step: StepFn, keypoints: np.ndarray,
-                       hidden: int) -> Iterator[Dict[str, np.ndarray]]:
-    """Per frame of a COCO-18 clip ``(T, 18, 3)`` (30 fps): the step's inputs
-    ``{"features" (1, 18, 5), "h_prev" (1, H)}`` (plus ``"stats"`` (1, 144) for a step with
-    a statistics head) as ``step`` sees them when streamed through the clip from a zero
-    state: the calibration samples of an int8 conversion."""
-    feats = clip_features(keypoints)
-    stats = clip_stats(feats) if step_takes_stats(step) else None
-    h = np.zeros((1, hidden), np.float32)
-    for t, f in enumerate(feats):
-        inputs = {"features": f[None].astype(np.float32), "h_prev": h}
-        if stats is not None:
-            inputs["stats"] = stats[t][None]
-        yield inputs
-        h = np.asarray(step(**inputs)["h"], np.float32).reshape(1, hidden)
 
 
 class StreamingAction:

@@ -10,8 +10,7 @@ import statistics
 import time
 from typing import Callable, Dict, List, Optional
 
-from .draw import draw_frame
-from .pipeline import STAGES, Pipeline, StageTimes, frames_with_decode_time
+from .pipeline import STAGES, Pipeline, StageTimes
 from .video import VideoFileSource
 
 
@@ -37,18 +36,10 @@ def pipeline_pass(path: str, pose, action, frames: Optional[int] = None,
                   **pipeline_options) -> StageTimes:
     """One pass of the whole pipeline over ``path``; returns its stage times."""
     pipe = Pipeline(pose, action, times=StageTimes(clock=clock), **pipeline_options)
-    T = pipe.times
     with VideoFileSource(path) as src:
-        t0 = clock()
-        for frame in frames_with_decode_time(src, T, frames):
-            result = pipe.process(frame)
-            if draw:
-                t1 = clock()
-                draw_frame(frame.image.copy(), result.tracks, pipe.captions(result), 0.0)
-                T.add("drawing", clock() - t1)
-        pipe.finish()
-        T.wall = clock() - t0
-    return T
+        for _ in pipe.run(src, max_frames=frames, draw=draw):
+            pass
+    return pipe.times
 
 
 def benchmark(path: str, pose, action, *, frames: Optional[int] = None, repeats: int = 3,

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple, Union
@@ -39,7 +40,7 @@ from .errors import ModelError, PipanError
 from .image import letterbox
 from .runtime import default_threads, interpreter_class
 from .skeleton import BLAZEPOSE33, to_coco18
-from .types import Person
+from .types import Person, PoseEstimatorBase, PoseOutput
 
 DETECTOR_FILE = "pose_detection.tflite"
 LANDMARK_FILE = "pose_landmark_full.tflite"
@@ -554,7 +555,7 @@ class _Net:
         return [self.interpreter.get_tensor(self.output_index(s))[0].copy() for s in shapes]
 
 
-class BlazePoseEstimator:
+class BlazePoseEstimator(PoseEstimatorBase):
     """BlazePose as a pipan pose estimator: ``estimate(frame_bgr) -> list[Person]``.
 
     ``max_people``: people per frame at most (one landmark run per detection, best first).
@@ -665,10 +666,13 @@ class BlazePoseEstimator:
         self._tracked = following if self.track else []
         return people
 
-    def estimate(self, frame_bgr: np.ndarray) -> List[Person]:
-        """Everyone found in a BGR frame, as COCO-18 ``Person``s in frame pixels."""
+    def estimate_timed(self, frame_bgr: np.ndarray) -> PoseOutput:
+        """Everyone found in a BGR frame, as COCO-18 ``Person``s in frame pixels. BlazePose
+        has no maps to decode into people: its whole time is ``net_s``."""
+        t0 = time.perf_counter()
         H, W = np.asarray(frame_bgr).shape[:2]
-        return [r.to_person((H, W)) for r in self.estimate_blazepose(frame_bgr)]
+        people = [r.to_person((H, W)) for r in self.estimate_blazepose(frame_bgr)]
+        return PoseOutput(people, net_s=time.perf_counter() - t0)
 
 
 def _check_frame(frame: np.ndarray) -> np.ndarray:

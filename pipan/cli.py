@@ -389,32 +389,6 @@ def benchmark(video, frames, repeats, draw, no_reference, clock, as_json, thread
 TRAIN_INSTALL = 'pip install -e ".[train]"'
 
 
-def _converter_module():
-    """``converters.convert``, loaded only when asked for: the runtime never needs
-    TensorFlow, so a Pi install says what to install instead of failing on import."""
-    import importlib
-    import importlib.util
-
-    missing = MissingDependencyError(
-        f"pipan convert needs TensorFlow and the converters package: from a pipan "
-        f"checkout, run {TRAIN_INSTALL}")
-    try:
-        if importlib.util.find_spec("tensorflow") is None:
-            raise missing
-        import os
-
-        from .logs import quiet_native_stderr
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
-        with quiet_native_stderr():  # and what it prints on fd 2 regardless
-            return importlib.import_module("converters.convert")
-    except ModuleNotFoundError as e:
-        if e.name and e.name.split(".")[0] in ("tensorflow", "keras", "converters"):
-            raise missing from None
-        raise
-    except ValueError:  # find_spec on a half-imported module
-        raise missing from None
-
-
 def _print_conversion_table(out: str, report: dict) -> None:
     acc, lat, v = report["accuracy"], report["latency_ms"], report["validation"]
 
@@ -482,19 +456,34 @@ def convert(model: str, calibration: str, out: str, io_type: str, allow_float_op
       pipan convert runs/action --calibration jhmdb14_split1.npz --out action.tflite
       pipan convert runs/pose --calibration coco-mini/ --out pose.tflite --stages 2
     """
-    from pathlib import Path
     import json
+    import os
+    from pathlib import Path
 
     from .fileio import StagedOutputs
+    from .logs import quiet_native_stderr
 
     out_path = Path(out)
     if out_path.suffix.lower() == ".json":
         raise PipanError(f"--out {out}: the model file must not end in .json "
                          f"(the report is written beside it as .json)")
-    conv = _converter_module()
-    result = conv.convert(model, calibration, io=io_type, allow_float_ops=allow_float_ops,
-                          max_drop=max_drop, force=force, stages=stages, samples=samples,
-                          seed=seed, threads=threads, range_percentile=range_percentile)
+    # The converter is workstation code (TensorFlow): loaded only here, and a runtime
+    # install (a Pi) says what to install instead of failing on the import.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
+    try:
+        with quiet_native_stderr():  # and what it prints on fd 2 regardless
+            import tensorflow  # noqa: F401
+            from converters.convert import convert as run
+    except ModuleNotFoundError as e:
+        if (e.name or "").split(".")[0] not in ("tensorflow", "keras", "converters",
+                                               "training"):
+            raise
+        raise MissingDependencyError(
+            f"pipan convert needs TensorFlow and the workstation packages: from a pipan "
+            f"checkout, run {TRAIN_INSTALL}") from None
+    result = run(model, calibration, io=io_type, allow_float_ops=allow_float_ops,
+                 max_drop=max_drop, force=force, stages=stages, samples=samples, seed=seed,
+                 threads=threads, range_percentile=range_percentile)
     try:  # the model and its report, committed together
         with StagedOutputs() as staged:
             staged.path(out_path).write_bytes(result.model_bytes)

@@ -1,9 +1,10 @@
 """Drawing with OpenCV only: skeletons, track ids and action captions on frames (as the
-paper's figure 5), an FPS counter, and the per-person timeline chart."""
+paper's figure 5), an FPS counter, and the per-person timeline chart. ``annotate`` is what
+``pipan.pipeline.Pipeline.run`` draws every annotated frame with."""
 from __future__ import annotations
 
 import colorsys
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -69,6 +70,18 @@ def draw_frame(img: np.ndarray, people: Sequence, captions: Dict[int, str],
         s = max(1, round(max(img.shape[:2]) / 480))
         _text(img, f"{fps:.1f} FPS", (8 * s, 20 * s), 0.55 * s, (255, 255, 255), s)
     return img
+
+
+def annotate(image: np.ndarray, people: Sequence, captions: Dict[int, str],
+             fps: Optional[float] = None,
+             size: Optional[Tuple[int, int]] = None) -> np.ndarray:
+    """A drawn copy of a frame (``draw_frame``), resized to ``size`` (width, height) first
+    when given and different (a video writer needs one size throughout)."""
+    if size is not None and image.shape[:2] != (size[1], size[0]):
+        image = cv2.resize(image, size)
+    else:
+        image = image.copy()
+    return draw_frame(image, people, captions, fps)
 
 
 def timeline_image(segments: Sequence[Segment], labels: Sequence[str],

@@ -2,8 +2,9 @@
 closes, a periodic status, an optional window and an optional MJPEG server.
 
 Ending: the source ends, ``max_frames`` are done, ``stop`` is set (e.g. by SIGTERM), the
-window's q/Esc, or Ctrl-C. Every way closes the open segments (reported like the others)
-before returning, so files written by the callbacks are complete.
+window's q/Esc, or Ctrl-C. Every way closes the open segments (reported like the others,
+from the pipeline run's final result) before returning, so files written by the callbacks
+are complete.
 """
 from __future__ import annotations
 
@@ -14,9 +15,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from .draw import draw_frame
 from .errors import MissingDependencyError, PipanError
-from .pipeline import Pipeline, StageTimes, frames_with_decode_time
+from .pipeline import Pipeline, StageTimes
 from .serve import FrameServer
 from .types import Segment
 from .video import FrameSource
@@ -66,43 +66,44 @@ def run_live(source: FrameSource, pipeline: Pipeline, *,
     ``max_frames``), "stopped" (``stop`` set or window closed) or "interrupted" (Ctrl-C)."""
     T: StageTimes = pipeline.times
     how = "ended"
-    t_start = time.perf_counter()
-    last_t, last_n = t_start, 0
-    fps_now = 0.0
+
+    def stopping() -> bool:
+        nonlocal how
+        if how == "ended" and stop is not None and stop.is_set():
+            how = "stopped"
+        return how != "ended"
+
+    def drawing() -> bool:
+        return show or (server is not None and server.watching)
+
+    last_t, last_n = time.perf_counter(), T.frames
     try:
-        for frame in frames_with_decode_time(source, T, max_frames):
-            result = pipeline.process(frame)
-            for seg in result.closed:
-                on_segment(seg)
-            now = time.perf_counter()
-            if now - last_t >= status_every:
-                fps_now = (T.frames - last_n) / (now - last_t)
-                last_t, last_n = now, T.frames
-                if on_status is not None:
-                    on_status(LiveStatus(T.frames, fps_now, len(result.tracks)))
-            if show or (server is not None and server.watching):
-                t0 = time.perf_counter()
-                image = draw_frame(frame.image.copy(), result.tracks,
-                                   pipeline.captions(result), fps_now or None)
-                if server is not None:
-                    server.publish(image)
-                if show:
-                    import cv2
-                    cv2.imshow(WINDOW, image)
-                    if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
-                        how = "stopped"
-                T.add("drawing", time.perf_counter() - t0)
-            if stop is not None and stop.is_set():
-                how = "stopped"
-            if how != "ended":
-                break
-    except KeyboardInterrupt:
+        for result in pipeline.run(source, max_frames=max_frames, stop=stopping,
+                                   draw=drawing):
+            try:
+                for seg in result.closed:
+                    on_segment(seg)
+                if result.final:
+                    continue
+                now = time.perf_counter()
+                if now - last_t >= status_every:
+                    fps_now = (T.frames - last_n) / (now - last_t)
+                    last_t, last_n = now, T.frames
+                    if on_status is not None:
+                        on_status(LiveStatus(T.frames, fps_now, len(result.tracks)))
+                if result.annotated is not None:
+                    if server is not None:
+                        server.publish(result.annotated)
+                    if show:
+                        import cv2
+                        cv2.imshow(WINDOW, result.annotated)
+                        if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+                            how = "stopped"
+            except KeyboardInterrupt:  # here: the pipeline's run ends, and closes segments
+                how = "interrupted"
+    except KeyboardInterrupt:  # inside the pipeline: raised after its final result
         how = "interrupted"
     finally:
-        # Close open segments even when the source failed (camera lost), then re-raise.
-        for seg in pipeline.finish():
-            on_segment(seg)
-        T.wall += time.perf_counter() - t_start
         if show:
             import cv2
             cv2.destroyAllWindows()

@@ -1,12 +1,13 @@
 """The runtime pipeline: frames -> people -> tracks -> per-track action probabilities ->
-segments, with per-stage timing.
+segments, with per-stage timing. :meth:`Pipeline.run` is the one loop over a source's
+frames that every command iterates (``pipan recognize``, ``live``, ``benchmark``).
 
 The pose estimator and the action recognizer are passed in (any objects with the runtime
 API of docs/design.md), so tests and benchmarks can run the pipeline with stand-ins:
 
-- pose: ``estimate(frame_bgr) -> list[Person]``; optionally ``last_timing``, a dict of the
-  seconds its last call spent in ``"pose"`` (preprocessing + net) and ``"maps"`` (decoding
-  heatmaps and PAFs into people); without it the whole call counts as "pose".
+- pose: a :class:`pipan.types.PoseEstimatorBase`, whose ``estimate_timed(frame_bgr)``
+  returns a :class:`pipan.types.PoseOutput` (the people, and the estimator's own split of
+  its time between the net and decoding its maps into people);
 - action: ``labels``, ``update(track_id, keypoints18x3, time=seconds) -> probabilities``,
   ``forget(track_id)``.
 """
@@ -18,7 +19,12 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
+from .action import ActionRecognizer
+from .blazepose import BlazePoseEstimator
+from .draw import annotate
 from .errors import ModelError
+from .head import is_head_file, load_head_recognizer
+from .pose import PoseEstimator
 from .region import RegionPolicy, crop, to_frame
 from .segments import Segmenter
 from .smoothing import KeypointSmoother
@@ -79,7 +85,12 @@ class StageTimes:
 class FrameResult:
     """What the pipeline made of one frame. ``tracks``: people matched in this frame (on a
     frame skipped by ``every``, those of the last processed frame); ``probabilities``:
-    per track id; ``ended``: ids whose tracks ended here; ``closed``: segments closed here."""
+    per track id; ``ended``: ids whose tracks ended here; ``closed``: segments closed here;
+    ``image``: the frame as read (BGR); ``annotated``: a drawn copy when :meth:`Pipeline.run`
+    was asked to draw it.
+
+    The last result of :meth:`Pipeline.run` is ``final``: the source has ended, there is no
+    frame (no tracks, no image), and ``closed`` holds the segments that ended with it."""
 
     index: int
     time: float
@@ -88,6 +99,9 @@ class FrameResult:
     ended: List[int] = field(default_factory=list)
     closed: List[Segment] = field(default_factory=list)
     processed: bool = True
+    image: Optional[np.ndarray] = None
+    annotated: Optional[np.ndarray] = None
+    final: bool = False
 
 
 class Pipeline:
@@ -128,6 +142,9 @@ class Pipeline:
         self.regions: Optional[RegionPolicy] = (
             regions if isinstance(regions, RegionPolicy) else None)
         self._last: Optional[FrameResult] = None
+        #: frames per second over the last frames of :meth:`run` (smoothed; what the
+        #: annotated frames show), None before the second frame
+        self.recent_fps: Optional[float] = None
 
     def process(self, frame: Frame) -> FrameResult:
         """Run one frame through every stage (or reuse the last result on skipped frames)."""
@@ -136,25 +153,22 @@ class Pipeline:
         if self._last is not None and frame.index % self.every:
             last = self._last
             return FrameResult(frame.index, frame.time, last.tracks, last.probabilities,
-                               processed=False)
+                               processed=False, image=frame.image)
         T.processed += 1
         clock = T.clock
         t0 = clock()
         box = None if self.regions is None else self.regions.region(
             frame.time, self.tracker.skeletons(), frame.image.shape[:2],
             pending=self.tracker.tentative > 0)
-        people = to_frame(self.pose.estimate(crop(frame.image, box)), box)
+        found = self.pose.estimate_timed(crop(frame.image, box))
+        people = to_frame(found.people, box)
         t1 = clock()
-        timing = getattr(self.pose, "last_timing", None)
-        if timing and "maps" in timing:
-            # the estimator's split (its own wall clock) applied to this call's time on
-            # the pipeline's clock, so CPU-time benchmarks stay consistent
-            total = float(timing.get("pose", 0.0)) + float(timing["maps"])
-            maps = (t1 - t0) * float(timing["maps"]) / total if total > 0 else 0.0
-            T.add("pose", t1 - t0 - maps)
-            T.add("maps", maps)
-        else:
-            T.add("pose", t1 - t0)
+        # the estimator's split (its own wall clock) applied to this call's time on the
+        # pipeline's clock, so CPU-time benchmarks stay consistent
+        total = found.net_s + found.maps_s
+        maps = (t1 - t0) * found.maps_s / total if total > 0 else 0.0
+        T.add("pose", t1 - t0 - maps)
+        T.add("maps", maps)
         if self.min_score > 0:
             people = [p for p in people if p.score >= self.min_score]
         tracks = self.tracker.update(people)
@@ -183,8 +197,55 @@ class Pipeline:
         for tid in ended:
             closed += self.segmenter.close(tid)
         T.add("segments", clock() - t3)
-        self._last = FrameResult(frame.index, frame.time, tracks, probs, ended, closed)
+        self._last = FrameResult(frame.index, frame.time, tracks, probs, ended, closed,
+                                 image=frame.image)
         return self._last
+
+    def run(self, source: FrameSource, *, max_frames: Optional[int] = None,
+            stop: Optional[Callable[[], bool]] = None,
+            draw: Union[bool, Callable[[], bool]] = False,
+            size: Optional[Tuple[int, int]] = None) -> Iterator[FrameResult]:
+        """Every frame of ``source`` through the pipeline, in order, then one ``final``
+        result carrying the segments closed at the end (:meth:`finish`).
+
+        Ends after ``max_frames`` frames, when the source ends, or when ``stop()`` is true
+        after a frame's result was handled. ``draw``: give each result an ``annotated``
+        copy of its frame (skeletons, ids, captions, FPS), or a function asked per frame
+        whether to; ``size``: (width, height) of the annotated frames (default: the
+        frame's own). Times "decode" (waiting for frames), every stage, "drawing" and the
+        wall clock from the first frame request to the final result into ``self.times``.
+
+        Should the source or a stage raise (a camera lost, Ctrl-C), the final result still
+        comes, and the exception is raised after it: nothing said so far is lost.
+        """
+        T = self.times
+        clock = T.clock
+        t_start = previous = clock()
+        error: Optional[BaseException] = None
+        try:
+            for frame in frames_with_decode_time(source, T, max_frames):
+                result = self.process(frame)
+                now = clock()
+                dt, previous = now - previous, now
+                if dt > 0:  # smoothed processing rate
+                    self.recent_fps = (1 / dt if self.recent_fps is None
+                                       else 0.9 * self.recent_fps + 0.1 / dt)
+                if draw is True or (callable(draw) and draw()):
+                    result.annotated = annotate(result.image, result.tracks,
+                                                self.captions(result), self.recent_fps, size)
+                    T.add("drawing", clock() - now)
+                yield result
+                if stop is not None and stop():
+                    break
+        except (Exception, KeyboardInterrupt) as e:  # not GeneratorExit: no yield then
+            error = e
+        closed = self.finish()
+        T.wall += clock() - t_start
+        last = self._last
+        yield FrameResult(T.frames, last.time if last is not None else 0.0, [], {},
+                          closed=closed, processed=False, final=True)
+        if error is not None:
+            raise error
 
     def captions(self, result: FrameResult) -> Dict[int, str]:
         """Per track id: its current (smoothed) action and that action's probability now."""
@@ -233,11 +294,9 @@ def load_pose(backend: str = "pipan", model_path: Optional[str] = None,
     """The pose estimator of ``backend`` ("pipan": pipan's own int8 net; "blazepose": the
     BlazePose reference), from ``model_path`` or the bundled model."""
     if backend == "pipan":
-        return _construct("pipan.pose", "PoseEstimator", threads=threads,
-                          model_path=model_path)
+        return PoseEstimator(threads=threads, model_path=model_path)
     if backend == "blazepose":  # two files: model_path names their folder
-        return _construct("pipan.blazepose", "BlazePoseEstimator", threads=threads,
-                          model_dir=model_path)
+        return BlazePoseEstimator(threads=threads, model_dir=model_path)
     raise ModelError(f"unknown pose backend {backend!r} (choose {', '.join(POSE_BACKENDS)})")
 
 
@@ -264,20 +323,6 @@ def load_action(model_path: Optional[str] = None, threads: Optional[int] = None,
     """The action recognizer from ``model_path`` or the bundled model; ``decay``: see
     ``action_decay``. A learned head (``pipan learn``, told by the file's content) runs
     over its base model."""
-    if model_path is not None:
-        from .head import is_head_file, load_head_recognizer
-        if is_head_file(model_path):
-            return load_head_recognizer(model_path, threads=threads, decay=decay)
-    return _construct("pipan.action", "ActionRecognizer", model_path=model_path,
-                      threads=threads, decay=decay)
-
-
-def _construct(module: str, cls: str, **kwargs):
-    import importlib
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as e:
-        if e.name != module:
-            raise
-        raise ModelError(f"{module} is not part of this installation") from None
-    return getattr(mod, cls)(**kwargs)
+    if model_path is not None and is_head_file(model_path):
+        return load_head_recognizer(model_path, threads=threads, decay=decay)
+    return ActionRecognizer(model_path=model_path, threads=threads, decay=decay)

@@ -11,7 +11,7 @@ import numpy as np
 from .decode import decode
 from .errors import ModelError
 from .image import Letterbox, letterbox, to_net_input
-from .types import Person
+from .types import Person, PoseEstimatorBase, PoseOutput
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "pose.tflite"
 
@@ -27,7 +27,7 @@ def to_frame(people: List[Person], lb: Letterbox) -> List[Person]:
     return out
 
 
-class PoseEstimator:
+class PoseEstimator(PoseEstimatorBase):
     """Multi-person 2D pose from BGR frames with pipan's int8 pose net.
 
     ``model_path``: a pose ``.tflite`` (default: the bundled ``pipan/models/pose.tflite``);
@@ -50,22 +50,20 @@ class PoseEstimator:
                              f"{sorted(self.model.output_names)})")
         self.input_size = self.model.input_shape("image")[1]
         self.decode_options = decode_options
-        #: seconds the last estimate() spent in "pose" (letterbox + net) and "maps"
-        #: (decoding heatmaps/PAFs into people); read by pipan.pipeline's stage timing
-        self.last_timing = {"pose": 0.0, "maps": 0.0}
 
-    def estimate(self, frame_bgr: np.ndarray) -> List[Person]:
+    def estimate_timed(self, frame_bgr: np.ndarray) -> PoseOutput:
         """People in one BGR uint8 frame (H, W, 3), keypoints in the frame's pixels,
-        most confident first. An empty frame (no pixels) gives an empty list."""
+        most confident first, with the seconds spent in letterbox + net (``net_s``) and in
+        decoding heatmaps/PAFs into people (``maps_s``). An empty frame (no pixels) gives
+        no people."""
         frame = np.asarray(frame_bgr)
         if frame.ndim != 3 or frame.shape[2] != 3:
             raise ValueError(f"expected a BGR frame (H, W, 3), got shape {frame.shape}")
         if frame.shape[0] == 0 or frame.shape[1] == 0:
-            return []
+            return PoseOutput([])
         t0 = time.perf_counter()
         rgb, lb = letterbox(frame, self.input_size)
         out = self.model(image=to_net_input(rgb)[None])
         t1 = time.perf_counter()
         people = to_frame(decode(out["heatmaps"], out["pafs"], **self.decode_options), lb)
-        self.last_timing = {"pose": t1 - t0, "maps": time.perf_counter() - t1}
-        return people
+        return PoseOutput(people, net_s=t1 - t0, maps_s=time.perf_counter() - t1)

@@ -4,14 +4,13 @@ together by pipan.outputs (nothing half-written or replaced in part on error, Ct
 SIGTERM)."""
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence
 
-from .draw import draw_frame, timeline_image
+from .draw import timeline_image
 from .errors import PipanError
 from .outputs import RecognizeOutputs, check_output_paths
-from .pipeline import FrameResult, Pipeline, StageTimes, frames_with_decode_time
+from .pipeline import FrameResult, Pipeline, StageTimes
 from .types import Segment
 from .video import FrameSource, SourceInfo
 
@@ -68,28 +67,15 @@ def _recognize(source, pipeline, output, plot, frames_json, progress) -> Recogni
     seen = False
     with RecognizeOutputs(output=output, frames_json=frames_json, plot=plot, fps=info.fps,
                           size=(info.width, info.height)) as outs:
-        t_start = time.perf_counter()
-        fps_est = None
-        t_prev = t_start
-        for frame in frames_with_decode_time(source, T):
-            result = pipeline.process(frame)
+        for result in pipeline.run(source, draw=outs.wants_video):
             segments.extend(result.closed)
             seen = seen or bool(result.tracks)
             if result.processed:
                 outs.frame_record(frame_record(result, pipeline.labels))
-            if outs.wants_video:
-                t0 = time.perf_counter()
-                dt, t_prev = t0 - t_prev, t0  # the FPS drawn: smoothed processing rate
-                if dt > 0:
-                    fps_est = 1 / dt if fps_est is None else 0.9 * fps_est + 0.1 / dt
-                image = draw_frame(frame.image.copy(), result.tracks,
-                                   pipeline.captions(result), fps_est)
-                outs.video_frame(image)
-                T.add("drawing", time.perf_counter() - t0)
-            if progress is not None:
+            if result.annotated is not None:
+                outs.video_frame(result.annotated)
+            if progress is not None and not result.final:
                 progress(1)
-        segments.extend(pipeline.finish())
-        T.wall += time.perf_counter() - t_start
         segments.sort(key=lambda s: (s.person, s.start))
         chart = None
         if plot is not None:

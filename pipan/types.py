@@ -1,8 +1,9 @@
 """Plain types passed between pipeline stages (never bare tuples of arrays)."""
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Tuple
+from typing import List, NamedTuple, Tuple
 
 import numpy as np
 
@@ -74,3 +75,29 @@ class TrackPrediction:
     @property
     def confidence(self) -> float:
         return float(np.max(self.probabilities))
+
+
+class PoseOutput(NamedTuple):
+    """The people a pose estimator found in one frame, and how its time split: ``net_s``
+    seconds preparing the image and running the net(s), ``maps_s`` seconds decoding the
+    net's maps into people (0 for an estimator without that stage). The pipeline's clock
+    times the whole call; this split only divides it between its "pose" and "maps" stages.
+    """
+
+    people: List[Person]
+    net_s: float = 0.0
+    maps_s: float = 0.0
+
+
+class PoseEstimatorBase(ABC):
+    """What the pipeline asks of a pose estimator: ``estimate_timed``. ``estimate`` (the
+    people alone) follows from it."""
+
+    @abstractmethod
+    def estimate_timed(self, frame_bgr: np.ndarray) -> PoseOutput:
+        """People in one BGR uint8 frame (H, W, 3), keypoints in the frame's pixels, with
+        the estimator's own time split."""
+
+    def estimate(self, frame_bgr: np.ndarray) -> List[Person]:
+        """People in one BGR uint8 frame (H, W, 3), keypoints in the frame's pixels."""
+        return self.estimate_timed(frame_bgr).people

@@ -135,7 +135,7 @@ def make_pose_dir(path: Path, images: Path, seed: int = 0) -> Path:
             layer.set_weights(w)
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
-            a = np.asarray(keras.Model(model.inputs, layer.input)(x, training=False))
+            a = np.asarray(keras.Model(model.inputs, layer.input)([x], training=False))
             mean, var = a.mean(axis=(0, 1, 2)), a.var(axis=(0, 1, 2))
             gamma, beta, _, _ = layer.get_weights()
             layer.set_weights([gamma, beta, mean, var + var.mean() + 1e-6])

@@ -15,7 +15,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from pipan.skeleton import JOINT_INDEX
-from pipan.types import Person
+from pipan.types import Person, PoseEstimatorBase, PoseOutput
 
 # An upright figure 100 px tall, centred on (0, 0): (x, y) per COCO-18 joint.
 _TEMPLATE = {
@@ -100,28 +100,28 @@ class Scene:
         return max(a.leave for a in self.actors)
 
 
-class FakePose:
+class FakePose(PoseEstimatorBase):
     """Pose estimator stand-in: returns the scene's people for the n-th call (frames are
     ignored), or for the frame index written in the image's first pixels when
-    ``index_from_image``. Optional ``last_timing`` like the real estimator may expose."""
+    ``index_from_image``. ``split``: the (net, maps) seconds it reports, as the real
+    estimator reports its own (default: none, the whole call is the net's)."""
 
     def __init__(self, scene: Scene, index_from_image: bool = False, fail_at: int = -1,
-                 fail_with: BaseException = KeyboardInterrupt(), timing: bool = False):
+                 fail_with: BaseException = KeyboardInterrupt(),
+                 split: Tuple[float, float] = (0.0, 0.0)):
         self.scene = scene
         self.calls = 0
         self.index_from_image = index_from_image
         self.fail_at = fail_at
         self.fail_with = fail_with
-        self.last_timing: Optional[Dict[str, float]] = {} if timing else None
+        self.split = split
 
-    def estimate(self, frame_bgr: np.ndarray) -> List[Person]:
+    def estimate_timed(self, frame_bgr: np.ndarray) -> PoseOutput:
         n = decode_index(frame_bgr) if self.index_from_image else self.calls
         self.calls += 1
         if self.calls - 1 == self.fail_at:
             raise self.fail_with
-        if self.last_timing is not None:
-            self.last_timing = {"pose": 0.0, "maps": 0.0}
-        return self.scene.people(n)
+        return PoseOutput(self.scene.people(n), *self.split)
 
 
 class FakeAction:

@@ -16,7 +16,7 @@ from training.action.export import keras_step_fn, step_from_sequence_model  # no
 from training.action.layers import (GraphConv, JointAttention, JointDense, RunningStats,  # noqa: E402
                                     SoftAssignPool, normalized_adjacency)
 from training.action.model import build_action_model  # noqa: E402
-from training.action.quantize import calibration_samples, step_to_int8  # noqa: E402
+from converters.action_int8 import calibration_samples, step_to_int8  # noqa: E402
 
 TINY = dict(hidden=16, gcn_units=8, attention_units=8, clusters=3)
 

@@ -156,7 +156,6 @@ def test_demo_runs_or_says_it_is_missing(fakes):
 
 @pytest.mark.parametrize("module", ["pipan.pose", "pipan.action"])
 def test_unreadable_model(tmp_path, video, module, monkeypatch):
-    pytest.importorskip(module)
     if module == "pipan.action":  # the pose model loads first: a stand-in for it
         monkeypatch.setattr(pipan.pipeline, "load_pose",
                             lambda *a, **k: FakePose(two_people_scene()))

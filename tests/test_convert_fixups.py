@@ -1,14 +1,20 @@
 """converters.fixups.add_zero_biases: every int8 FULLY_CONNECTED gets a bias tensor (what
 tflite-runtime 2.14 on armv7 needs), the numbers stay exactly the same, metadata still
-embeds, and ``int8_tflite`` (so ``pipan convert`` and training's ``step_to_int8``) applies it."""
+embeds, and ``int8_tflite`` (so ``pipan convert`` and ``converters.action_int8.step_to_int8``)
+applies it."""
 import numpy as np
 import pytest
 
 tf = pytest.importorskip("tensorflow")
 
+from converters.convert import CONVERTER_WARNINGS  # noqa: E402
 from converters.fixups import add_zero_biases  # noqa: E402
 from converters.metadata import embed_metadata  # noqa: E402
 from pipan.runtime import TFLiteModel, read_metadata_bytes  # noqa: E402
+
+# The tests' own TensorFlow conversions give the converter's warnings, as pipan's do
+pytestmark = [pytest.mark.filterwarnings(f"ignore:{message}:UserWarning")
+              for message in CONVERTER_WARNINGS]
 
 
 def _model():
@@ -108,7 +114,7 @@ def test_metadata_embeds_after_the_fix(raw):
 
 def test_int8_conversion_paths_apply_it():
     from converters.convert import int8_tflite
-    from training.action.quantize import step_to_int8
+    from converters.action_int8 import step_to_int8
     model = _model()
     data, left = int8_tflite(model, _rep, io="int8")
     assert not left and None not in _fc_biases(data)

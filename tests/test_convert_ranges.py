@@ -8,9 +8,13 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 import keras  # noqa: E402
 
-from converters.convert import ConversionError, int8_tflite  # noqa: E402
+from converters.convert import CONVERTER_WARNINGS, ConversionError, int8_tflite  # noqa: E402
 from converters.ranges import clip_ranges  # noqa: E402
 from pipan.runtime import TFLiteModel  # noqa: E402
+
+# The tests' own TensorFlow conversions give the converter's warnings, as pipan's do
+pytestmark = [pytest.mark.filterwarnings(f"ignore:{message}:UserWarning")
+              for message in CONVERTER_WARNINGS]
 
 
 def _model():

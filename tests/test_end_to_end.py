@@ -47,7 +47,7 @@ from click.testing import CliRunner
 
 import pipan
 from pipan.cli import cli
-from pipan.truth import TruthPose
+from training.synth.truth import TruthPose
 
 MODELS = Path(pipan.__file__).parent / "models"
 DEMO, TRUTH = MODELS / "demo.mp4", MODELS / "demo.json"
@@ -75,9 +75,9 @@ def compare_to_truth(truth, pose, action, match_fraction=MATCH_FRACTION, max_ids
                      smoother=None, chance_factor=CHANCE_FACTOR):
     """Run the demo through the pipeline with ``pose`` and ``action`` (keypoint smoothing:
     the pipeline's default unless ``smoother`` says), score it against the ground truth
-    (``pipan.truth``) and assert the tolerances of the module docstring."""
+    (``training.synth.truth``) and assert the tolerances of the module docstring."""
     from pipan.pipeline import SMOOTH_KEYPOINTS, Pipeline
-    from pipan.truth import run, score
+    from training.synth.truth import run, score
 
     pipe = Pipeline(pose, action,
                     smoother=SMOOTH_KEYPOINTS if smoother is None else smoother)
@@ -143,8 +143,8 @@ class OraclePose(TruthPose):
         self.rng = np.random.default_rng(0)
         self.seen = {}
 
-    def estimate(self, frame):
-        from pipan.types import Person
+    def estimate_timed(self, frame):
+        from pipan.types import Person, PoseOutput
         n = self.n
         out = []
         for i, k in self.people():
@@ -152,7 +152,7 @@ class OraclePose(TruthPose):
             self.seen = {key: v for key, v in self.seen.items() if v[1] >= n - 1}
             self.seen[k.tobytes()] = (i, n)
         self.rng.shuffle(out)
-        return out
+        return PoseOutput(out)
 
 
 class OracleAction:

@@ -18,7 +18,7 @@ from pipan.dataset import SkeletonDataset, save
 from pipan.head import UNKNOWN, load_head
 from pipan.learn import choose_threshold, folds, main_person
 from pipan.skeleton import COCO18, JOINT_INDEX
-from pipan.types import Person
+from pipan.types import Person, PoseEstimatorBase, PoseOutput
 from runtime_fakes import figure
 
 pytestmark = pytest.mark.skipif(not DEFAULT_MODEL.is_file(), reason="no bundled action model")
@@ -237,7 +237,7 @@ def test_folds_and_threshold():
 
 # --- videos (stand-in pose estimator) ------------------------------------------------------
 
-class ColourPose:
+class ColourPose(PoseEstimatorBase):
     """Pose stand-in: one person whose motion follows the frame's colour (blue: waving,
     red: squatting, black: nobody), animated by the call count."""
 
@@ -245,14 +245,14 @@ class ColourPose:
         self.calls = 0
         self.rng = np.random.default_rng(0)
 
-    def estimate(self, frame):
+    def estimate_timed(self, frame):
         self.calls += 1
         b, _, r = (float(frame[..., c].mean()) for c in range(3))
         if max(b, r) < 40:
-            return []
+            return PoseOutput([])
         action = "wave" if b > r else "squat"
         kp = motion(action, self.calls, np.random.default_rng(self.calls // 1000))[-1]
-        return [Person(keypoints=kp, score=0.9)]
+        return PoseOutput([Person(keypoints=kp, score=0.9)])
 
 
 def colour_video(path, colour, frames=45, fourcc="MJPG"):

@@ -9,7 +9,8 @@ import pytest
 from pipan.draw import draw_person, timeline_image, track_colour
 from pipan.pipeline import STAGES, Pipeline
 from pipan.recognize import format_timeline, recognize
-from pipan.types import Segment
+from pipan.tracker import Tracker
+from pipan.types import PoseOutput, Segment
 from pipan.video import ArraySource, Frame, VideoFileSource
 from runtime_fakes import LABELS, Actor, FakeAction, FakePose, Scene, two_people_scene
 
@@ -41,6 +42,51 @@ def test_two_people_scene_segments_match_the_script():
     assert result.times.steps == 2 * (scene.length - (pipe.tracker.min_hits - 1))
     text = format_timeline(result.segments)
     assert text.startswith("Person 1") and "Person 2" in text and "wave" in text
+
+
+def test_run_ends_with_a_final_result_holding_the_segments_closed_at_the_end():
+    scene = two_people_scene()
+    pipe = Pipeline(FakePose(scene), FakeAction(), min_duration=0.3, regions=False)
+    results = list(pipe.run(ArraySource(blank_frames(scene.length), fps=FPS)))
+    assert [r.final for r in results] == [False] * scene.length + [True]
+    final = results[-1]
+    assert final.tracks == [] and final.image is None and not final.processed
+    # both people are still there at the end: their last segments close with the source
+    assert sorted(s.person for s in final.closed) == [1, 2]
+    compare([s for r in results for s in r.closed], scene)
+    assert pipe.times.frames == scene.length and pipe.times.wall > 0
+    assert all(r.annotated is None for r in results)  # nothing drawn unless asked
+
+
+def test_run_gives_its_final_result_then_the_sources_failure():
+    from pipan.errors import VideoError
+
+    class Lost(ArraySource):
+        def __iter__(self):
+            yield from super().__iter__()
+            raise VideoError("camera 0: lost")
+
+    scene = two_people_scene()
+    pipe = Pipeline(FakePose(scene), FakeAction(), min_duration=0.3, regions=False)
+    seen = []
+    with pytest.raises(VideoError, match="lost"):
+        for r in pipe.run(Lost(blank_frames(60), fps=FPS)):
+            seen.append(r)
+    assert len(seen) == 61 and seen[-1].final
+    assert {s.person for s in seen[-1].closed} == {1, 2}
+
+
+def test_run_stops_when_asked_and_draws_at_the_size_asked():
+    scene = two_people_scene()
+    pipe = Pipeline(FakePose(scene), FakeAction(), regions=False,
+                    tracker=Tracker(min_hits=1))  # people drawn from the first frame
+    results = list(pipe.run(ArraySource(blank_frames(30), fps=FPS), draw=True, size=(64, 48),
+                            stop=lambda: pipe.times.frames >= 5))
+    assert len(results) == 6 and results[-1].final and results[-1].annotated is None
+    for r in results[:-1]:
+        assert r.annotated.shape == (48, 64, 3) and r.annotated.max() > 0  # skeletons
+        assert r.image.shape == (240, 320, 3) and r.image.max() == 0  # the frame untouched
+    assert pipe.times.seconds["drawing"] > 0 and pipe.recent_fps > 0
 
 
 def test_every_n_skips_pose_but_keeps_timeline():
@@ -77,7 +123,7 @@ def test_ended_tracks_are_forgotten_and_their_segments_closed():
 
 def test_stage_times_split_pose_and_maps_when_the_estimator_reports_it():
     scene = two_people_scene()
-    pipe = Pipeline(FakePose(scene, timing=True), FakeAction(), regions=False)
+    pipe = Pipeline(FakePose(scene, split=(0.002, 0.001)), FakeAction(), regions=False)
     recognize(ArraySource(blank_frames(20), fps=FPS), pipe)
     ms = pipe.times.per_frame_ms()
     assert set(ms) == set(STAGES)
@@ -91,9 +137,9 @@ def test_min_score_drops_weak_people():
     scene = two_people_scene()
 
     class Weak(FakePose):
-        def estimate(self, frame):
-            people = super().estimate(frame)
-            return [people[0]] + [type(p)(p.keypoints, 0.1) for p in people[1:]]
+        def estimate_timed(self, frame):
+            people = super().estimate_timed(frame).people
+            return PoseOutput([people[0]] + [type(p)(p.keypoints, 0.1) for p in people[1:]])
 
     pipe = Pipeline(Weak(scene), FakeAction(), min_score=0.5, regions=False)
     r = recognize(ArraySource(blank_frames(30), fps=FPS), pipe)
@@ -154,13 +200,7 @@ def test_timeline_image_has_a_bar_per_segment():
 def test_pose_and_maps_split_follows_the_estimators_own_proportions():
     scene = two_people_scene()
 
-    class Split(FakePose):
-        def estimate(self, frame):
-            people = super().estimate(frame)
-            self.last_timing = {"pose": 0.003, "maps": 0.001}
-            return people
-
-    pipe = Pipeline(Split(scene), FakeAction(), regions=False)
+    pipe = Pipeline(FakePose(scene, split=(0.003, 0.001)), FakeAction(), regions=False)
     recognize(ArraySource(blank_frames(10), fps=FPS), pipe)
     s = pipe.times.seconds
     assert s["maps"] > 0

@@ -45,7 +45,7 @@ def test_bundled_model_loads_and_handles_odd_frames():
 def test_bundled_model_finds_synthetic_people():
     """Golden-level check of net + decode + letterbox together on frames rendered with a
     seed unseen in training (the model card's held-out PCK is 0.50)."""
-    synth = pytest.importorskip("training.synth.coco")
+    from training.synth import coco as synth
     from training.pose.coco import annotation_people
     from training.pose.metrics import pck_counts
     est = pose.PoseEstimator(threads=1)

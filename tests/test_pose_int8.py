@@ -9,7 +9,7 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 pytest.importorskip("pycocotools")
-convert = pytest.importorskip("converters.convert")
+from converters import convert  # noqa: E402
 from pose_data import write_coco  # noqa: E402
 
 from pipan.pose import PoseEstimator  # noqa: E402

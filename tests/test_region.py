@@ -5,7 +5,7 @@ import pytest
 
 from pipan.pipeline import Pipeline
 from pipan.region import RegionPolicy, crop, joint_box, to_frame
-from pipan.types import Person
+from pipan.types import Person, PoseEstimatorBase, PoseOutput
 from pipan.video import ArraySource
 from runtime_fakes import FakeAction
 
@@ -62,19 +62,19 @@ def test_joint_box_and_crop_and_to_frame():
     assert moved[3, 2] == 0 and moved[3, 0] == kp[3, 0]  # absent joints stay where they were
 
 
-class BlobPose:
+class BlobPose(PoseEstimatorBase):
     """Finds the one bright rectangle in whatever image it is given (a region or the whole
     frame) and reports a skeleton over it in that image's pixels; records image sizes."""
 
     def __init__(self):
         self.sizes = []
 
-    def estimate(self, image):
+    def estimate_timed(self, image):
         self.sizes.append(image.shape[:2])
         ys, xs = np.nonzero(image[..., 0] > 128)
         if not len(xs):
-            return []
-        return [Person(skeleton(xs.min(), ys.min(), xs.max(), ys.max()), 0.9)]
+            return PoseOutput([])
+        return PoseOutput([Person(skeleton(xs.min(), ys.min(), xs.max(), ys.max()), 0.9)])
 
 
 def test_the_pipeline_looks_in_regions_and_reports_frame_pixels():

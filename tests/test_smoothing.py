@@ -5,7 +5,7 @@ import pytest
 from pipan.pipeline import Pipeline
 from pipan.smoothing import KeypointSmoother, alpha
 from pipan.tracker import Tracker
-from pipan.types import Person
+from pipan.types import Person, PoseEstimatorBase, PoseOutput
 from pipan.video import Frame
 
 
@@ -85,14 +85,14 @@ def test_bad_parameters():
         KeypointSmoother(beta=-1)
 
 
-class _Pose:
+class _Pose(PoseEstimatorBase):
     def __init__(self, seq):
         self.seq, self.n = seq, 0
 
-    def estimate(self, image):
+    def estimate_timed(self, image):
         kp = self.seq[self.n]
         self.n += 1
-        return [] if kp is None else [Person(kp, 0.9)]
+        return PoseOutput([] if kp is None else [Person(kp, 0.9)])
 
 
 class _Action:

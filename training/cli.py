@@ -7,6 +7,11 @@ import click
 
 from pipan.cli import PipanGroup
 
+from .action.cli import group as action_group
+from .distill.cli import group as distill_group
+from .pose.cli import group as pose_group
+from .synth.cli import group as synth_group
+
 
 #: Subcommand groups whose commands use TensorFlow.
 TENSORFLOW_GROUPS = ("action", "pose", "distill")
@@ -42,22 +47,8 @@ def cli(ctx: click.Context, verbose: bool) -> None:
         import_tensorflow_quietly()
 
 
-def _attach() -> None:
-    # Each group module defines `group`; imported lazily-by-name so one broken or
-    # not-yet-written part does not take the others down.
-    import importlib
-    for module in ("training.synth.cli", "training.pose.cli", "training.action.cli",
-                   "training.distill.cli"):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as e:
-            if e.name and module.startswith(e.name):
-                continue  # that part does not exist (yet)
-            raise
-        cli.add_command(mod.group)
-
-
-_attach()
+for _group in (synth_group, pose_group, action_group, distill_group):
+    cli.add_command(_group)
 
 
 def main() -> None:

@@ -2,12 +2,14 @@
 # Rebuild the bundled action model pipan/models/action.tflite from nothing but this checkout
 # (no third-party data goes into it): synthetic skeleton motions + synthetic videos run
 # through pipan's own runtime (bundled pose net, decoder, tracker, keypoint smoothing) ->
-# training -> int8 conversion -> evaluation. Run from the repository root; about 10 minutes
+# training -> int8 conversion -> evaluation. Runs from the repository root; about 10 minutes
 # of data and 15 of training on 2 busy CPU cores. Seeds fix the data and the initial
 # weights (CPU training is not bit-for-bit repeatable across machines/thread counts).
 # The detected clips depend on pipan/models/pose.tflite and pipan.smoothing: rebuild this
 # model whenever either changes.
 set -euo pipefail
+# From the repository root, and from a clean commit (training/clean_checkout.sh).
+source "$(dirname "$0")/../clean_checkout.sh"
 RUNS=${RUNS:-runs}
 PY=${PY:-python}
 mkdir -p "$RUNS"

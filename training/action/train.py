@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 import sys
 import time
 from dataclasses import asdict
@@ -25,6 +24,7 @@ from pipan.evaluate import score_predictions
 from pipan.fileio import atomic_path, atomic_write_text
 from pipan.skeleton import FEATURES
 
+from ..provenance import git_commit
 from .data import (NO_AUGMENT, Augment, augment_clip, clip_list, crop, features_of,
                    frame_weights, label_indices, pad_features, split, subsample)
 
@@ -42,16 +42,6 @@ DEFAULT_LAMBDA_JOINTS = 0.3
 
 class TrainingError(PipanError):
     """Training that cannot produce a usable model (e.g. a loss gone NaN)."""
-
-
-def git_commit() -> Optional[str]:
-    """The checkout's HEAD commit, or None outside a git checkout."""
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                             cwd=Path(__file__).resolve().parent, timeout=10)
-        return out.stdout.strip() or None if out.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 def predict_sequences(model, clips: Sequence[np.ndarray], batch_size: int = 64) -> List[np.ndarray]:

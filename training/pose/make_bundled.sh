@@ -3,10 +3,12 @@
 # synthetic frames, BlazePose (heavy) teacher labels of the real footage in ../shared,
 # negatives (footage with nobody), one training run from seeded random weights with
 # copy-paste augmentation, int8 conversion, and the figures of MODEL_CARD.md.
-# Run from the repository root; about 15 minutes of labelling and 60 of training on 2 CPU
+# Runs from the repository root; about 15 minutes of labelling and 60 of training on 2 CPU
 # cores. Seeds fix the data and the initial weights; CPU training is not bit-for-bit
 # repeatable across machines and thread counts.
 set -euo pipefail
+# From the repository root, and from a clean commit (training/clean_checkout.sh).
+source "$(dirname "$0")/../clean_checkout.sh"
 RUNS=${RUNS:-runs}
 PY=${PY:-python}
 SHARED=${SHARED:-../shared}

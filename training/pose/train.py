@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,23 +20,11 @@ import numpy as np
 from pipan.fileio import atomic_path, atomic_write, atomic_write_text
 from pipan.image import INPUT_SIZE
 
+from ..provenance import git_commit
 from .coco import CocoPoseData, DataError
 from .targets import MAP_SIZE, Augment, make_sample
 
 PathLike = Union[str, os.PathLike]
-
-
-def git_commit() -> str:
-    """The checkout's commit (with '+dirty' when it has uncommitted changes), or ''."""
-    root = Path(__file__).resolve().parents[2]
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                             text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=root, capture_output=True, text=True).stdout.strip()
-        return sha + ("+dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return ""
 
 
 def batches(data: CocoPoseData, batch_size: int, seed: int, start_epoch: int,
@@ -237,7 +224,7 @@ def train(data: Sequence[PathLike], out: PathLike, *, builder: Optional[dict] = 
         model.fit(train_ds, epochs=epochs, initial_epoch=start,
                   steps_per_epoch=steps_per_epoch, validation_data=val_ds,
                   validation_steps=val_steps or None, callbacks=[Checkpoint()],
-                  verbose=verbose)
+                  verbose=verbose, shuffle=False)  # the batches come in their seeded order
     seconds = time.time() - started
 
     with atomic_path(out / "model.keras") as tmp:

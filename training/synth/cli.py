@@ -1,6 +1,7 @@
 """``python -m training synth ...``: make synthetic skeletons, images and videos."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -161,7 +162,7 @@ def detected(out, videos, seed, seconds, people, size, fps, min_frames, max_fram
         lo, hi = (int(v) for v in people.split("-")) if "-" in people else (int(people),) * 2
     except ValueError:
         raise click.BadParameter(f"expected MIN-MAX such as 1-2, got {people!r}")
-    bar = click.progressbar(length=videos, label="videos", file=click.get_text_stream("stderr"))
+    bar = click.progressbar(length=videos, label="videos", file=sys.stderr)
     with bar:
         data, stats = _library(detected_dataset, videos, seed, seconds=seconds,
                                people=(lo, hi), fps=fps, width=w, height=h,

@@ -7,8 +7,8 @@ ways that noise model does not know. Here each video of ``detected_dataset`` is 
 with ``video.write_video`` (people chaining actions, a random camera, 30 fps), decoded
 with ``pipan.video.VideoFileSource`` and run through ``pipan.pipeline.Pipeline`` with the
 bundled (or given) ``pipan.pose.PoseEstimator`` -- the composition ``pipan recognize`` uses,
-smoothing at the runtime's default -- with a recorder in place of the action model, so the
-clips hold exactly the keypoints the action model is fed at run time.
+smoothing at the runtime's default -- and the clips are cut from its tracks' keypoints, so
+they hold exactly the keypoints the action model is fed at run time.
 
 Each track's frames are given to the ground-truth person whose sidecar keypoints they match
 best (OKS, ``MATCH_KAPPA``, at least ``MIN_OKS``), labelled with that person's segment at
@@ -67,19 +67,16 @@ def video_seeds(seed: int, videos: int) -> List[int]:
     return out
 
 
-class _Recorder:
-    """Stands in for the action model: records what it is fed, per track, per frame."""
+class _NoAction:
+    """Stands in for the action model (the clips are cut from what the pipeline's tracks
+    hold, which is what an action model is fed): uniform probabilities."""
 
     def __init__(self, labels: Sequence[str]):
         self.labels = tuple(labels)
-        self.frame = 0
-        self.fed: Dict[int, List[Tuple[int, np.ndarray]]] = {}
         self._uniform = np.full(len(self.labels), 1.0 / len(self.labels), np.float32)
 
     def update(self, track_id: int, keypoints: np.ndarray,
                time: Optional[float] = None) -> np.ndarray:
-        self.fed.setdefault(track_id, []).append(
-            (self.frame, np.array(keypoints, np.float32)))
         return self._uniform
 
     def forget(self, track_id: int) -> None:
@@ -138,22 +135,24 @@ def process_video(seed: int, *, seconds: float, people: int, fps: float, width: 
         path = Path(tmp) / f"v{seed}.mp4"
         doc = write_video(path, seed, seconds=seconds, people=people, width=width,
                           height=height, fps=fps)
-        rec = _Recorder(ACTIONS)
-        pipe = Pipeline(PoseEstimator(pose_model, threads=1), rec)
+        pipe = Pipeline(PoseEstimator(pose_model, threads=1), _NoAction(ACTIONS))
+        # per track: (frame index, keypoints) of every frame it was matched in, as the
+        # pipeline gives them to its action model (smoothed)
+        fed: Dict[int, List[Tuple[int, np.ndarray]]] = {}
         with VideoFileSource(path) as src:
-            for frame in src:
-                rec.frame = frame.index
-                pipe.process(frame)
-        pipe.finish()
+            for r in pipe.run(src):
+                for tr in r.tracks if r.processed else ():
+                    fed.setdefault(tr.id, []).append(
+                        (r.index, np.array(tr.person.keypoints, np.float32)))
     truths = [np.asarray(p["keypoints"], np.float32) for p in doc["people"]]
     segs = [p["frame_segments"] for p in doc["people"]]
     n_frames = int(doc["frames"])
     clips, labels = [], []
     matched = set()
-    for tid in sorted(rec.fed):
-        fed = rec.fed[tid]
+    for tid in sorted(fed):
+        frames = fed[tid]
         owner: List[Optional[Tuple[int, str]]] = []
-        for f, kp in fed:
+        for f, kp in frames:
             sims = [truth_oks(kp, tr[f]) for tr in truths]
             p = int(np.argmax(sims))
             if sims[p] < MIN_OKS:
@@ -162,7 +161,7 @@ def process_video(seed: int, *, seconds: float, people: int, fps: float, width: 
             label = next((lab for a, b, lab in segs[p] if a <= f < b), None)
             owner.append((p, label) if label is not None else None)
             matched.add((p, f))
-        for kp, label in cut(fed, owner, min_frames, max_frames):
+        for kp, label in cut(frames, owner, min_frames, max_frames):
             clips.append(kp)
             labels.append(label)
     visible = sum(int((tr[:, :, 2] > 0).any(-1).sum()) for tr in truths)

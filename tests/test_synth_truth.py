@@ -1,7 +1,7 @@
-"""pipan.truth: scoring a run against a synthetic video's ground truth (numpy only)."""
+"""training.synth.truth: scoring a run against a synthetic video's ground truth (numpy only)."""
 import numpy as np
 
-from pipan.truth import label_runs, score
+from training.synth.truth import label_runs, score
 from pipan.types import Segment
 
 

@@ -28,7 +28,9 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .types import Person, Segment
+from pipan.pipeline import Pipeline
+from pipan.types import Person, PoseEstimatorBase, PoseOutput, Segment
+from pipan.video import VideoFileSource
 
 MATCH_RADIUS = 0.15  # of the frame height
 MAIN_ID_SHARE = 0.1  # of the person's visible frames
@@ -103,7 +105,7 @@ def label_runs(segments: Sequence[Segment]) -> int:
     return sum(1 for i, lab in enumerate(labels) if i == 0 or lab != labels[i - 1])
 
 
-class TruthPose:
+class TruthPose(PoseEstimatorBase):
     """A pose "estimator" returning the sidecar's true skeletons of each frame in turn
     (joints outside the frame dropped, score 0.9; skeletons with < 3 joints left out):
     everything but the pose net. Yields people in the sidecar's order."""
@@ -124,24 +126,21 @@ class TruthPose:
         self.n += 1
         return out
 
-    def estimate(self, frame) -> List[Person]:
-        return [Person(k, 0.9) for _, k in self.people()]
+    def estimate_timed(self, frame) -> PoseOutput:
+        return PoseOutput([Person(k, 0.9) for _, k in self.people()])
 
 
-def run(video: Union[str, Path], pipeline) -> Tuple[List[Dict[int, Optional[np.ndarray]]],
-                                                    List[Segment]]:
+def run(video: Union[str, Path], pipeline: Pipeline
+        ) -> Tuple[List[Dict[int, Optional[np.ndarray]]], List[Segment]]:
     """Stream ``video`` through ``pipeline``: per frame {track id: track centre}, and every
     segment (closed along the way and at the end)."""
-    from .video import VideoFileSource
-
     tracks_at: List[Dict[int, Optional[np.ndarray]]] = []
     segments: List[Segment] = []
     with VideoFileSource(Path(video)) as src:
-        for frame in src:
-            r = pipeline.process(frame)
+        for r in pipeline.run(src):
             segments += r.closed
-            tracks_at.append({t.id: centre(t.person.keypoints) for t in r.tracks})
-    segments += pipeline.finish()
+            if not r.final:
+                tracks_at.append({t.id: centre(t.person.keypoints) for t in r.tracks})
     return tracks_at, segments
 
 

@@ -1,10 +1,9 @@
-"""Full-int8 conversion of the action step model with a representative dataset.
+"""The bare int8 action step: full-int8 conversion of a Keras step model with a
+representative dataset, without metadata or validation (what the action tests and
+benchmarks use to check int8 accuracy; ``pipan convert`` is the conversion for users).
 
 Calibration samples are real streaming states: each clip is run through the float step
-model so that ``h_prev`` takes the values it will take at run time. The project's converter
-(``converters``) owns conversion for users (``pipan convert``, with validation and pipan's
-metadata); ``step_to_int8`` is its bare int8 step, what the action tests and benchmarks use
-to check int8 accuracy.
+model so that ``h_prev`` takes the values it will take at run time.
 """
 from __future__ import annotations
 
@@ -12,9 +11,10 @@ from typing import Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
-from pipan.action import stream_step_inputs
+from training.action.export import keras_step_fn
 
-from .export import keras_step_fn
+from .calibration import stream_step_inputs
+from .convert import int8_tflite, range_percentile_for
 
 
 def calibration_samples(step, clips: Sequence[np.ndarray], limit: int = 500,
@@ -35,13 +35,11 @@ def step_to_int8(step, samples: Sequence[Dict[str, np.ndarray]],
                  range_percentile: Optional[float] = None) -> bytes:
     """Full-integer (int8 in, int8 out) TFLite bytes of the Keras step model.
 
-    Goes through the project's converter (``converters.convert.int8_tflite``), so the
-    result has the same post-conversion fixes and activation ranges as ``pipan convert``'s
-    action models (explicit zero biases, which tflite-runtime on armv7 needs; percentile
-    ranges; ``range_percentile`` overrides the converter's action default); no metadata,
-    no validation.
+    Goes through ``convert.int8_tflite``, so the result has the same post-conversion fixes
+    and activation ranges as ``pipan convert``'s action models (explicit zero biases, which
+    tflite-runtime on armv7 needs; percentile ranges; ``range_percentile`` overrides the
+    converter's action default); no metadata, no validation.
     """
-    from converters.convert import int8_tflite, range_percentile_for  # needs TF: lazy
 
     def representative() -> Iterator[Dict[str, np.ndarray]]:
         for s in samples:
