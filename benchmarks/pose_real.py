@@ -81,8 +81,8 @@ def speed(pose, frames: List[np.ndarray], landmarker, repeats: int, make) -> Dic
     for _ in range(repeats):
         pipe = make(18.0)
         with ArraySource(frames, fps=18.0) as src:
-            for frame in src:
-                pipe.process(frame)
+            for _ in pipe.run(src):
+                pass
         T = pipe.times
         stage.append(1000 * (T.seconds["pose"] + T.seconds["maps"]) / max(T.processed, 1))
         t0 = time.perf_counter()

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Rebuild the bundled pose model pipan/models/pose.tflite from this checkout and ../shared:
 # synthetic frames, BlazePose (heavy) teacher labels of the real footage in ../shared,
-# negatives (footage with nobody), one training run from seeded random weights with
-# copy-paste augmentation, int8 conversion, and the figures of MODEL_CARD.md.
-# Runs from the repository root; about 15 minutes of labelling and 60 of training on 2 CPU
-# cores. Seeds fix the data and the initial weights; CPU training is not bit-for-bit
+# negatives (footage with nobody), a training run from seeded random weights with
+# copy-paste augmentation and a second one from its weights, int8 conversion, and the
+# figures of MODEL_CARD.md. Runs from the repository root; about 15 minutes of labelling
+# and 90 of training on 2 busy CPU cores. Seeds fix the data and the initial weights; CPU training is not bit-for-bit
 # repeatable across machines and thread counts.
 set -euo pipefail
 # From the repository root, and from a clean commit (training/clean_checkout.sh).

@@ -197,12 +197,8 @@ def open_footage(path: Path, fps: float = 15.0):
 def run_tracks(source, pipeline) -> List[List]:
     """Per frame, the tracks the pipeline reports (``pipan recognize --frames-json``'s
     people): a list of ``pipan.types.Track`` per frame."""
-    out = []
     with source:
-        for frame in source:
-            out.append(pipeline.process(frame).tracks)
-        pipeline.finish()
-    return out
+        return [r.tracks for r in pipeline.run(source) if not r.final]
 
 
 def people_on_negatives(make_pipeline: Callable[[float], object],
@@ -246,12 +242,14 @@ def upfall(make_pipeline: Callable[[float], object], clips: Sequence[Path],
         pipe = make_pipeline(src.info.fps)
         ids = set()
         with src:
-            for frame in src:
-                tracks = pipe.process(frame).tracks
+            for result in pipe.run(src):
+                if result.final:
+                    break
+                tracks = result.tracks
                 ids.update(t.id for t in tracks)
-                if frame.index % step:
+                if result.index % step:
                     continue
-                ref = reference(clip, frame.index, frame.image)
+                ref = reference(clip, result.index, result.image)
                 if not len(ref):
                     continue
                 r, f, c, t, x = found_people(ref[:1], [t.person for t in tracks])
@@ -262,7 +260,6 @@ def upfall(make_pipeline: Callable[[float], object], clips: Sequence[Path],
                 res.correct += c
                 res.counted += t
                 res.others += x
-            pipe.finish()
         res.ids[clip.name] = len(ids)
     return res
 
