@@ -248,15 +248,23 @@ class StreamingAction:
         """Stream a whole clip ``(T, 18, 3)`` as one fresh person; returns ``(T, C)``
         probabilities (row t = the prediction after frames 1..t). The track is forgotten
         before and after."""
-        kp = np.asarray(keypoints, np.float32)
-        if kp.ndim != 3 or kp.shape[1:] != (NUM_JOINTS, 3):
-            raise PipanError(f"a clip must have shape (T, {NUM_JOINTS}, 3), got {kp.shape}")
-        self.forget(track_id)
-        try:
-            return np.stack([self.update(track_id, k) for k in kp]) if len(kp) else \
-                np.zeros((0, self.num_classes), np.float32)
-        finally:
-            self.forget(track_id)
+        return stream_clip(self, keypoints, track_id)
+
+
+def stream_clip(recognizer, keypoints: np.ndarray, track_id: Hashable = "__clip__"
+                ) -> np.ndarray:
+    """A whole clip ``(T, 18, 3)`` through ``recognizer`` (``update``, ``forget``,
+    ``num_classes``) as one fresh person: ``(T, C)`` probabilities, row t after frames
+    1..t; the track is forgotten before and after."""
+    kp = np.asarray(keypoints, np.float32)
+    if kp.ndim != 3 or kp.shape[1:] != (NUM_JOINTS, 3):
+        raise PipanError(f"a clip must have shape (T, {NUM_JOINTS}, 3), got {kp.shape}")
+    recognizer.forget(track_id)
+    try:
+        return np.stack([recognizer.update(track_id, k) for k in kp]) if len(kp) else \
+            np.zeros((0, recognizer.num_classes), np.float32)
+    finally:
+        recognizer.forget(track_id)
 
 
 class ActionRecognizer(StreamingAction):

@@ -74,6 +74,33 @@ def cli(verbose: bool) -> None:
 DEMO_VIDEO = "models/demo.mp4"
 
 
+def _source_options(f):
+    """Where live frames come from: options shared by live and record."""
+    for opt in reversed([
+        click.option("--camera", default=None, metavar="INDEX|DEVICE",
+                     help="A camera: OpenCV index (0) or device path (/dev/video0)."),
+        click.option("--picamera", is_flag=True,
+                     help="The Raspberry Pi Camera Module (picamera2)."),
+        click.option("--source", default=None, metavar="FILE|URL",
+                     help="A video file or stream URL."),
+        click.option("--size", default="640x480", show_default=True, metavar="WxH",
+                     help="Capture size for --camera/--picamera."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def _capture_size(camera, picamera: bool, source, size: str):
+    """(width, height) of ``--size``, once one source of ``_source_options`` is given."""
+    if sum([camera is not None, picamera, source is not None]) != 1:
+        raise click.UsageError("give one of --camera, --picamera or --source")
+    try:
+        width, height = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"{size!r} is not WxH", param_hint="--size") from None
+    return width, height
+
+
 def _model_options(f):
     """Options shared by recognize, live and benchmark."""
     for opt in reversed([
@@ -195,12 +222,7 @@ def recognize(video, demo, as_json, frames_json, output, plot, threads, pose_bac
 
 
 @cli.command()
-@click.option("--camera", default=None, metavar="INDEX|DEVICE",
-              help="A camera: OpenCV index (0) or device path (/dev/video0).")
-@click.option("--picamera", is_flag=True, help="The Raspberry Pi Camera Module (picamera2).")
-@click.option("--source", default=None, metavar="FILE|URL", help="A video file or stream URL.")
-@click.option("--size", default="640x480", show_default=True, metavar="WxH",
-              help="Capture size for --camera/--picamera.")
+@_source_options
 @click.option("--json", "as_json", is_flag=True, help="Print segments as JSON Lines on stdout.")
 @click.option("--jsonl", type=click.Path(dir_okay=False), default=None,
               help="Append segments as JSON Lines to FILE (flushed per segment).")
@@ -243,12 +265,7 @@ def live(camera, picamera, source, size, as_json, jsonl, log_file, show, serve, 
     from .serve import FrameServer, parse_address
     from .video import open_source
 
-    if sum([camera is not None, picamera, source is not None]) != 1:
-        raise click.UsageError("give one of --camera, --picamera or --source")
-    try:
-        width, height = (int(v) for v in size.lower().split("x"))
-    except ValueError:
-        raise click.BadParameter(f"{size!r} is not WxH", param_hint="--size") from None
+    width, height = _capture_size(camera, picamera, source, size)
     address = None
     if serve is not None:
         try:
@@ -646,12 +663,7 @@ def evaluate(data, action_model, as_json, threads) -> None:
 
 @cli.command()
 @click.option("--label", required=True, help="The action being recorded (names the folder).")
-@click.option("--camera", default=None, metavar="INDEX|DEVICE",
-              help="A camera: OpenCV index (0) or device path (/dev/video0).")
-@click.option("--picamera", is_flag=True, help="The Raspberry Pi Camera Module (picamera2).")
-@click.option("--source", default=None, metavar="FILE|URL", help="A video file or stream URL.")
-@click.option("--size", default="640x480", show_default=True, metavar="WxH",
-              help="Capture size for --camera/--picamera.")
+@_source_options
 @click.option("--count", type=click.IntRange(1), default=5, show_default=True,
               help="Clips to record.")
 @click.option("--seconds", type=click.FloatRange(0, min_open=True), default=3.0,
@@ -672,12 +684,7 @@ def record(label, camera, picamera, source, size, count, seconds, countdown, fol
     from .record import record as run
     from .video import open_source
 
-    if sum([camera is not None, picamera, source is not None]) != 1:
-        raise click.UsageError("give one of --camera, --picamera or --source")
-    try:
-        width, height = (int(v) for v in size.lower().split("x"))
-    except ValueError:
-        raise click.BadParameter(f"{size!r} is not WxH", param_hint="--size") from None
+    width, height = _capture_size(camera, picamera, source, size)
     with open_source(source, camera=camera, picamera=picamera, width=width,
                      height=height) as src:
         paths = run(src, folder, label, count=count, seconds=seconds, countdown=countdown,

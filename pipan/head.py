@@ -38,6 +38,7 @@ from typing import Any, Dict, Hashable, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from .action import stream_clip
 from .errors import ModelError, PipanError
 from .fileio import atomic_write, file_sha256, write_npz
 
@@ -262,13 +263,7 @@ class HeadRecognizer:
 
     def run_clip(self, keypoints: np.ndarray, track_id: Hashable = "__clip__") -> np.ndarray:
         """Stream a clip ``(T, 18, 3)`` as one fresh person: ``(T, len(labels))``."""
-        kp = np.asarray(keypoints, np.float32)
-        self.forget(track_id)
-        try:
-            return np.stack([self.update(track_id, k) for k in kp]) if len(kp) else \
-                np.zeros((0, self.num_classes), np.float32)
-        finally:
-            self.forget(track_id)
+        return stream_clip(self, keypoints, track_id)
 
 
 def load_head_recognizer(path: PathLike, threads: Optional[int] = None,
