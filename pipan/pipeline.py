@@ -23,7 +23,7 @@ from .region import RegionPolicy, crop, to_frame
 from .segments import Segmenter
 from .smoothing import KeypointSmoother
 from .tracker import Tracker
-from .types import Person, Segment, Track
+from .types import Person, Segment, SegmentStart, Track
 from .video import Frame, FrameSource
 
 #: Stages timed per frame, in pipeline order ("maps" = decoding heatmaps/PAFs into people).
@@ -79,7 +79,8 @@ class StageTimes:
 class FrameResult:
     """What the pipeline made of one frame. ``tracks``: people matched in this frame (on a
     frame skipped by ``every``, those of the last processed frame); ``probabilities``:
-    per track id; ``ended``: ids whose tracks ended here; ``closed``: segments closed here."""
+    per track id; ``ended``: ids whose tracks ended here; ``closed``: segments closed here;
+    ``opened``: segments opened here (see pipan.segments: each is closed later)."""
 
     index: int
     time: float
@@ -88,6 +89,7 @@ class FrameResult:
     ended: List[int] = field(default_factory=list)
     closed: List[Segment] = field(default_factory=list)
     processed: bool = True
+    opened: List[SegmentStart] = field(default_factory=list)
 
 
 class Pipeline:
@@ -128,11 +130,13 @@ class Pipeline:
         self.regions: Optional[RegionPolicy] = (
             regions if isinstance(regions, RegionPolicy) else None)
         self._last: Optional[FrameResult] = None
+        self._seen: Tuple[int, float] = (-1, 0.0)  # index and time of the latest frame
 
     def process(self, frame: Frame) -> FrameResult:
         """Run one frame through every stage (or reuse the last result on skipped frames)."""
         T = self.times
         T.frames += 1
+        self._seen = (frame.index, frame.time)
         if self._last is not None and frame.index % self.every:
             last = self._last
             return FrameResult(frame.index, frame.time, last.tracks, last.probabilities,
@@ -182,8 +186,10 @@ class Pipeline:
             closed += self.segmenter.update(tr.id, frame.time, probs[tr.id])
         for tid in ended:
             closed += self.segmenter.close(tid)
+        opened = self.segmenter.take_opened()
         T.add("segments", clock() - t3)
-        self._last = FrameResult(frame.index, frame.time, tracks, probs, ended, closed)
+        self._last = FrameResult(frame.index, frame.time, tracks, probs, ended, closed,
+                                 opened=opened)
         return self._last
 
     def captions(self, result: FrameResult) -> Dict[int, str]:
@@ -204,6 +210,15 @@ class Pipeline:
             if self.smoother is not None:
                 self.smoother.forget(tid)
         return self.segmenter.finish()
+
+    def finish_result(self) -> FrameResult:
+        """``finish()`` as the result of the source's end, at its latest frame: every track
+        ended, every open segment closed (and opened first where it had not been yet)."""
+        ended = sorted(self.segmenter.open_people)
+        closed = self.finish()
+        index, time_s = self._seen
+        return FrameResult(index, time_s, [], {}, ended, closed, processed=False,
+                           opened=self.segmenter.take_opened())
 
 
 def frames_with_decode_time(source: FrameSource, times: StageTimes,
