@@ -318,9 +318,9 @@ def live(camera, picamera, source, size, as_json, jsonl, log_file, show, serve, 
 
     from .events import SEGMENT_END, EventMaker
     from .live import check_display, run_live
-    from .signals import TERMINATING
     from .recognize import segment_line
     from .serve import FrameServer, parse_address
+    from .signals import TERMINATING
     from .video import open_source
 
     if sum([camera is not None, picamera, source is not None]) != 1:
