@@ -13,7 +13,7 @@ loop. Prints figures; needs mosquitto (Debian's package) for the MQTT rows.
    event (work done beside the loop, on another core where there is one); and wall time
    per frame, which on a busy machine is noisy (its spread is printed).
 
-    python benchmarks/events_latency.py [--events 300] [--gap 0.02] [--frames 100] [--runs 5]
+    python -m benchmarks.events_latency [--events 300] [--gap 0.02] [--frames 100] [--runs 5]
 """
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ import shutil
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -33,15 +32,14 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from pipan.events import EventMaker
+from pipan.serve import FrameServer
+from pipan.sinks import Dispatcher
+from pipan.sinks.sse import PAGE, EventHub
+from pipan.sinks.webhook import WebhookSink
+from pipan.types import Segment
 
-from pipan.events import EventMaker  # noqa: E402
-from pipan.serve import FrameServer  # noqa: E402
-from pipan.sinks import Dispatcher  # noqa: E402
-from pipan.sinks.sse import PAGE, EventHub  # noqa: E402
-from pipan.sinks.webhook import WebhookSink  # noqa: E402
-from pipan.types import Segment  # noqa: E402
+from .common import DEMO, run_benchmark
 
 
 def free_port() -> int:
@@ -172,8 +170,7 @@ def loop_cost(frames, runs, port, rate=1000.0):
     from pipan import pipeline as P
     from pipan.sinks.mqtt import MqttSink, MqttTarget
     from pipan.video import VideoFileSource
-    demo = ROOT / "pipan" / "models" / "demo.mp4"
-    with VideoFileSource(demo) as src:
+    with VideoFileSource(DEMO) as src:
         images = [f.image for _, f in zip(range(frames), src)]
         fps = src.info.fps
     cv2.setNumThreads(1)
@@ -296,4 +293,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_benchmark(main)
