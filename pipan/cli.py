@@ -284,9 +284,9 @@ def recognize(video, demo, as_json, frames_json, output, plot, mqtt, ha_discover
               help="Append segments, status and warnings, with timestamps, to FILE.")
 @click.option("--show", is_flag=True, help="Show the annotated video in a window.")
 @click.option("--serve", default=None, metavar="[HOST:]PORT",
-              help="Serve the annotated stream (MJPEG) and a live timeline per person "
-                   "(default host 127.0.0.1); at most 8 viewers at once, an idle "
-                   "connection closed after 10 s.")
+              help="Serve the annotated stream as MJPEG (default host 127.0.0.1); at most "
+                   "8 viewers at once, an idle connection closed after 10 s. Its page "
+                   "draws a live timeline per person.")
 @click.option("--status-every", type=click.FloatRange(0.1), default=None,
               help="Seconds between status lines (default: 1 on a terminal, else 60).")
 @click.option("--retry", type=click.FloatRange(0), default=10.0, show_default=True,
