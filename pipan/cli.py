@@ -154,6 +154,64 @@ def _pipeline(fps, pose_backend, pose_model, action_model, threads, every, min_s
                       min_duration=min_duration, smoother=_smoother(smooth))
 
 
+def _event_options(f):
+    """Options shared by recognize and live: where events go besides the terminal."""
+    for opt in reversed([
+        click.option("--mqtt", default=None, metavar="URL",
+                     help="Publish events to an MQTT broker: mqtt://[user:password@]host"
+                          "[:port]/topic/prefix (mqtts:// for TLS). Needs pipan[mqtt]."),
+        click.option("--ha-discovery", is_flag=True,
+                     help="With --mqtt: announce a 'pipan LABEL' sensor per action to "
+                          "Home Assistant (MQTT discovery)."),
+        click.option("--webhook", "webhooks", multiple=True, metavar="URL",
+                     help="POST each event as JSON to URL (repeatable)."),
+        click.option("--alert", "alerts", multiple=True, metavar="LABEL",
+                     help="Mark the events of this action as alerts (repeatable)."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def _check_event_options(mqtt, ha_discovery, webhooks):
+    """Validate --mqtt/--webhook before any work; returns the parsed MQTT target."""
+    from .sinks.webhook import check_webhook_url
+    target = None
+    if mqtt is not None:
+        from .sinks.mqtt import require_paho, parse_mqtt_url
+        try:
+            target = parse_mqtt_url(mqtt)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--mqtt") from None
+        require_paho()  # a missing package is said now, not after the models load
+    elif ha_discovery:
+        raise click.UsageError("--ha-discovery needs --mqtt")
+    for url in webhooks:
+        try:
+            check_webhook_url(url)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--webhook") from None
+    return target
+
+
+def _event_dispatcher(target, ha_discovery, webhooks, alerts, labels, extra=()):
+    """The sinks' dispatcher (None when there is no sink); checks --alert labels."""
+    unknown = [a for a in alerts if a not in labels]
+    if unknown:
+        raise click.BadParameter(f"{unknown[0]!r} is not an action of the model "
+                                 f"({', '.join(labels)})", param_hint="--alert")
+    from .sinks import Dispatcher
+    from .sinks.webhook import WebhookSink
+    sinks = list(extra) + [WebhookSink(u) for u in webhooks]
+    if target is not None:
+        from .sinks.mqtt import MqttSink
+        sinks.append(MqttSink(target, labels, ha_discovery=ha_discovery))
+    return Dispatcher(sinks) if sinks else None
+
+
+#: Seconds pipan gives its sinks to deliver what is waiting when it stops.
+FLUSH_S = 1.0
+
+
 @cli.command()
 @click.argument("video", required=False)
 @click.option("--demo", is_flag=True, help="Run on the short sample video bundled with pipan.")
@@ -165,9 +223,11 @@ def _pipeline(fps, pose_backend, pose_model, action_model, threads, every, min_s
               help="Write the annotated video (skeletons, ids, actions, FPS) to FILE.")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="Write the timeline chart (PNG/JPEG) to FILE.")
+@_event_options
 @_model_options
-def recognize(video, demo, as_json, frames_json, output, plot, threads, pose_backend,
-              pose_model, action_model, every, min_score, min_duration, half_life, smooth):
+def recognize(video, demo, as_json, frames_json, output, plot, mqtt, ha_discovery, webhooks,
+              alerts, threads, pose_backend, pose_model, action_model, every, min_score,
+              min_duration, half_life, smooth):
     """Recognise who does what in VIDEO: a timeline of actions per person.
 
     \b
@@ -175,11 +235,12 @@ def recognize(video, demo, as_json, frames_json, output, plot, threads, pose_bac
       pipan recognize --demo
       pipan recognize clip.mp4 --output annotated.mp4 --plot timeline.png
       pipan recognize clip.mp4 --json > segments.jsonl
+      pipan recognize clip.mp4 --mqtt mqtt://localhost/pipan --alert wave
     """
-    import json
     from pathlib import Path
 
     from .errors import VideoError
+    from .events import SEGMENT_END, EventMaker
     from .outputs import check_output_paths
     from .recognize import format_timeline, recognize as run
     from .signals import signals_as_interrupts
@@ -187,6 +248,7 @@ def recognize(video, demo, as_json, frames_json, output, plot, threads, pose_bac
 
     if demo == (video is not None):
         raise click.UsageError("give a VIDEO or --demo (one of them)")
+    target = _check_event_options(mqtt, ha_discovery, webhooks)
     if demo:
         video = str(Path(__file__).parent / DEMO_VIDEO)
         if not Path(video).is_file():
@@ -196,24 +258,38 @@ def recognize(video, demo, as_json, frames_json, output, plot, threads, pose_bac
         raise VideoError(f"{video}: recognize reads video files; for a stream use "
                          f"`pipan live --source {video}`")
     undo = _route_logging()
+    bus = None
+    ends = []
     try:
         check_output_paths(output, plot, frames_json, inputs=[video])
         with signals_as_interrupts(), VideoFileSource(video) as source:
             pipe = _pipeline(source.info.fps, pose_backend, pose_model, action_model, threads,
                              every, min_score, min_duration, half_life, smooth)
+            bus = _event_dispatcher(target, ha_discovery, webhooks, alerts, pipe.labels)
+            maker = EventMaker(source.info.name, alerts)
+
+            def on_result(r):
+                evs = maker.frame(r)
+                if bus is not None:
+                    bus.publish_all(evs)
+                ends.extend(ev for ev in evs if ev.type == SEGMENT_END)
             show_bar = sys.stderr.isatty() and source.info.frame_count
             if show_bar:
                 with click.progressbar(length=source.info.frame_count, file=sys.stderr,
                                        label="Recognising") as bar:
                     result = run(source, pipe, output=output, plot=plot,
-                                 frames_json=frames_json, progress=bar.update)
+                                 frames_json=frames_json, progress=bar.update,
+                                 on_result=on_result)
             else:
-                result = run(source, pipe, output=output, plot=plot, frames_json=frames_json)
+                result = run(source, pipe, output=output, plot=plot, frames_json=frames_json,
+                             on_result=on_result)
     finally:
+        if bus is not None:
+            bus.close(FLUSH_S)
         undo()
     if as_json:
-        for s in result.segments:
-            click.echo(json.dumps(s.as_dict()))
+        for ev in sorted(ends, key=lambda e: (e.person, e.start)):
+            click.echo(ev.to_json())
         return
     click.echo(format_timeline(result.segments, result.people_seen, result.min_duration))
     T = result.times
@@ -231,17 +307,19 @@ def recognize(video, demo, as_json, frames_json, output, plot, threads, pose_bac
 @click.option("--show", is_flag=True, help="Show the annotated video in a window.")
 @click.option("--serve", default=None, metavar="[HOST:]PORT",
               help="Serve the annotated stream as MJPEG (default host 127.0.0.1); at most "
-                   "8 viewers at once, an idle connection closed after 10 s.")
+                   "8 viewers at once, an idle connection closed after 10 s. Its page "
+                   "draws a live timeline per person.")
 @click.option("--status-every", type=click.FloatRange(0.1), default=None,
               help="Seconds between status lines (default: 1 on a terminal, else 60).")
 @click.option("--retry", type=click.FloatRange(0), default=10.0, show_default=True,
               help="Seconds to retry a camera or stream that stops delivering frames.")
 @click.option("--max-frames", type=click.IntRange(1), default=None,
               help="Stop after N frames.")
+@_event_options
 @_model_options
 def live(camera, picamera, source, size, as_json, jsonl, log_file, show, serve, status_every,
-         retry, max_frames, threads, pose_backend, pose_model, action_model, every, min_score,
-         min_duration, half_life, smooth):
+         retry, max_frames, mqtt, ha_discovery, webhooks, alerts, threads, pose_backend,
+         pose_model, action_model, every, min_score, min_duration, half_life, smooth):
     """Recognise actions live from a camera or stream; report each segment as it ends.
 
     \b
@@ -249,20 +327,22 @@ def live(camera, picamera, source, size, as_json, jsonl, log_file, show, serve, 
       pipan live --camera 0
       pipan live --picamera --serve 8080
       pipan live --source rtsp://cam.local/stream --jsonl actions.jsonl --log pipan.log
+      pipan live --camera 0 --mqtt mqtt://user@broker.local/home/pipan --ha-discovery
+      pipan live --camera 0 --webhook http://nodered.local:1880/pipan --alert wave
     \b
     Exit status: 0 when the source ends, --max-frames is reached or SIGTERM/SIGHUP arrives;
     130 after Ctrl-C; 1 for a lost camera or bad input; 3 for a missing package. Open
     segments are closed and files flushed in every case.
     """
-    import json
     import logging
     import signal
     import threading
 
-    from .live import check_display, iso_utc, run_live
-    from .signals import TERMINATING
+    from .events import SEGMENT_END, EventMaker
+    from .live import check_display, run_live
     from .recognize import segment_line
     from .serve import FrameServer, parse_address
+    from .signals import TERMINATING
     from .video import open_source
 
     width, height = _capture_size(camera, picamera, source, size)
@@ -272,12 +352,14 @@ def live(camera, picamera, source, size, as_json, jsonl, log_file, show, serve, 
             address = parse_address(serve)
         except ValueError as e:
             raise click.BadParameter(str(e), param_hint="--serve") from None
+    target = _check_event_options(mqtt, ha_discovery, webhooks)
     tty = sys.stderr.isatty()
     if status_every is None:
         status_every = 1.0 if tty else 60.0
     log = logging.getLogger("pipan")
     undo = _route_logging(log_file)
     server = None
+    bus = None
     jf = None
     stop = threading.Event()
     old_term = None
@@ -294,30 +376,38 @@ def live(camera, picamera, source, size, as_json, jsonl, log_file, show, serve, 
                     jf = open(jsonl, "a", encoding="utf-8")
                 except OSError as e:
                     raise click.BadParameter(f"{jsonl}: {e.strerror}", param_hint="--jsonl")
+            hub = []
             if address is not None:
-                server = FrameServer(*address)
+                from .sinks.sse import PAGE, EventHub
+                hub = [EventHub()]
+                server = FrameServer(*address, page=PAGE, routes={"/events": hub[0].serve})
                 click.echo(f"Serving the annotated stream on {server.url}", err=True)
+            bus = _event_dispatcher(target, ha_discovery, webhooks, alerts, pipe.labels, hub)
+            maker = EventMaker(src.info.name, alerts, started_at=lambda: src.started_at)
             if threading.current_thread() is threading.main_thread():
                 old_term = {s: signal.signal(s, lambda *_: stop.set())
                             for s in TERMINATING}
             log.info("started: %s (%dx%d)", src.info.name, src.info.width, src.info.height)
 
-            def on_segment(s):
-                d = s.as_dict()
-                if src.started_at is not None:  # live: when it began, for logs over days
-                    d["at"] = iso_utc(src.started_at + s.start)
-                line = json.dumps(d)
-                if tty and not as_json:
-                    click.echo("\r\033[K", nl=False, err=True)
-                click.echo(line if as_json else segment_line(s))
-                if jf is not None:
-                    try:
-                        jf.write(line + "\n")
-                        jf.flush()
-                    except OSError as e:
-                        raise PipanError(f"{jsonl}: cannot write ({e.strerror or e})") \
-                            from None
-                log.info("segment %s", line)
+            def on_result(r):
+                evs = maker.frame(r)
+                if bus is not None:
+                    bus.publish_all(evs)
+                for ev in evs:
+                    if ev.type != SEGMENT_END:
+                        continue
+                    line = ev.to_json()
+                    if tty and not as_json:
+                        click.echo("\r\033[K", nl=False, err=True)
+                    click.echo(line if as_json else segment_line(ev))
+                    if jf is not None:
+                        try:
+                            jf.write(line + "\n")
+                            jf.flush()
+                        except OSError as e:
+                            raise PipanError(f"{jsonl}: cannot write ({e.strerror or e})") \
+                                from None
+                    log.info("segment %s", line)
 
             def on_status(st):
                 if tty:
@@ -325,10 +415,13 @@ def live(camera, picamera, source, size, as_json, jsonl, log_file, show, serve, 
                 else:
                     click.echo(str(st), err=True)
                 log.info("status %s", st)
+                if bus is not None:
+                    bus.publish(maker.status(st.time, st.fps, st.people, st.uptime,
+                                             st.frames, sum(bus.dropped.values())))
 
-            how = run_live(src, pipe, on_segment=on_segment, on_status=on_status,
+            how = run_live(src, pipe, on_segment=lambda s: None, on_status=on_status,
                            status_every=status_every, show=show, server=server,
-                           max_frames=max_frames, stop=stop)
+                           max_frames=max_frames, stop=stop, on_result=on_result)
             if tty:
                 click.echo("\r\033[K", nl=False, err=True)
             summary = f"{how} after {pipe.times.frames} frames ({pipe.times.fps:.1f} FPS)"
@@ -337,6 +430,8 @@ def live(camera, picamera, source, size, as_json, jsonl, log_file, show, serve, 
     finally:
         for s, h in (old_term or {}).items():
             signal.signal(s, h)
+        if bus is not None:
+            bus.close(FLUSH_S)
         if server is not None:
             server.close()
         if jf is not None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from .errors import MissingDependencyError, PipanError
-from .pipeline import Pipeline, StageTimes
+from .pipeline import FrameResult, Pipeline, StageTimes
 from .serve import FrameServer
 from .types import Segment
 from .video import FrameSource
@@ -29,16 +29,11 @@ class LiveStatus:
     frames: int
     fps: float  # frames per second over the last status period
     people: int  # tracks matched in the latest frame
+    time: float = 0.0  # the latest frame's time, seconds from the source's start
+    uptime: float = 0.0  # seconds since the loop started
 
     def __str__(self) -> str:
         return f"{self.fps:5.1f} FPS, {self.people} people, {self.frames} frames"
-
-
-def iso_utc(unix_s: float) -> str:
-    """UTC ISO 8601 with milliseconds, e.g. 2026-11-26T10:33:46.120Z."""
-    import datetime as dt
-    t = dt.datetime.fromtimestamp(unix_s, dt.timezone.utc)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
 
 def check_display() -> None:
@@ -61,9 +56,11 @@ def run_live(source: FrameSource, pipeline: Pipeline, *,
              on_status: Optional[Callable[[LiveStatus], None]] = None,
              status_every: float = 1.0, show: bool = False,
              server: Optional[FrameServer] = None, max_frames: Optional[int] = None,
-             stop: Optional[threading.Event] = None) -> str:
+             stop: Optional[threading.Event] = None,
+             on_result: Optional[Callable[[FrameResult], None]] = None) -> str:
     """Run until the source ends or is stopped. Returns how it ended: "ended" (source or
-    ``max_frames``), "stopped" (``stop`` set or window closed) or "interrupted" (Ctrl-C)."""
+    ``max_frames``), "stopped" (``stop`` set or window closed) or "interrupted" (Ctrl-C).
+    ``on_result`` sees every frame's result, then the final one (the source's end)."""
     T: StageTimes = pipeline.times
     how = "ended"
 
@@ -76,13 +73,16 @@ def run_live(source: FrameSource, pipeline: Pipeline, *,
     def drawing() -> bool:
         return show or (server is not None and server.watching)
 
-    last_t, last_n = time.perf_counter(), T.frames
+    t_start = time.perf_counter()
+    last_t, last_n = t_start, T.frames
     try:
         for result in pipeline.run(source, max_frames=max_frames, stop=stopping,
                                    draw=drawing):
             try:
                 for seg in result.closed:
                     on_segment(seg)
+                if on_result is not None:
+                    on_result(result)
                 if result.final:
                     continue
                 now = time.perf_counter()
@@ -90,7 +90,8 @@ def run_live(source: FrameSource, pipeline: Pipeline, *,
                     fps_now = (T.frames - last_n) / (now - last_t)
                     last_t, last_n = now, T.frames
                     if on_status is not None:
-                        on_status(LiveStatus(T.frames, fps_now, len(result.tracks)))
+                        on_status(LiveStatus(T.frames, fps_now, len(result.tracks),
+                                             result.time, now - t_start))
                 if result.annotated is not None:
                     if server is not None:
                         server.publish(result.annotated)

@@ -29,7 +29,7 @@ from .region import RegionPolicy, crop, to_frame
 from .segments import Segmenter
 from .smoothing import KeypointSmoother
 from .tracker import Tracker
-from .types import Person, Segment, Track
+from .types import Person, Segment, SegmentStart, Track
 from .video import Frame, FrameSource
 
 #: Stages timed per frame, in pipeline order ("maps" = decoding heatmaps/PAFs into people).
@@ -86,11 +86,14 @@ class FrameResult:
     """What the pipeline made of one frame. ``tracks``: people matched in this frame (on a
     frame skipped by ``every``, those of the last processed frame); ``probabilities``:
     per track id; ``ended``: ids whose tracks ended here; ``closed``: segments closed here;
+    ``opened``: segments opened here (see pipan.segments: each is closed later);
     ``image``: the frame as read (BGR); ``annotated``: a drawn copy when :meth:`Pipeline.run`
     was asked to draw it.
 
     The last result of :meth:`Pipeline.run` is ``final``: the source has ended, there is no
-    frame (no tracks, no image), and ``closed`` holds the segments that ended with it."""
+    frame (no tracks, no image), ``ended`` lists the people still tracked then, and
+    ``closed`` (and ``opened``, for a segment not yet reported as open) hold the segments
+    that ended with it."""
 
     index: int
     time: float
@@ -102,6 +105,7 @@ class FrameResult:
     image: Optional[np.ndarray] = None
     annotated: Optional[np.ndarray] = None
     final: bool = False
+    opened: List[SegmentStart] = field(default_factory=list)
 
 
 class Pipeline:
@@ -196,9 +200,10 @@ class Pipeline:
             closed += self.segmenter.update(tr.id, frame.time, probs[tr.id])
         for tid in ended:
             closed += self.segmenter.close(tid)
+        opened = self.segmenter.take_opened()
         T.add("segments", clock() - t3)
         self._last = FrameResult(frame.index, frame.time, tracks, probs, ended, closed,
-                                 image=frame.image)
+                                 image=frame.image, opened=opened)
         return self._last
 
     def run(self, source: FrameSource, *, max_frames: Optional[int] = None,
@@ -239,11 +244,13 @@ class Pipeline:
                     break
         except (Exception, KeyboardInterrupt) as e:  # not GeneratorExit: no yield then
             error = e
+        ended = sorted(self.segmenter.open_people)
         closed = self.finish()
         T.wall += clock() - t_start
         last = self._last
         yield FrameResult(T.frames, last.time if last is not None else 0.0, [], {},
-                          closed=closed, processed=False, final=True)
+                          ended=ended, closed=closed, processed=False, final=True,
+                          opened=self.segmenter.take_opened())
         if error is not None:
             raise error
 

@@ -47,21 +47,24 @@ def frame_record(result: FrameResult, labels: Sequence[str]) -> dict:
 
 def recognize(source: FrameSource, pipeline: Pipeline, *, output: Optional[str] = None,
               plot: Optional[str] = None, frames_json: Optional[str] = None,
-              progress: Optional[Callable[[int], None]] = None) -> Recognition:
+              progress: Optional[Callable[[int], None]] = None,
+              on_result: Optional[Callable[[FrameResult], None]] = None) -> Recognition:
     """Run ``pipeline`` over every frame of ``source``. ``output``: annotated video path;
     ``plot``: timeline chart image path; ``frames_json``: per-frame JSON Lines path;
-    ``progress(n)``: called with the number of frames done since the last call.
+    ``progress(n)``: called with the number of frames done since the last call;
+    ``on_result``: sees every frame's result, then the source end's.
     An output that cannot be written is a PipanError; the outputs are committed together
     at the end (see pipan.outputs), so nothing is left half-written or replaced in part."""
     check_output_paths(output, plot, frames_json)
     try:
-        return _recognize(source, pipeline, output, plot, frames_json, progress)
+        return _recognize(source, pipeline, output, plot, frames_json, progress, on_result)
     except OSError as e:
         where = e.filename or output or frames_json or plot
         raise PipanError(f"{where}: cannot write ({e.strerror or e})") from None
 
 
-def _recognize(source, pipeline, output, plot, frames_json, progress) -> Recognition:
+def _recognize(source, pipeline, output, plot, frames_json, progress,
+               on_result) -> Recognition:
     info, T = source.info, pipeline.times
     segments: List[Segment] = []
     seen = False
@@ -69,6 +72,8 @@ def _recognize(source, pipeline, output, plot, frames_json, progress) -> Recogni
                           size=(info.width, info.height)) as outs:
         for result in pipeline.run(source, draw=outs.wants_video):
             segments.extend(result.closed)
+            if on_result is not None:
+                on_result(result)
             seen = seen or bool(result.tracks)
             if result.processed:
                 outs.frame_record(frame_record(result, pipeline.labels))
@@ -87,10 +92,11 @@ def _recognize(source, pipeline, output, plot, frames_json, progress) -> Recogni
                        min_duration=pipeline.segmenter.min_duration)
 
 
-def segment_line(s: Segment) -> str:
-    """One segment as a line (what `pipan live` prints as each segment ends)."""
+def segment_line(s) -> str:
+    """One closed segment (a Segment, or a segment_end pipan.events.Event) as a line (what
+    `pipan live` prints as each segment ends); an alert's line says so."""
     return (f"person {s.person}  {s.start:8.2f} - {s.end:8.2f} s  {s.label}  "
-            f"({s.confidence:.2f})")
+            f"({s.confidence:.2f})" + ("  ALERT" if getattr(s, "alert", False) else ""))
 
 
 def format_timeline(segments: Sequence[Segment], people_seen: bool = False,

@@ -17,6 +17,12 @@ A segment's confidence is the mean, over its frames, of the probability of its l
 Segments are closed at the next segment's start, or at the last frame's time plus one
 frame period when a track or the source ends. A track shorter than ``min_duration`` in
 all (a false detection, a person at the frame's edge) yields no segment.
+
+Segments are also reported when they open (``take_opened``), once it is certain they will
+be reported closed too: a segment that follows a closed one at once; a person's first
+segment once it has lasted ``min_duration`` with its own label (before that it may still be
+merged into the next one, or be a blip), or at the latest just before it is closed. So
+every opened segment is closed later, and every closed one was opened first.
 """
 from __future__ import annotations
 
@@ -26,7 +32,7 @@ from typing import Deque, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .types import Segment
+from .types import Segment, SegmentStart
 
 Frame = Tuple[float, List[float], int]  # time s, probabilities (C,), arg-max
 
@@ -44,6 +50,7 @@ class _Open:
     candidate: Optional[int] = None
     pending: List[Tuple[float, List[float]]] = field(default_factory=list)
     closed_once: bool = False  # a segment of this person has been closed before
+    announced: bool = False  # reported as opened
 
     def absorb(self, p: List[float]) -> None:
         self.conf_sum += float(p[self.label])
@@ -85,6 +92,27 @@ class Segmenter:
         self.half = float(window) / 2
         self.default_period = float(default_period)
         self._people: Dict[int, _Person] = {}
+        self._opened: List[SegmentStart] = []
+
+    def take_opened(self) -> List[SegmentStart]:
+        """The segments opened since the last call, in the order they opened."""
+        out, self._opened = self._opened, []
+        return out
+
+    def _announce(self, person: int, s: _Open) -> None:
+        if not s.announced:
+            s.announced = True
+            conf = s.conf_sum / s.frames if s.frames else 0.0
+            self._opened.append(SegmentStart(person=person, start=s.start,
+                                             label=self.labels[s.label], confidence=conf))
+
+    def _announce_if_certain(self, person: int, s: _Open, t: float) -> None:
+        """Called at a frame ``t`` of the open segment's own label (no run of another label
+        pending). A segment after a closed one is always reported; a first segment once it
+        has lasted min_duration: any later run starts after ``t``, so it can no longer be
+        merged, and its end comes after ``t``, so it is long enough to report."""
+        if s.closed_once or t - s.start >= self.min_duration - 1e-9:
+            self._announce(person, s)
 
     @property
     def open_people(self) -> List[int]:
@@ -135,12 +163,14 @@ class Segmenter:
         if s is None:
             st.seg = _Open(label=k, start=t, last=t, period=st.period)
             st.seg.absorb(p)
+            self._announce_if_certain(person, st.seg, t)
             return []
         s.period = t - s.last if t > s.last else s.period
         s.last = t
         if k == s.label:
             s.flush_pending()
             s.absorb(p)
+            self._announce_if_certain(person, s, t)
             return []
         if k != s.candidate:
             s.flush_pending()  # another label's run broke off: it was a flicker
@@ -160,9 +190,11 @@ class Segmenter:
                            closed_once=s.closed_once or bool(closed))
         for _, q in s.pending:
             n.absorb(q)
+        self._announce_if_certain(person, n, t)
         return closed
 
     def _segment(self, person: int, s: _Open, end: float) -> Segment:
+        self._announce(person, s)  # a first segment closed before it was announced
         conf = s.conf_sum / s.frames if s.frames else 0.0
         return Segment(person=person, start=s.start, end=end, label=self.labels[s.label],
                        confidence=conf)

@@ -1,7 +1,8 @@
 """The annotated stream over HTTP as MJPEG, with the standard library's http.server.
 
 ``/`` is a small page showing the stream, ``/stream.mjpg`` the multipart MJPEG stream,
-``/frame.jpg`` the latest frame as one JPEG. Frames are JPEG-encoded in the HTTP threads,
+``/frame.jpg`` the latest frame as one JPEG; ``routes`` adds paths (the live page's
+``/events``, pipan.sinks.sse). Frames are JPEG-encoded in the HTTP threads,
 only when someone is watching, so serving costs the pipeline nothing otherwise.
 """
 from __future__ import annotations
@@ -10,7 +11,7 @@ import logging
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -85,9 +86,13 @@ class FrameServer:
     reading) for ``idle_timeout`` seconds is disconnected."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, quality: int = 80,
-                 max_clients: int = MAX_CLIENTS, idle_timeout: float = IDLE_TIMEOUT_S):
+                 max_clients: int = MAX_CLIENTS, idle_timeout: float = IDLE_TIMEOUT_S,
+                 page: bytes = PAGE,
+                 routes: Optional[Dict[str, Callable[[BaseHTTPRequestHandler], None]]] = None):
         self.quality = int(quality)
         self.max_clients = int(max_clients)
+        self.page = page
+        self.routes = dict(routes or {})
         self._cond = threading.Condition()
         self._image: Optional[np.ndarray] = None
         self._seq = 0
@@ -105,7 +110,7 @@ class FrameServer:
             def do_GET(self):
                 path = self.path.split("?")[0]
                 if path in ("/", "/index.html"):
-                    self._send(200, "text/html; charset=utf-8", PAGE)
+                    self._send(200, "text/html; charset=utf-8", server.page)
                 elif path == "/frame.jpg":
                     jpeg = server._next_jpeg(-1, timeout=10.0)[1]
                     if jpeg is None:
@@ -114,6 +119,8 @@ class FrameServer:
                         self._send(200, "image/jpeg", jpeg)
                 elif path == "/stream.mjpg":
                     self._stream()
+                elif path in server.routes:
+                    server.routes[path](self)
                 else:
                     self._send(404, "text/plain", b"not found\n")
 

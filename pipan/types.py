@@ -61,6 +61,16 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class SegmentStart:
+    """A segment that has just opened: its end is not known yet (see pipan.segments)."""
+
+    person: int
+    start: float
+    label: str
+    confidence: float  # mean probability of the label over its frames so far
+
+
+@dataclass(frozen=True)
 class TrackPrediction:
     """The action model's output for one track at one frame."""
 

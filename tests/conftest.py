@@ -34,3 +34,17 @@ def shared() -> Path:
     if not (SHARED / "data").is_dir():
         pytest.skip("../shared/data is absent (real data is not part of the repository)")
     return SHARED
+
+
+def need_tool(name: str) -> str:
+    """The path of program ``name``; skips the test when it is missing, except where
+    PIPAN_REQUIRE_TOOLS is set (CI, whose .ci/run installs them), where that fails it."""
+    import os
+    import shutil
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed (.ci/run installs it with apt-get)"
+        if os.environ.get("PIPAN_REQUIRE_TOOLS"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
