@@ -23,9 +23,9 @@ class Paced(FakePose):
         super().__init__(scene)
         self.delay = delay
 
-    def estimate(self, frame_bgr):
+    def estimate_timed(self, frame_bgr):
         time.sleep(self.delay)
-        return super().estimate(frame_bgr)
+        return super().estimate_timed(frame_bgr)
 
 
 def main() -> None:
@@ -33,6 +33,9 @@ def main() -> None:
     pipan.pipeline.load_pose = lambda *a, **k: Paced(Looping(two_people_scene().actors),
                                                      delay)
     pipan.pipeline.load_action = lambda *a, **k: FakeAction()
+    # the stand-in reports the scene's people in frame pixels whatever image it is given,
+    # so the pipeline must give it whole frames, not regions around the people
+    pipan.pipeline.RegionPolicy.region = lambda self, *a, **k: None
     from pipan.cli import main as pipan_main
     sys.argv = ["pipan"] + sys.argv[2:]
     pipan_main()
