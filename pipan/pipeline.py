@@ -146,6 +146,8 @@ class Pipeline:
         self.regions: Optional[RegionPolicy] = (
             regions if isinstance(regions, RegionPolicy) else None)
         self._last: Optional[FrameResult] = None
+        #: times (s) of the frame before the latest and of the latest frame read
+        self._frame_times: Tuple[Optional[float], Optional[float]] = (None, None)
         #: frames per second over the last frames of :meth:`run` (smoothed; what the
         #: annotated frames show), None before the second frame
         self.recent_fps: Optional[float] = None
@@ -154,6 +156,7 @@ class Pipeline:
         """Run one frame through every stage (or reuse the last result on skipped frames)."""
         T = self.times
         T.frames += 1
+        self._frame_times = (self._frame_times[1], frame.time)
         if self._last is not None and frame.index % self.every:
             last = self._last
             return FrameResult(frame.index, frame.time, last.tracks, last.probabilities,
@@ -266,12 +269,15 @@ class Pipeline:
         return out
 
     def finish(self) -> List[Segment]:
-        """End of the source: end every track and close every open segment."""
+        """End of the source: end every track and close every open segment, none past the
+        source's end (its last frame's time plus one frame period)."""
         for tid in self.tracker.finish():
             self.action.forget(tid)
             if self.smoother is not None:
                 self.smoother.forget(tid)
-        return self.segmenter.finish()
+        before, last = self._frame_times
+        end = None if last is None else last + (last - before if before is not None else 0.0)
+        return self.segmenter.finish(until=end)
 
 
 def frames_with_decode_time(source: FrameSource, times: StageTimes,

@@ -15,7 +15,8 @@ Two stages of smoothing:
 
 A segment's confidence is the mean, over its frames, of the probability of its label.
 Segments are closed at the next segment's start, or at the last frame's time plus one
-frame period when a track or the source ends. A track shorter than ``min_duration`` in
+frame period when a track or the source ends (never past the source's end: a person seen
+only now and then does not stretch the last segment beyond the video). A track shorter than ``min_duration`` in
 all (a false detection, a person at the frame's edge) yields no segment.
 
 Segments are also reported when they open (``take_opened``), once it is certain they will
@@ -199,9 +200,10 @@ class Segmenter:
         return Segment(person=person, start=s.start, end=end, label=self.labels[s.label],
                        confidence=conf)
 
-    def close(self, person: int) -> List[Segment]:
+    def close(self, person: int, until: Optional[float] = None) -> List[Segment]:
         """End ``person``'s stream: settle the frames still in the window, then close the
-        open segment at its last frame plus one period. Returns the segments closed."""
+        open segment at its last frame plus one period, but not after ``until`` (seconds:
+        the source's end). Returns the segments closed."""
         st = self._people.pop(person, None)
         if st is None:
             return []
@@ -212,15 +214,18 @@ class Segmenter:
         if s is not None:
             s.flush_pending()
             end = s.last + (s.period or st.period)
+            if until is not None:
+                end = max(min(end, until), s.last)
             # A person seen for less than min_duration in all is a blip (a false
             # detection, someone crossing the frame's edge): no segment of its own.
             if s.closed_once or end - s.start >= self.min_duration - 1e-9:
                 closed.append(self._segment(person, s, end))
         return closed
 
-    def finish(self) -> List[Segment]:
-        """Close every open segment (end of the source), in person order."""
-        return [seg for p in sorted(self._people) for seg in self.close(p)]
+    def finish(self, until: Optional[float] = None) -> List[Segment]:
+        """Close every open segment (end of the source at ``until`` seconds, if known), in
+        person order."""
+        return [seg for p in sorted(self._people) for seg in self.close(p, until)]
 
 
 def segment_probabilities(times: Sequence[float], probs: np.ndarray, labels: Sequence[str],

@@ -111,3 +111,28 @@ def test_mode_filter_settles_frames_half_a_window_late_and_close_flushes_them():
     assert [(s.label, s.start) for s in out] == [("a", 0.0)]
     rest = seg.close(1)
     assert [(s.label, s.start, s.end) for s in rest] == [("b", 1.0, pytest.approx(2.0))]
+
+
+def test_the_source_end_bounds_the_last_segment():
+    seg = Segmenter(("a", "b"), min_duration=0.5, window=0.0)
+    for t in (0.0, 1.5, 3.0, 4.5, 6.0):  # a person seen only every 1.5 s
+        seg.update(1, t, np.float32([0.9, 0.1]))
+    assert seg.close(1, until=100.0)[0].end == pytest.approx(7.5)  # one period on
+    for t in (0.0, 1.5, 3.0, 4.5, 6.0):
+        seg.update(2, t, np.float32([0.9, 0.1]))
+    [last] = seg.finish(until=6.5)
+    assert last.end == pytest.approx(6.5)  # not 7.5: the video ended at 6.5 s
+
+
+def test_a_pipeline_never_ends_a_segment_after_the_video():
+    from pipan.pipeline import Pipeline
+    from pipan.tracker import Tracker
+    from pipan.video import ArraySource
+    from runtime_fakes import FakeAction, FakePose, two_people_scene
+    scene = two_people_scene()  # 180 frames at 30 fps: 6.0 s
+    pipe = Pipeline(FakePose(scene), FakeAction(), every=50, min_duration=0.3,
+                    regions=False, tracker=Tracker(min_hits=1, max_missed=100))
+    image = np.zeros((8, 8, 3), np.uint8)
+    results = list(pipe.run(ArraySource([image] * scene.length, fps=30.0)))
+    segments = [s for r in results for s in r.closed]
+    assert segments and max(s.end for s in segments) <= scene.length / 30.0 + 1e-6
