@@ -24,7 +24,7 @@ from click.testing import CliRunner
 
 import pipan.pipeline
 from pipan.cli import cli
-from pipan.errors import ModelError, PipanError
+from pipan.errors import ModelError
 from pipan.fileio import StagedOutputs, atomic_path, atomic_write_text
 from runtime_fakes import FakeAction, FakePose, two_people_scene, write_video
 

@@ -201,8 +201,8 @@ def mix_coco(sources: Sequence[str], out: PathLike) -> Tuple[int, int]:
     out.mkdir(parents=True, exist_ok=True)
     merged: Dict[str, list] = {"images": [], "annotations": [], "categories": []}
     for k, spec in enumerate(sources):
-        path, _, limit = str(spec).rpartition(":") if ":" in str(spec) else (spec, "", "")
-        if limit and not limit.isdigit():
+        path, sep, limit = str(spec).rpartition(":")
+        if not sep or not limit.isdigit():  # no ':N' suffix
             path, limit = str(spec), ""
         files = _json_files(Path(path))
         if len(files) != 1:

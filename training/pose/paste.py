@@ -17,7 +17,7 @@ from typing import List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from pipan.skeleton import NUM_JOINTS
+from pipan.skeleton import FLIP, NUM_JOINTS
 
 from .coco import CocoPoseData
 
@@ -133,7 +133,6 @@ def paste_random(image: np.ndarray, people: np.ndarray, data: CocoPoseData,
     for _ in range(int(rng.integers(1, max_people + 1))):
         patch, alpha, person = cut(data, cutouts[int(rng.integers(len(cutouts)))])
         if rng.random() < 0.5:  # mirrored: the person's sides swap
-            from pipan.skeleton import FLIP
             patch, alpha = patch[:, ::-1], alpha[:, ::-1]
             person = person[list(FLIP)].copy()
             have = person[:, 2] > 0
