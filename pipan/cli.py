@@ -230,6 +230,13 @@ def recognize(video, demo, as_json, frames_json, output, plot, mqtt, ha_discover
               min_duration, half_life, smooth):
     """Recognise who does what in VIDEO: a timeline of actions per person.
 
+    Each segment reads "START - END s  LABEL  (CONFIDENCE)". The confidence, from 0 to 1, is
+    the action model's probability for that label averaged over the segment's frames: 1
+    means it was sure on every frame; near 1/N (N actions) it was guessing. It is not a
+    calibrated chance of being right. "unknown" means nothing the model knows fits. A
+    fall, sit_down or stand_up is a short event followed by the state it ends in (lie,
+    sit, stand); `pipan info` lists the model's actions.
+
     \b
     Examples:
       pipan recognize --demo

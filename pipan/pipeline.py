@@ -27,6 +27,7 @@ from .head import is_head_file, load_head_recognizer
 from .pose import PoseEstimator
 from .region import RegionPolicy, crop, to_frame
 from .segments import Segmenter
+from .vocabulary import TRANSITIONS
 from .smoothing import KeypointSmoother
 from .tracker import Tracker
 from .types import Person, Segment, SegmentStart, Track
@@ -133,7 +134,8 @@ class Pipeline:
         self.action = action
         self.labels: Tuple[str, ...] = tuple(action.labels)
         self.tracker = tracker or Tracker()
-        self.segmenter = Segmenter(self.labels, min_duration=min_duration, window=window)
+        self.segmenter = Segmenter(self.labels, min_duration=min_duration, window=window,
+                                   transitions=TRANSITIONS)
         self.every = int(every)
         self.min_score = float(min_score)
         self.times = times or StageTimes()

@@ -13,6 +13,12 @@ Two stages of smoothing:
    first segment is the only one that may be shorter than ``min_duration`` before a
    switch; it is merged into the next one instead (a noisy start is not a segment).
 
+3. Events that end in a state (a fall ends lying, ``pipan.vocabulary``'s ``ends_in``) are
+   short: once the smoothed label has been such an event for ``event_max`` seconds, the
+   following frames take its state instead (the event's probability counted as the
+   state's) until the label changes. A fall is then a short segment followed by ``lie``,
+   even when the model's answer lingers on the fall while the person lies still.
+
 A segment's confidence is the mean, over its frames, of the probability of its label.
 Segments are closed at the next segment's start, or at the last frame's time plus one
 frame period when a track or the source ends (never past the source's end: a person seen
@@ -29,7 +35,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from typing import Deque, Dict, List, Optional, Sequence, Tuple
+from typing import Deque, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -74,6 +80,8 @@ class _Person:
     last_time: Optional[float] = None  # time of the last raw frame
     period: float = 0.0
     seg: Optional[_Open] = None
+    event: Optional[int] = None  # the transition event the smoothed label is in
+    event_start: float = 0.0  # since when
 
 
 class Segmenter:
@@ -83,12 +91,19 @@ class Segmenter:
     none); ``close(person)`` ends one person's open segment (track ended); ``finish()``
     ends all. ``window`` (seconds) is the mode filter's width (0 = off); ``min_duration``
     (seconds) the hysteresis; ``default_period`` the frame period assumed until two frames
-    are seen.
+    are seen; ``transitions`` maps an event label to the state label it ends in, and
+    ``event_max`` (seconds) is how long such an event lasts at most.
     """
 
     def __init__(self, labels: Sequence[str], min_duration: float = 0.5,
-                 window: float = 0.4, default_period: float = 1 / 30):
+                 window: float = 0.4, default_period: float = 1 / 30,
+                 transitions: Optional[Mapping[str, str]] = None, event_max: float = 1.5):
         self.labels = tuple(labels)
+        index = {name: i for i, name in enumerate(self.labels)}
+        self._ends_in: Dict[int, int] = {
+            index[e]: index[s] for e, s in (transitions or {}).items()
+            if e in index and s in index}
+        self.event_max = float(event_max)
         self.min_duration = float(min_duration)
         self.half = float(window) / 2
         self.default_period = float(default_period)
@@ -154,6 +169,17 @@ class Segmenter:
         label = st.last_label if st.last_label in winners else \
             (k if k in winners else min(winners))
         st.last_label = label
+        if label in self._ends_in:
+            if st.event != label:
+                st.event, st.event_start = label, t
+            elif t - st.event_start > self.event_max + 1e-9:
+                state = self._ends_in[label]
+                p = list(p)
+                p[state] += p[label]
+                p[label] = 0.0
+                label = state
+        else:
+            st.event = None
         return self._step(person, st, t, p, label)
 
     # --- stage 2: hysteresis -------------------------------------------------------------
@@ -230,9 +256,12 @@ class Segmenter:
 
 def segment_probabilities(times: Sequence[float], probs: np.ndarray, labels: Sequence[str],
                           person: int = 1, min_duration: float = 0.5,
-                          window: float = 0.4) -> List[Segment]:
+                          window: float = 0.4,
+                          transitions: Optional[Mapping[str, str]] = None,
+                          event_max: float = 1.5) -> List[Segment]:
     """Offline convenience: one person's (T,) times and (T, C) probabilities -> segments."""
     T, C = np.asarray(probs).shape
-    seg = Segmenter(labels, min_duration=min_duration, window=window)
+    seg = Segmenter(labels, min_duration=min_duration, window=window,
+                    transitions=transitions, event_max=event_max)
     out = [s for t in range(T) for s in seg.update(person, float(times[t]), probs[t])]
     return out + seg.close(person)

@@ -86,6 +86,9 @@ SYNTHETIC: Mapping[str, str] = {
     "fall_chair": "fall", "lie": "lie", "sit_still": "sit",
 }
 
+#: Event -> the state it ends in (what the timeline shows once the event is over).
+TRANSITIONS: Mapping[str, str] = {a.name: a.ends_in for a in ACTIONS if a.ends_in}
+
 MAPPINGS: Mapping[str, Mapping[str, str]] = {
     "jhmdb": JHMDB, "upfall": UPFALL, "synthetic": SYNTHETIC,
 }

@@ -136,3 +136,33 @@ def test_a_pipeline_never_ends_a_segment_after_the_video():
     results = list(pipe.run(ArraySource([image] * scene.length, fps=30.0)))
     segments = [s for r in results for s in r.closed]
     assert segments and max(s.end for s in segments) <= scene.length / 30.0 + 1e-6
+
+
+def test_an_event_that_ends_in_a_state_is_short_even_when_the_model_lingers_on_it():
+    # labels a (stand), b (fall), c (lie); the model says "fall" for 4 s after a stand
+    labels = ("stand", "fall", "lie")
+    seq = [0] * 20 + [1] * 40
+    t = np.arange(len(seq)) / FPS
+    segs = segment_probabilities(t, onehot(seq), labels, min_duration=0.5,
+                                 transitions={"fall": "lie"}, event_max=1.5)
+    assert [s.label for s in segs] == ["stand", "fall", "lie"]
+    assert segs[1].start == pytest.approx(2.0)
+    assert segs[1].end - segs[1].start == pytest.approx(1.6, abs=0.11)
+    assert segs[2].end == pytest.approx(6.0)
+    # the fall's probability counts as lying's once the fall is over
+    assert segs[2].confidence == pytest.approx(0.9)
+    # without the transition the fall lasts as long as the model says it
+    plain = segment_probabilities(t, onehot(seq), labels, min_duration=0.5)
+    assert [s.label for s in plain] == ["stand", "fall"]
+
+
+def test_events_without_an_end_state_and_short_transitions_are_untouched():
+    labels = ("stand", "fall", "lie")
+    seq = [0] * 20 + [1] * 10 + [2] * 20 + [1] * 8 + [0] * 10
+    t = np.arange(len(seq)) / FPS
+    segs = segment_probabilities(t, onehot(seq), labels, min_duration=0.5,
+                                 transitions={"fall": "lie"}, event_max=1.5)
+    assert [(s.label, round(s.start, 1)) for s in segs] == [
+        ("stand", 0.0), ("fall", 2.0), ("lie", 3.0), ("fall", 5.0), ("stand", 5.8)]
+    # labels the model does not have are ignored
+    Segmenter(labels, transitions={"sit_down": "sit"})

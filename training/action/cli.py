@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Optional, Tuple
 
 import click
+import numpy as np
 
 # numpy only: TensorFlow loads when training starts
 from .train import DEFAULT_BUILDER, DEFAULT_LAMBDA_JOINTS
@@ -148,3 +149,34 @@ def evaluate_cmd(model: Path, data: Path, as_json: bool, threads: Optional[int],
             click.echo(f"  {name:>16s} {acc:.3f}")
         click.echo("by fraction observed: " + ", ".join(
             f"{f}: {a:.3f}" for f, a in scores["by_fraction"].items()))
+
+
+@group.command("relabel")
+@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--map", "mapping", required=True,
+              type=click.Choice(["jhmdb", "upfall", "synthetic"]),
+              help="Which label map of pipan.vocabulary to apply.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Skeleton dataset .npz to write.")
+def relabel_cmd(data: Path, mapping: str, out: Path) -> None:
+    """Rename a dataset's labels onto the bundled vocabulary (pipan.vocabulary).
+
+    \b
+    Example:
+      python -m training action relabel ../shared/data/jhmdb14/jhmdb14_split1.npz \\
+          --map jhmdb --out runs/jhmdb14_vocab.npz
+    """
+    from dataclasses import replace
+
+    from pipan.dataset import load, save
+    from pipan.vocabulary import MAPPINGS, map_labels
+
+    ds = load(data)
+    try:
+        labels = map_labels(ds.labels, MAPPINGS[mapping])
+    except ValueError as e:
+        raise click.ClickException(f"{data}: {e}") from None
+    save(replace(ds, labels=np.asarray(labels)), out)
+    counts = {name: labels.count(name) for name in sorted(set(labels))}
+    click.echo(f"wrote {out}: {len(labels)} clips; " +
+               ", ".join(f"{k} {v}" for k, v in counts.items()))
