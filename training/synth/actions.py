@@ -454,10 +454,272 @@ def idle(t, body, rng, side):
     return pose
 
 
+def _fall_window(t: np.ndarray, rng: np.random.Generator):
+    """Onset and duration (s) of a fall in a clip: 0.3-2 s before it, 0.4-1.2 s falling and
+    settling, 0.3-1.5 s on the floor after it. A clip too short for all three keeps the
+    fall whole (at most 70 % of the clip) and shortens the time before and after it."""
+    D = float(t[-1] - t[0]) + (float(t[1] - t[0]) if len(t) > 1 else 1 / 30)
+    dur = min(rng.uniform(0.4, 1.2), 0.7 * D)
+    pre, post = rng.uniform(0.3, 2.0), rng.uniform(0.3, 1.5)
+    if pre + dur + post > D:
+        pre = (D - dur) * pre / (pre + post)
+    return float(t[0]) + pre, dur
+
+
+def _stir(t, pose, rng, w, keys=("l_ua_f", "r_ua_f", "l_th_f", "r_th_f", "head_yaw")):
+    """Small movements of someone lying or sitting still, weighted by ``w`` (0-1): slow
+    breathing and a random few of ``keys`` drifting by up to a fifth of a radian."""
+    pose["torso_pitch"] = pose["torso_pitch"] + w * 0.02 * np.sin(
+        2 * PI * rng.uniform(0.2, 0.35) * t + rng.uniform(0, 2 * PI))
+    for k in keys:
+        if rng.random() < 0.5:
+            amp = rng.uniform(0.05, 0.2)
+            pose[k] = pose[k] + w * amp * np.sin(2 * PI * rng.uniform(0.1, 0.5) * t
+                                                 + rng.uniform(0, 2 * PI))
+    return pose
+
+
+def _relax_arms(pose, w, rng, face):
+    """Blend both arms by ``w`` towards lying relaxed in the body's frontal plane (along the
+    sides, out, or up past the head) of a body lying face down (``face`` +1) or up (-1):
+    each segment tilts a little away from the floor, never into it."""
+    for p in ("l_", "r_"):
+        up = bool(rng.random() < 0.3)  # past the head
+        for seg in ("ua", "fa"):
+            F = (PI if up else 0.0) + (1 if up else -1) * face * rng.uniform(0.0, 0.15)
+            pose[p + seg + "_f"] = _lerp(pose[p + seg + "_f"], F, w)
+        pose[p + "ua_a"] = _lerp(pose[p + "ua_a"], rng.uniform(0.1, 1.2), w)
+        pose[p + "fa_a"] = _lerp(pose[p + "fa_a"], rng.uniform(-0.3, 0.8), w)
+    return pose
+
+
+def _flat_legs(pose, w, rng, face):
+    """Blend both legs by ``w`` towards lying nearly straight on the floor, face down
+    (``face`` +1) or up (-1), knees a little bent away from it."""
+    for p in ("l_", "r_"):
+        th = -face * rng.uniform(0.0, 0.15)
+        pose[p + "th_f"] = _lerp(pose[p + "th_f"], th, w)
+        pose[p + "sh_f"] = _lerp(pose[p + "sh_f"], th - face * rng.uniform(0.0, 0.25), w)
+    return pose
+
+
+def fall_forward(t, body, rng, side):
+    """Trip or faint forwards: knees buckle (sometimes onto them), the body topples face
+    down with the arms out to break the fall, then lies there stirring."""
+    pose = neutral(len(t))
+    t0, dur = _fall_window(t, rng)
+    u = np.clip((t - t0) / dur, 0.0, 1.0)
+    knees = rng.random() < 0.5  # onto the knees first
+    buckle = _smooth(u / 0.4)
+    tip = np.clip((u - (0.25 if knees else 0.0)) / (0.5 if knees else 0.75), 0.0, 1.0) ** 2
+    settle = _smooth((u - 0.75) / 0.25)
+    pose["body_pitch"] = PI / 2 * tip
+    reach = _smooth(u / 0.5) * (1 - settle)  # arms forward to break the fall
+    for p in ("l_", "r_"):
+        th = 0.1 if knees else rng.uniform(0.0, 0.3)
+        knee = rng.uniform(1.2, 1.6) if knees else rng.uniform(0.2, 0.6)
+        pose[p + "th_f"] = th * buckle
+        pose[p + "sh_f"] = pose[p + "th_f"] - knee * buckle
+        pose[p + "ua_f"] = _lerp(pose[p + "ua_f"], rng.uniform(1.5, 2.2), reach)
+        pose[p + "ua_a"] = _lerp(pose[p + "ua_a"], rng.uniform(0.15, 0.5), reach)
+        pose[p + "fa_f"] = _lerp(pose[p + "fa_f"], rng.uniform(1.6, 2.3), reach)
+    pose = _flat_legs(_relax_arms(pose, settle, rng, 1), settle, rng, 1)
+    pose["torso_pitch"] = pose["torso_pitch"] + 0.3 * _bump(u, 0.45, 0.3)
+    pose["head_pitch"] = pose["head_pitch"] - 0.3 * reach
+    pose["head_yaw"] = pose["head_yaw"] + rng.choice([-1.0, 1.0]) * rng.uniform(0.6, 1.3) * settle
+    # the feet (or knees) stay put while the body pivots over them
+    pivot = body.thigh if knees else body.thigh + body.shin
+    pose["root_z"] = pivot * rng.uniform(0.7, 1.0) * np.sin(pose["body_pitch"])
+    return _stir(t, pose, rng, settle)
+
+
+def fall_backward(t, body, rng, side):
+    """Slip or lose balance backwards: the knees give, the hips drop, the body goes over
+    onto its back with the arms flung back, the legs flying up a little, then lies still."""
+    pose = neutral(len(t))
+    t0, dur = _fall_window(t, rng)
+    u = np.clip((t - t0) / dur, 0.0, 1.0)
+    buckle = _smooth(u / 0.45) * (1 - _smooth((u - 0.6) / 0.4))
+    tip = np.clip((u - 0.1) / 0.65, 0.0, 1.0) ** 2
+    settle = _smooth((u - 0.75) / 0.25)
+    pose["body_pitch"] = -PI / 2 * tip
+    fling = _smooth(u / 0.5) * (1 - settle)
+    for p in ("l_", "r_"):
+        pose[p + "th_f"] = rng.uniform(0.6, 1.1) * buckle
+        pose[p + "sh_f"] = pose[p + "th_f"] - rng.uniform(0.8, 1.4) * buckle
+        pose[p + "ua_f"] = _lerp(pose[p + "ua_f"], -rng.uniform(0.4, 1.0), fling)
+        pose[p + "ua_a"] = _lerp(pose[p + "ua_a"], rng.uniform(0.3, 0.9), fling)
+        pose[p + "fa_f"] = _lerp(pose[p + "fa_f"], -rng.uniform(0.2, 0.8), fling)
+    pose = _flat_legs(_relax_arms(pose, settle, rng, -1), settle, rng, -1)
+    pose["head_pitch"] = pose["head_pitch"] + 0.4 * _bump(u, 0.6, 0.3)  # chin tucked
+    pose["root_z"] = -rng.uniform(0.3, 0.6) * np.sin(-pose["body_pitch"])
+    return _stir(t, pose, rng, settle)
+
+
+def fall_sideways(t, body, rng, side):
+    """Topple over sideways (a faint, a slip on one foot): the body rolls to one side, the
+    arm on that side goes out, and it ends on the side or rolls on onto the back or front."""
+    pose = neutral(len(t))
+    t0, dur = _fall_window(t, rng)
+    u = np.clip((t - t0) / dur, 0.0, 1.0)
+    s = float(rng.choice([-1.0, 1.0]))  # +1: towards the person's right
+    down, up = ("r_", "l_") if s > 0 else ("l_", "r_")
+    buckle = _smooth(u / 0.4)
+    tip = np.clip(u / 0.75, 0.0, 1.0) ** 2
+    settle = _smooth((u - 0.75) / 0.25)
+    pose["body_roll"] = s * PI / 2 * tip
+    over = rng.choice([0.0, 0.0, -1.0, 1.0])  # stays on the side, or on the back/front
+    pose["body_pitch"] = over * PI / 2 * settle
+    reach = _smooth(u / 0.5) * (1 - settle)
+    pose[down + "ua_a"] = _lerp(pose[down + "ua_a"], rng.uniform(1.0, 1.8), reach)
+    pose[down + "fa_a"] = _lerp(pose[down + "fa_a"], rng.uniform(1.0, 1.8), reach)
+    pose[up + "ua_f"] = _lerp(pose[up + "ua_f"], rng.uniform(0.3, 1.2), reach)
+    for p in ("l_", "r_"):
+        bend = rng.uniform(0.0, 0.5) * buckle
+        curl = rng.uniform(0.0, 1.0) * settle  # legs drawn up a little on the floor
+        pose[p + "th_f"] = bend + curl
+        pose[p + "sh_f"] = pose[p + "th_f"] - 2 * bend - 1.3 * curl
+        pose[p + "th_a"] = pose[p + "th_a"] * (1 - settle)
+        pose[p + "ua_a"] = _lerp(pose[p + "ua_a"], rng.uniform(0.0, 0.3), settle)
+        pose[p + "fa_a"] = _lerp(pose[p + "fa_a"], rng.uniform(-0.2, 0.2), settle)
+    if over != 0:  # on the back or front the limbs lie in the frontal plane instead
+        pose = _flat_legs(_relax_arms(pose, settle, rng, over), settle, rng, over)
+    pose["torso_roll"] = pose["torso_roll"] - s * 0.2 * _bump(u, 0.4, 0.3)
+    pose["root_x"] = -s * (body.thigh + body.shin) * rng.uniform(0.6, 1.0) \
+        * np.sin(np.abs(pose["body_roll"]))
+    return _stir(t, pose, rng, settle)
+
+
+def fall_chair(t, body, rng, side):
+    """Fall from sitting on a chair to the floor: slide off it onto the back, topple out of
+    it sideways, or pitch forward out of it face down."""
+    pose = _sit_pose(neutral(len(t)), np.ones(len(t)), rng)
+    t0, dur = _fall_window(t, rng)
+    u = np.clip((t - t0) / dur, 0.0, 1.0)
+    tip = np.clip(u / 0.75, 0.0, 1.0) ** 2
+    settle = _smooth((u - 0.75) / 0.25)
+    way = rng.choice(3, p=[0.4, 0.35, 0.25])
+    if way == 0:  # slides off forwards onto the floor, then the back goes down
+        slide = _smooth(u / 0.5)
+        for p in ("l_", "r_"):
+            pose[p + "sh_f"] = _lerp(pose[p + "sh_f"], pose[p + "th_f"] - rng.uniform(0.0, 0.3),
+                                     slide)
+        back = np.clip((u - 0.3) / 0.45, 0.0, 1.0) ** 2
+        pose["torso_pitch"] = _lerp(pose["torso_pitch"], -PI / 2 + 0.1, back)
+        pose["root_z"] = pose["root_z"] + rng.uniform(0.2, 0.5) * slide
+        pose = _relax_arms(pose, settle, rng, -1)
+    elif way == 1:  # topples out sideways, ends curled on the side
+        s = float(rng.choice([-1.0, 1.0]))
+        pose["body_roll"] = s * PI / 2 * tip
+        for p in ("l_", "r_"):
+            pose[p + "th_f"] = _lerp(pose[p + "th_f"], rng.uniform(0.3, 1.2), settle)
+            pose[p + "sh_f"] = _lerp(pose[p + "sh_f"], pose[p + "th_f"] - rng.uniform(0.3, 1.2),
+                                     settle)
+            pose[p + "th_a"] = pose[p + "th_a"] * (1 - settle)
+            pose[p + "ua_a"] = _lerp(pose[p + "ua_a"], rng.uniform(0.0, 0.3), settle)
+            pose[p + "fa_a"] = _lerp(pose[p + "fa_a"], rng.uniform(-0.2, 0.2), settle)
+        pose["root_x"] = -s * rng.uniform(0.3, 0.6) * np.sin(np.abs(pose["body_roll"]))
+    else:  # pitches forward out of the chair, arms out, lands face down
+        pose["body_pitch"] = PI / 2 * tip
+        reach = _smooth(u / 0.5) * (1 - settle)
+        for p in ("l_", "r_"):
+            straighten = _smooth(u / 0.75)
+            pose[p + "th_f"] = _lerp(pose[p + "th_f"], rng.uniform(0.0, 0.4), straighten)
+            pose[p + "sh_f"] = _lerp(pose[p + "sh_f"], pose[p + "th_f"] - rng.uniform(0.0, 0.3),
+                                     straighten)
+            pose[p + "ua_f"] = _lerp(pose[p + "ua_f"], rng.uniform(1.5, 2.2), reach)
+            pose[p + "fa_f"] = _lerp(pose[p + "fa_f"], rng.uniform(1.6, 2.3), reach)
+        pose = _flat_legs(_relax_arms(pose, settle, rng, 1), settle, rng, 1)
+        pose["torso_pitch"] = _lerp(pose["torso_pitch"], 0.02, settle)
+        pose["root_z"] = pose["root_z"] + rng.uniform(0.4, 0.8) * np.sin(pose["body_pitch"])
+    return _stir(t, pose, rng, settle)
+
+
+def lie(t, body, rng, side):
+    """Lying on the floor or a bed (0-0.6 m up) on the back, a side or the front, facing
+    any way: breathing, an arm or leg moving, sometimes turning over once."""
+    T = len(t)
+    pose = neutral(T)
+    D = float(t[-1] - t[0]) + (float(t[1] - t[0]) if T > 1 else 1 / 30)
+    # roll +-pi/2 lays the body on a side; the pitch then turns it about its long axis:
+    # -pi/2 on the back, 0 on the side, +pi/2 on the front
+    pose["body_roll"] = np.full(T, float(rng.choice([-1.0, 1.0])) * PI / 2)
+    start = float(rng.choice([-1.0, 0.0, 1.0]))
+    turn = np.zeros(T)
+    if rng.random() < 0.35:  # turns over once, a quarter turn
+        dur = min(rng.uniform(0.8, 2.0), 0.6 * D)
+        t0 = float(t[0]) + rng.uniform(0.0, D - dur)
+        to = float(rng.choice([-1.0, 1.0])) if start == 0 else -start
+        turn = (to - start) * _smooth((t - t0) / dur)
+    pose["body_pitch"] = (start + turn) * PI / 2
+    pose["yaw"] = np.full(T, rng.uniform(0, 2 * PI))
+    bed = 0.0 if rng.random() < 0.5 else rng.uniform(0.25, 0.6)
+    pose["root_dy"] = np.full(T, bed)
+    if start == 0:  # on a side: limbs in the body's sagittal plane (the floor's)
+        for p in ("l_", "r_"):
+            th = rng.uniform(0.2, 1.3)  # knees drawn up
+            pose[p + "th_f"] = np.full(T, th)
+            pose[p + "sh_f"] = np.full(T, th - rng.uniform(0.3, 1.4))
+            pose[p + "th_a"] = np.zeros(T)
+            F = rng.uniform(0.3, 2.0)
+            pose[p + "ua_f"] = np.full(T, F)
+            pose[p + "ua_a"] = np.zeros(T)
+            pose[p + "fa_f"] = np.full(T, F + rng.uniform(0.0, 1.2))
+            pose[p + "fa_a"] = np.zeros(T)
+    else:  # on the back or front: limbs in the frontal plane
+        pose = _flat_legs(_relax_arms(pose, np.ones(T), rng, start), np.ones(T), rng, start)
+        p = "l_" if rng.random() < 0.5 else "r_"
+        if start < 0 and rng.random() < 0.25:  # on the back, one foot drawn up
+            pose[p + "th_f"] = np.full(T, rng.uniform(0.6, 1.0))
+            pose[p + "sh_f"] = pose[p + "th_f"] - rng.uniform(0.6, 1.2)
+    return _stir(t, pose, rng, np.ones(T),
+                 keys=("l_ua_f", "r_ua_f", "l_ua_a", "r_ua_a", "l_th_f", "r_th_f",
+                       "head_yaw", "head_pitch"))
+
+
+def sit_still(t, body, rng, side):
+    """Seated on a chair the whole clip: hands, head and lean shifting a little, sometimes
+    the legs crossed; never standing up."""
+    T = len(t)
+    pose = _sit_pose(neutral(T), np.ones(T), rng)
+    pose["torso_pitch"] = pose["torso_pitch"] + rng.uniform(-0.25, 0.3)  # slouch or lean in
+    pose["head_pitch"] = pose["head_pitch"] + rng.uniform(-0.1, 0.45)
+    main, other = _arm_names(side)
+    hands = rng.integers(0, 4)  # 0 on the lap, 1 phone or cup in front, 2 arms folded, 3 chin
+    if hands == 1:
+        pose[main + "ua_f"] = np.full(T, rng.uniform(0.2, 0.7))
+        pose[main + "fa_f"] = np.full(T, rng.uniform(1.3, 2.0))
+    elif hands == 2:
+        for p in ("l_", "r_"):
+            pose[p + "ua_f"] = np.full(T, rng.uniform(0.2, 0.5))
+            pose[p + "fa_f"] = np.full(T, rng.uniform(1.4, 1.7))
+            pose[p + "fa_a"] = np.full(T, -rng.uniform(0.8, 1.2))
+    elif hands == 3:
+        pose[main + "ua_f"] = np.full(T, rng.uniform(0.5, 1.0))
+        pose[main + "fa_f"] = np.full(T, rng.uniform(2.5, 2.9))
+        pose[main + "fa_a"] = np.full(T, -rng.uniform(0.3, 0.7))
+    if rng.random() < 0.3:  # one leg crossed over the other
+        top = main if rng.random() < 0.5 else other
+        pose[top + "th_f"] = pose[top + "th_f"] + rng.uniform(0.1, 0.35)
+        pose[top + "th_a"] = np.full(T, -rng.uniform(0.2, 0.4))
+        pose[top + "sh_f"] = pose[top + "th_f"] - rng.uniform(1.1, 1.5)
+    # a gesture: one hand lifts and comes back once
+    if rng.random() < 0.5:
+        D = float(t[-1] - t[0]) + 1e-3
+        g = _bump(t - t[0], rng.uniform(0.2, 0.8) * D, rng.uniform(0.15, 0.4) * D)
+        pose[main + "ua_f"] = pose[main + "ua_f"] + rng.uniform(0.3, 0.8) * g
+        pose[main + "fa_f"] = pose[main + "fa_f"] + rng.uniform(0.3, 1.0) * g
+    return _stir(t, pose, rng, np.ones(T),
+                 keys=("l_ua_f", "r_ua_f", "head_yaw", "head_pitch", "torso_roll"))
+
+
 #: Label -> program. JHMDB's names where the meaning is the same (see module docstring).
 PROGRAMS: Dict[str, Program] = {
     "walk": walk, "run": run, "jump": jump, "wave": wave, "wave_both": wave_both,
     "clap": clap, "squat": squat, "sit": sit, "stand": stand, "punch": punch, "kick": kick,
     "pick": pick, "throw": throw, "catch": catch, "golf": golf, "pour": pour,
     "pullup": pullup, "push": push, "idle": idle,
+    "fall_forward": fall_forward, "fall_backward": fall_backward,
+    "fall_sideways": fall_sideways, "fall_chair": fall_chair, "lie": lie,
+    "sit_still": sit_still,
 }

@@ -30,6 +30,7 @@ NEUTRAL: Dict[str, float] = {
     "ground": 1.0,                    # 1 = lowest foot on the floor, 0 = root_dy is absolute
     "yaw": 0.0,                       # facing direction about the vertical (rad)
     "body_pitch": 0.0,                # whole body tipped forward about the hips (flips)
+    "body_roll": 0.0,                 # whole body tipped to its right about the hips (falls)
     "torso_pitch": 0.02, "torso_roll": 0.0, "torso_twist": 0.0,
     "head_pitch": 0.0, "head_yaw": 0.0,
     "r_ua_f": 0.05, "r_ua_a": 0.12, "r_fa_f": 0.2, "r_fa_a": 0.06,
@@ -141,7 +142,10 @@ def pose_joints(pose: Pose, body: Body) -> np.ndarray:
 
     The root (mid-hip) sits at ``root_x, root_z`` on the floor plane; its height puts the
     lowest joint (normally an ankle) ``body.ankle`` above the floor when ``ground`` is 1,
-    plus ``root_dy``. ``body_pitch`` turns the whole body about the hips (somersaults).
+    plus ``root_dy``. ``body_pitch`` turns the whole body about the hips (somersaults);
+    ``body_roll`` tips it sideways about the hips (positive: towards the person's right),
+    before the pitch: with a roll of +-pi/2 the pitch turns a lying person over about
+    their long axis.
     """
     T = len(pose["yaw"])
     J = JOINT_INDEX
@@ -186,6 +190,9 @@ def pose_joints(pose: Pose, body: Body) -> np.ndarray:
         out[:, J[f"{name}_eye"]] = head_c + _apply(R_head, eye)
         out[:, J[f"{name}_ear"]] = head_c + _apply(R_head, ear)
 
+    if np.any(pose["body_roll"] != 0):  # sideways falls, lying on a side
+        R_side = R_pel @ _rot_z(pose["body_roll"]) @ np.swapaxes(R_pel, 1, 2)
+        out = np.einsum("tij,tkj->tki", R_side, out)
     if np.any(pose["body_pitch"] != 0):  # somersaults: turn everything about the hips
         R_flip = R_pel @ _rot_x(pose["body_pitch"]) @ np.swapaxes(R_pel, 1, 2)
         out = np.einsum("tij,tkj->tki", R_flip, out)

@@ -35,7 +35,14 @@ from .camera import Camera, project, random_camera
 JHMDB_ACTIONS: Tuple[str, ...] = ("catch", "clap", "golf", "jump", "pick", "pour", "pullup",
                                   "push", "run", "sit", "stand", "throw", "walk", "wave")
 ACTIONS: Tuple[str, ...] = JHMDB_ACTIONS + ("idle", "wave_both", "squat", "punch", "kick")
-assert set(ACTIONS) == set(PROGRAMS)
+#: Falls, lying and sitting still: the vocabulary's states and events beyond ``ACTIONS``.
+#: Not in the default label set (the bundled demo and older datasets keep theirs).
+FLOOR_ACTIONS: Tuple[str, ...] = ("fall_forward", "fall_backward", "fall_sideways",
+                                  "fall_chair", "lie", "sit_still")
+ALL_ACTIONS: Tuple[str, ...] = ACTIONS + FLOOR_ACTIONS
+assert set(ALL_ACTIONS) == set(PROGRAMS)
+#: Programs that end (or are) lying on the floor.
+FALLS = frozenset({"fall_forward", "fall_backward", "fall_sideways", "fall_chair"})
 
 Segment = Tuple[int, int, str]  # [start frame, end frame), label
 
@@ -91,7 +98,7 @@ class Sequence:
 
 def _check_label(label: str) -> None:
     if label not in PROGRAMS:
-        raise ValueError(f"unknown action {label!r}; known: {', '.join(ACTIONS)}")
+        raise ValueError(f"unknown action {label!r}; known: {', '.join(ALL_ACTIONS)}")
 
 
 def _style(pose: Pose, rng: np.random.Generator, t: np.ndarray, amount: float = 1.0) -> Pose:
@@ -109,6 +116,8 @@ def _style(pose: Pose, rng: np.random.Generator, t: np.ndarray, amount: float = 
 
 #: Actions whose meaning involves both arms: never given a busy hand.
 _TWO_HANDED = frozenset({"clap", "wave_both", "golf", "pullup", "push", "catch", "punch"})
+#: ... nor do falls and lying: a held arm would prop a lying body up off the floor.
+_NO_BUSY_HAND = _TWO_HANDED | FALLS | {"lie"}
 
 
 def _busy_hand(pose: Pose, rng: np.random.Generator, side: float) -> Pose:
@@ -126,9 +135,10 @@ def _busy_hand(pose: Pose, rng: np.random.Generator, side: float) -> Pose:
 def _action_pose(label: str, t: np.ndarray, body: Body, rng: np.random.Generator,
                  side: float) -> Pose:
     pose = PROGRAMS[label](t, body, rng, side)
-    if label not in _TWO_HANDED and rng.random() < 0.25:
+    if label not in _NO_BUSY_HAND and rng.random() < 0.25:
         pose = _busy_hand(pose, rng, side)
-    return _style(pose, rng, t)
+    # lying flat leaves little room for personal style: a bent torso props the body up
+    return _style(pose, rng, t, 0.5 if label in FALLS or label == "lie" else 1.0)
 
 
 def _side(rng: np.random.Generator) -> float:
