@@ -466,7 +466,7 @@ def _fall_window(t: np.ndarray, rng: np.random.Generator):
     return float(t[0]) + pre, dur
 
 
-def _stir(t, pose, rng, w, keys=("l_ua_f", "r_ua_f", "l_th_f", "r_th_f", "head_yaw")):
+def stir(t, pose, rng, w, keys=("l_ua_f", "r_ua_f", "l_th_f", "r_th_f", "head_yaw")):
     """Small movements of someone lying or sitting still, weighted by ``w`` (0-1): slow
     breathing and a random few of ``keys`` drifting by up to a fifth of a radian."""
     pose["torso_pitch"] = pose["torso_pitch"] + w * 0.02 * np.sin(
@@ -530,7 +530,7 @@ def fall_forward(t, body, rng, side):
     # the feet (or knees) stay put while the body pivots over them
     pivot = body.thigh if knees else body.thigh + body.shin
     pose["root_z"] = pivot * rng.uniform(0.7, 1.0) * np.sin(pose["body_pitch"])
-    return _stir(t, pose, rng, settle)
+    return stir(t, pose, rng, settle)
 
 
 def fall_backward(t, body, rng, side):
@@ -553,7 +553,7 @@ def fall_backward(t, body, rng, side):
     pose = _flat_legs(_relax_arms(pose, settle, rng, -1), settle, rng, -1)
     pose["head_pitch"] = pose["head_pitch"] + 0.4 * _bump(u, 0.6, 0.3)  # chin tucked
     pose["root_z"] = -rng.uniform(0.3, 0.6) * np.sin(-pose["body_pitch"])
-    return _stir(t, pose, rng, settle)
+    return stir(t, pose, rng, settle)
 
 
 def fall_sideways(t, body, rng, side):
@@ -587,7 +587,7 @@ def fall_sideways(t, body, rng, side):
     pose["torso_roll"] = pose["torso_roll"] - s * 0.2 * _bump(u, 0.4, 0.3)
     pose["root_x"] = -s * (body.thigh + body.shin) * rng.uniform(0.6, 1.0) \
         * np.sin(np.abs(pose["body_roll"]))
-    return _stir(t, pose, rng, settle)
+    return stir(t, pose, rng, settle)
 
 
 def fall_chair(t, body, rng, side):
@@ -632,7 +632,7 @@ def fall_chair(t, body, rng, side):
         pose = _flat_legs(_relax_arms(pose, settle, rng, 1), settle, rng, 1)
         pose["torso_pitch"] = _lerp(pose["torso_pitch"], 0.02, settle)
         pose["root_z"] = pose["root_z"] + rng.uniform(0.4, 0.8) * np.sin(pose["body_pitch"])
-    return _stir(t, pose, rng, settle)
+    return stir(t, pose, rng, settle)
 
 
 def lie(t, body, rng, side):
@@ -672,7 +672,7 @@ def lie(t, body, rng, side):
         if start < 0 and rng.random() < 0.25:  # on the back, one foot drawn up
             pose[p + "th_f"] = np.full(T, rng.uniform(0.6, 1.0))
             pose[p + "sh_f"] = pose[p + "th_f"] - rng.uniform(0.6, 1.2)
-    return _stir(t, pose, rng, np.ones(T),
+    return stir(t, pose, rng, np.ones(T),
                  keys=("l_ua_f", "r_ua_f", "l_ua_a", "r_ua_a", "l_th_f", "r_th_f",
                        "head_yaw", "head_pitch"))
 
@@ -709,7 +709,7 @@ def sit_still(t, body, rng, side):
         g = _bump(t - t[0], rng.uniform(0.2, 0.8) * D, rng.uniform(0.15, 0.4) * D)
         pose[main + "ua_f"] = pose[main + "ua_f"] + rng.uniform(0.3, 0.8) * g
         pose[main + "fa_f"] = pose[main + "fa_f"] + rng.uniform(0.3, 1.0) * g
-    return _stir(t, pose, rng, np.ones(T),
+    return stir(t, pose, rng, np.ones(T),
                  keys=("l_ua_f", "r_ua_f", "head_yaw", "head_pitch", "torso_roll"))
 
 

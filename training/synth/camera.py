@@ -85,3 +85,26 @@ def project(points: np.ndarray, camera: Camera, aim: np.ndarray) -> Tuple[np.nda
     xy[..., 0] += camera.width / 2 + camera.offset[0]
     xy[..., 1] += camera.height / 2 + camera.offset[1]
     return xy, z
+
+
+def room_camera(rng: np.random.Generator, frames: int, *, width: int = 640,
+                height: int = 480, person_height: float = 1.7) -> Tuple[Camera, float]:
+    """A fixed camera high up in a room (a Pi on a shelf, a wall-mounted camera): 1.8-2.6 m
+    up, 2-6 m from the person, looking down 15-45 degrees, wide-angle. Returns the camera
+    and the height (m) of its aim point above the person's start position: the optical
+    axis passes there, so the person of ``person_height`` m stays in the picture (a tall
+    person close under a steep camera may lose the feet or the head)."""
+    focal = float(width * rng.uniform(0.55, 1.1))
+    up = float(rng.uniform(1.8, 2.6))
+    away = float(rng.uniform(2.0, 6.0))
+    centre = float(np.arctan2(up - 0.5 * person_height, away))  # towards mid-body
+    half_fov = float(np.arctan2(height / 2, focal))
+    pitch = float(np.clip(centre + rng.uniform(-0.4, 0.4) * half_fov,
+                          np.radians(15), np.radians(45)))
+    aim_y = up - away * np.tan(pitch)
+    shake = rng.normal(0.0, 0.0003, (frames, 3))  # a fixed mount: vibration only
+    offset = (float(rng.uniform(-0.1, 0.1) * width), float(rng.uniform(-0.08, 0.08) * height))
+    cam = Camera(width=width, height=height, focal=focal, yaw=float(rng.uniform(0, 2 * np.pi)),
+                 pitch=pitch, roll=float(rng.normal(0, 0.02)), distance=float(away / np.cos(pitch)),
+                 offset=offset, shake=shake)
+    return cam, float(aim_y)

@@ -47,20 +47,35 @@ def group() -> None:
 @click.option("--fps", type=click.FloatRange(1, 240), default=30.0, show_default=True)
 @click.option("--noise", type=click.FloatRange(0, 5), default=1.0, show_default=True,
               help="Scale of the simulated detector's errors (0 = exact joints).")
-@click.option("--actions", default="", help="Comma-separated labels (default: all).")
-def motions(out, clips, seed, min_frames, max_frames, fps, noise, actions):
+@click.option("--actions", default="",
+              help="Comma-separated programs (default: the everyday ones, without falls, "
+                   "lying and sitting still; with --vocabulary every program it maps).")
+@click.option("--vocabulary", is_flag=True,
+              help="Label clips with the bundled model's vocabulary (pipan.vocabulary) and "
+                   "give every vocabulary label the same share of clips ('unknown' 1.25x).")
+@click.option("--high-camera", type=click.FloatRange(0, 1), default=0.4, show_default=True,
+              help="Share of clips seen by a fixed camera high up in a room.")
+def motions(out, clips, seed, min_frames, max_frames, fps, noise, actions, vocabulary,
+            high_camera):
     """Write labelled skeleton clips (COCO-18, pixels of a 640x480 virtual camera, score)
-    in pipan's dataset format, with a seeded 'test' column (a quarter of each class).
+    in pipan's dataset format, with a seeded 'test' column (a quarter of each program's
+    clips).
 
     \b
-    Example:
+    Examples:
       python -m training synth motions --out synth.npz --clips 1900 --seed 0
+      python -m training synth motions --out vocab.npz --clips 4000 --vocabulary
+      python -m training synth motions --out falls.npz --actions fall_forward,lie --vocabulary
     """
     from pipan import dataset
-    from .motions import ACTIONS, generate_dataset
-    acts = tuple(a.strip() for a in actions.split(",") if a.strip()) or ACTIONS
-    data = _library(generate_dataset, clips, seed, actions=acts, fps=fps,
-                    min_frames=min_frames, max_frames=max_frames, noise=noise)
+    from .motions import ACTIONS, generate_dataset, vocabulary_dataset
+    acts = tuple(a.strip() for a in actions.split(",") if a.strip())
+    common = dict(fps=fps, min_frames=min_frames, max_frames=max_frames, noise=noise,
+                  high_camera=high_camera)
+    if vocabulary:
+        data = _library(vocabulary_dataset, clips, seed, actions=acts or None, **common)
+    else:
+        data = _library(generate_dataset, clips, seed, actions=acts or ACTIONS, **common)
     dataset.save(data, out)
     click.echo(f"{out}: {len(data)} clips, {data.keypoints.shape[0]} frames, "
                f"{len(data.classes)} actions, {int(data.test.sum())} test clips")

@@ -2,10 +2,14 @@
 
 Public API (used by the pose, action and runtime parts):
 
-- ``ACTIONS``: every label this module can generate (tuple of str).
-- ``generate_clip(label, rng, frames=..., fps=30, width=640, height=480, noise=1.0) -> Clip``
-- ``generate_dataset(clips, seed, *, actions=ACTIONS, fps=30, min_frames=20, max_frames=45,
-  width=640, height=480, noise=1.0, test_fraction=0.25) -> pipan.dataset.SkeletonDataset``
+- ``ACTIONS``: the default labels (everyday actions); ``ALL_ACTIONS``: every label this
+  module can generate, ``ACTIONS`` plus falls, lying and sitting still (``FLOOR_ACTIONS``).
+- ``generate_clip(label, rng, frames=..., fps=30, width=640, height=480, noise=1.0,
+  high_camera=0.4) -> Clip``
+- ``generate_dataset(clips, seed, *, actions=ACTIONS, weights=None, fps=30, min_frames=20,
+  max_frames=45, width=640, height=480, noise=1.0, test_fraction=0.25, high_camera=0.4)
+  -> pipan.dataset.SkeletonDataset``; ``vocabulary_dataset(clips, seed, actions=None, ...)``
+  the same with labels renamed onto ``pipan.vocabulary`` and balanced across its labels
 - ``action_motion(label, frames, rng, fps=30) -> Motion`` (3D, one action)
 - ``sequence_motion(rng, frames, fps=30, ...) -> Motion`` (3D, chained actions, known
   boundaries) and ``generate_sequence(seed, seconds, ...) -> Sequence`` (its 2D detections)
@@ -25,10 +29,11 @@ import numpy as np
 
 from pipan.dataset import SkeletonDataset
 from pipan.skeleton import COCO18, JOINT_INDEX
+from pipan.vocabulary import SYNTHETIC, UNKNOWN, map_labels
 
-from .actions import PROGRAMS
+from .actions import PROGRAMS, stir
 from .body import PARAMS, Body, Pose, pose_joints
-from .camera import Camera, project, random_camera
+from .camera import Camera, project, random_camera, room_camera
 
 #: Every label, JHMDB's names first (catch clap golf jump pick pour pullup push run sit
 #: stand throw walk wave), then pipan's own (idle wave_both squat punch kick).
@@ -160,6 +165,29 @@ def _wrap(a: float) -> float:
     return float((a + np.pi) % (2 * np.pi) - np.pi)
 
 
+#: Actions that only follow another in a chain: standing up, sitting on or falling off the
+#: chair follow sitting down; lying follows a fall.
+_FOLLOWERS = frozenset({"stand", "sit_still", "fall_chair", "lie"})
+
+
+def _next_label(prev: Optional[str], actions: Seq[str], plain: Seq[str],
+                rng: np.random.Generator) -> str:
+    """The action after ``prev`` in a chain: after sitting down, standing up (or, where
+    they are among ``actions``, sitting on or falling off the chair); after a fall, lying
+    there; otherwise any of ``plain``."""
+    if prev in ("sit", "sit_still"):
+        options = [(a, w) for a, w in (("stand", 0.5), ("sit_still", 0.35 * (prev == "sit")),
+                                       ("fall_chair", 0.15)) if a in actions and w > 0]
+        if len(options) == 1:
+            return options[0][0]
+        if options:
+            p = np.array([w for _, w in options])
+            return options[int(rng.choice(len(options), p=p / p.sum()))][0]
+    if (prev in FALLS or prev == "lie") and "lie" in actions:
+        return "lie"
+    return str(rng.choice(plain))
+
+
 def sequence_motion(rng: np.random.Generator, frames: int, fps: float = 30.0, *,
                     actions: Seq[str] = ACTIONS, min_seconds: float = 1.5,
                     max_seconds: float = 4.0, blend_seconds: float = 0.3,
@@ -170,7 +198,10 @@ def sequence_motion(rng: np.random.Generator, frames: int, fps: float = 30.0, *,
 
     Each segment lasts ``min_seconds``-``max_seconds``; the pose blends from the previous
     segment over ``blend_seconds`` (counted as the new segment). A ``sit`` is followed by
-    ``stand`` and ``stand`` only follows ``sit``. The person turns between segments and heads
+    ``stand`` and ``stand`` only follows ``sit`` (with ``sit_still`` and ``fall_chair``
+    among ``actions``, either may come between or instead); a fall is followed by ``lie``
+    to the end, holding where the fall left the person (without ``lie``, the fall's own
+    segment runs to the end), and ``lie`` only follows a fall. The person turns between segments and heads
     back towards ``home`` (x, z metres) when further than ``roam`` from it; one segment
     travels at most ``max_travel`` metres and nobody goes further than ``leash`` metres
     from home (travel is shortened), so that people stay in view.
@@ -179,17 +210,16 @@ def sequence_motion(rng: np.random.Generator, frames: int, fps: float = 30.0, *,
         _check_label(a)
     body = body or Body.random(rng)
     side = _side(rng)
-    plain = [a for a in actions if a != "stand"] or list(actions)
+    plain = [a for a in actions if a not in _FOLLOWERS] or list(actions)
     segments: List[Segment] = []
     start = 0
     prev = None
     while start < frames:
-        if prev == "sit" and "stand" in actions:
-            label = "stand"
-        else:
-            label = str(rng.choice(plain))
+        label = _next_label(prev, actions, plain, rng)
         n = int(round(rng.uniform(min_seconds, max_seconds) * fps))
         end = frames if frames - (start + n) < min_seconds * fps / 2 else min(frames, start + n)
+        if label == "lie" or (label in FALLS and "lie" not in actions):
+            end = frames  # nobody gets up again
         segments.append((start, end, label))
         start, prev = end, label
 
@@ -200,6 +230,13 @@ def sequence_motion(rng: np.random.Generator, frames: int, fps: float = 30.0, *,
     B = max(1, int(round(blend_seconds * fps)))
     for k, (s, e, label) in enumerate(segments):
         t = t_all[s:e] - t_all[s]
+        if k > 0 and label == "lie" and segments[k - 1][2] in FALLS:
+            # lying where the fall ended, stirring a little (continuous at the boundary)
+            pose = stir(t, {key: np.full(e - s, full[key][s - 1]) for key in PARAMS}, rng,
+                        np.ones(e - s))
+            for key in PARAMS:
+                full[key][s:e] = pose[key] - (pose[key][0] - full[key][s - 1])
+            continue
         pose = _action_pose(label, t, body, rng, side)
         away = pos - np.asarray(home)
         if np.hypot(*away) > roam:
@@ -317,19 +354,38 @@ def _follow_aim(motion: Motion, rng: np.random.Generator) -> np.ndarray:
     return aim
 
 
+#: Share of ``generate_clip``'s clips seen by a fixed camera high up in a room
+#: (``camera.room_camera``) rather than a hand-held or tripod camera about eye level.
+HIGH_CAMERA = 0.4
+
+
 def generate_clip(label: str, rng: np.random.Generator, frames: Optional[int] = None, *,
                   fps: float = 30.0, width: int = 640, height: int = 480,
-                  noise: float = 1.0, min_frames: int = 20, max_frames: int = 45) -> Clip:
+                  noise: float = 1.0, min_frames: int = 20, max_frames: int = 45,
+                  high_camera: float = HIGH_CAMERA) -> Clip:
     """One person doing ``label`` seen by a random camera: see ``Clip``.
 
     ``frames`` defaults to a random length in ``[min_frames, max_frames]`` (JHMDB-like at
     30 fps). ``noise`` scales the simulated detector's errors (0 = exact joints, score 1).
+    A ``high_camera`` share of clips is seen by a fixed camera high up in a room, the
+    others by a camera about eye level that follows the person (0: no draw for it, the
+    random stream of the eye-level clips alone).
     """
     _check_label(label)
+    if not 0.0 <= high_camera <= 1.0:
+        raise ValueError(f"high_camera must be a share in [0, 1], got {high_camera}")
     T = int(frames if frames is not None else rng.integers(min_frames, max_frames + 1))
     if T < 1:
         raise ValueError("a clip needs at least one frame")
     motion = action_motion(label, T, rng, fps)
+    if high_camera > 0 and rng.random() < high_camera:
+        camera, aim_y = room_camera(rng, T, width=width, height=height,
+                                    person_height=motion.body.height)
+        J = JOINT_INDEX  # the camera looks at where the person is during the clip
+        root = (motion.joints[:, J["left_hip"]] + motion.joints[:, J["right_hip"]]).mean(0) / 2
+        aim = np.array([root[0], aim_y, root[2]])
+        kp, xy, depth, inside = _observe(motion, camera, aim, rng, noise)
+        return Clip(label, kp, xy, depth, inside, motion, camera)
     camera = random_camera(rng, T, width=width, height=height, person_height=motion.body.height)
     aim = _follow_aim(motion, rng)
     fill = camera.focal * motion.body.height / (camera.distance * camera.height)
@@ -339,15 +395,32 @@ def generate_clip(label: str, rng: np.random.Generator, frames: Optional[int] = 
     return Clip(label, kp, xy, depth, inside, motion, camera)
 
 
+def _split(clips: int, weights: Seq[float]) -> np.ndarray:
+    """``clips`` shared out in proportion to ``weights`` (largest remainders, ties to the
+    first): integer counts that sum to ``clips``."""
+    w = np.asarray(weights, np.float64)
+    if len(w) == 0 or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+        raise ValueError("weights must be finite, non-negative and not all zero")
+    exact = clips * w / w.sum()
+    counts = np.floor(exact).astype(np.int64)
+    order = np.argsort(-(exact - counts), kind="stable")
+    counts[order[:clips - int(counts.sum())]] += 1
+    return counts
+
+
 def generate_dataset(clips: int, seed: int, *, actions: Seq[str] = ACTIONS,
+                     weights: Optional[Seq[float]] = None,
                      fps: float = 30.0, min_frames: int = 20, max_frames: int = 45,
                      width: int = 640, height: int = 480, noise: float = 1.0,
-                     test_fraction: float = 0.25) -> SkeletonDataset:
+                     test_fraction: float = 0.25,
+                     high_camera: float = HIGH_CAMERA) -> SkeletonDataset:
     """``clips`` labelled clips in pipan's dataset format (COCO-18, x/y pixels + score).
 
     Classes are balanced (clip i does ``actions[i % len(actions)]``, then the order is
-    shuffled); clip i's randomness comes from ``(seed, i)`` alone. The ``test`` column marks
-    ``test_fraction`` of each class's clips, chosen by the seed. Same arguments, same arrays.
+    shuffled) or, given ``weights`` (one per action), shared out in proportion to them;
+    clip i's randomness comes from ``(seed, i)`` alone. The ``test`` column marks
+    ``test_fraction`` of each class's clips, chosen by the seed. ``high_camera``: see
+    ``generate_clip``. Same arguments, same arrays.
     """
     if clips < 1:
         raise ValueError("clips must be at least 1")
@@ -355,8 +428,13 @@ def generate_dataset(clips: int, seed: int, *, actions: Seq[str] = ACTIONS,
         raise ValueError(f"need 1 <= min_frames <= max_frames, got {min_frames}, {max_frames}")
     for a in actions:
         _check_label(a)
+    if weights is not None and len(weights) != len(actions):
+        raise ValueError(f"{len(weights)} weights for {len(actions)} actions")
     order_rng = np.random.default_rng([seed, 0x5EED])
-    labels = np.array([actions[i % len(actions)] for i in range(clips)])
+    if weights is None:
+        labels = np.array([actions[i % len(actions)] for i in range(clips)])
+    else:
+        labels = np.repeat(np.array(actions), _split(clips, weights))
     labels = labels[order_rng.permutation(clips)]
     test = np.zeros(clips, np.int8)
     for a in actions:
@@ -367,11 +445,42 @@ def generate_dataset(clips: int, seed: int, *, actions: Seq[str] = ACTIONS,
     for i, label in enumerate(labels):
         rng = np.random.default_rng([seed, i])
         c = generate_clip(str(label), rng, fps=fps, width=width, height=height, noise=noise,
-                          min_frames=min_frames, max_frames=max_frames)
+                          min_frames=min_frames, max_frames=max_frames,
+                          high_camera=high_camera)
         kps.append(c.keypoints)
         lengths[i] = len(c.keypoints)
     return SkeletonDataset(np.concatenate(kps).astype(np.float32), lengths,
                            labels.astype(str), COCO18, test)
+
+
+#: Share of the clips that the vocabulary's ``unknown`` gets, relative to one action's.
+UNKNOWN_SHARE = 1.25
+
+
+def vocabulary_weights(actions: Seq[str], unknown_share: float = UNKNOWN_SHARE) -> np.ndarray:
+    """One weight per program such that every vocabulary label that ``actions`` reach gets
+    the same share of clips (``unknown`` ``unknown_share`` times that), split evenly
+    among its programs: the four falls together get one label's share, not four."""
+    names = map_labels(actions, SYNTHETIC)
+    per = {v: names.count(v) for v in names}
+    return np.array([(unknown_share if v == UNKNOWN else 1.0) / per[v] for v in names])
+
+
+def vocabulary_dataset(clips: int, seed: int, *, actions: Optional[Seq[str]] = None,
+                       unknown_share: float = UNKNOWN_SHARE, **kwargs) -> SkeletonDataset:
+    """``generate_dataset`` of ``actions`` (default: every program the vocabulary maps)
+    with clips shared out by ``vocabulary_weights`` and labels renamed onto the bundled
+    model's vocabulary (``pipan.vocabulary.SYNTHETIC``); the test column still holds out
+    a share of each program's clips."""
+    acts = tuple(actions) if actions else tuple(a for a in ALL_ACTIONS if a in SYNTHETIC)
+    for a in acts:
+        _check_label(a)
+    if len(set(acts)) != len(acts):
+        raise ValueError("each action may be named once")
+    data = generate_dataset(clips, seed, actions=acts,
+                            weights=vocabulary_weights(acts, unknown_share), **kwargs)
+    return SkeletonDataset(data.keypoints, data.lengths,
+                           np.array(map_labels(data.labels, SYNTHETIC)), data.joints, data.test)
 
 
 def generate_sequence(seed: int, seconds: float = 10.0, *, fps: float = 30.0,
