@@ -42,7 +42,7 @@ def test_dataset_format_labels_lengths_and_split():
     assert (s > 0).mean() > 0.5  # mostly detected
 
 
-@pytest.mark.parametrize("label", m.ACTIONS)
+@pytest.mark.parametrize("label", m.ALL_ACTIONS)
 def test_every_action_moves_a_rigid_body(label):
     """Each program gives finite joints whose segment lengths are the body's, every frame
     (forward kinematics cannot stretch a limb), and the body is on or above the floor."""
@@ -57,7 +57,8 @@ def test_every_action_moves_a_rigid_body(label):
         np.testing.assert_allclose(np.linalg.norm(j[:, J[a]] - j[:, J[c]], axis=-1), length,
                                    rtol=1e-6)
     assert j[..., 1].min() > -0.01  # nothing below the floor
-    if label != "pullup":  # hanging from a bar is the only way to have both feet up
+    # hanging from a bar and lying on the floor are the only ways to have both feet up
+    if label != "pullup" and label not in m.FALLS and label != "lie":
         feet = np.minimum(j[:, J["left_ankle"], 1], j[:, J["right_ankle"], 1])
         assert (feet < b.ankle + 0.02).mean() > 0.3 or label in ("jump", "run")  # flight
 
@@ -119,8 +120,9 @@ def test_noisy_detections_are_consistent():
     assert missing.any() and (kp[missing][:, :2] == 0).all()
     present = ~missing
     x, y = kp[..., 0][present], kp[..., 1][present]
-    # jitter may push a joint a few pixels past the edge, never far
-    assert x.min() > -40 and x.max() < 680 and y.min() > -40 and y.max() < 520
+    # jitter (up to 2.5 % of the person's size, 1.6x at the extremities; close-ups are up
+    # to ~900 px tall) may push a joint a few dozen pixels past the edge, never far
+    assert x.min() > -100 and x.max() < 740 and y.min() > -100 and y.max() < 580
 
 
 def test_sequences_have_contiguous_known_segments():

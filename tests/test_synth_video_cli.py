@@ -84,6 +84,11 @@ def test_cli_frames_video_sheet(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (("motions", "--out", "X.npz", "--clips", 0), "Invalid value for '--clips'"),
     (("motions", "--out", "X.npz", "--actions", "walk,fly"), "Error: unknown action 'fly'"),
+    (("motions", "--out", "X.npz", "--vocabulary", "--actions", "lie,fly"),
+     "Error: unknown action 'fly'"),
+    (("motions", "--out", "X.npz", "--vocabulary", "--actions", "lie,lie"),
+     "Error: each action may be named once"),
+    (("motions", "--out", "X.npz", "--high-camera", 2), "Invalid value for '--high-camera'"),
     (("motions", "--out", "X.npz", "--min-frames", 50, "--max-frames", 10),
      "Error: need 1 <= min_frames"),
     (("video", "--out", "X.mp4", "--size", "big"), "expected WIDTHxHEIGHT"),

@@ -503,6 +503,34 @@ def _flat_legs(pose, w, rng, face):
     return pose
 
 
+def _side_limbs(pose, w, rng, down):
+    """Blend the limbs by ``w`` towards lying on the side whose arm is ``down`` ("l_" or
+    "r_"): limbs in the body's sagittal plane (the floor's), the lower arm forward along
+    the floor, knees drawn up a random amount."""
+    for p in ("l_", "r_"):
+        lower = p == down
+        F = rng.uniform(0.8, 1.8) if lower else rng.uniform(0.2, 1.5)
+        pose[p + "ua_f"] = _lerp(pose[p + "ua_f"], F, w)
+        pose[p + "ua_a"] = _lerp(pose[p + "ua_a"], -rng.uniform(0.0, 0.15) if lower
+                                 else rng.uniform(0.0, 0.3), w)
+        pose[p + "fa_f"] = _lerp(pose[p + "fa_f"], F + rng.uniform(0.0, 1.0), w)
+        pose[p + "fa_a"] = _lerp(pose[p + "fa_a"], rng.uniform(-0.15, 0.0), w)
+        th = rng.uniform(0.1, 1.3)
+        pose[p + "th_f"] = _lerp(pose[p + "th_f"], th, w)
+        pose[p + "sh_f"] = _lerp(pose[p + "sh_f"], th - rng.uniform(0.1, 1.4), w)
+        pose[p + "th_a"] = _lerp(pose[p + "th_a"], 0.0, w)
+    return pose
+
+
+def _lying_limbs(pose, w, rng, orient):
+    """Blend the limbs by ``w`` towards lying on the back (``orient`` -1), the front (+1)
+    or a side (0, the right one when the body roll is positive)."""
+    if orient == 0:
+        down = "r_" if float(np.mean(pose["body_roll"])) > 0 else "l_"
+        return _side_limbs(pose, w, rng, down)
+    return _flat_legs(_relax_arms(pose, w, rng, orient), w, rng, orient)
+
+
 def fall_forward(t, body, rng, side):
     """Trip or faint forwards: knees buckle (sometimes onto them), the body topples face
     down with the arms out to break the fall, then lies there stirring."""
@@ -575,14 +603,12 @@ def fall_sideways(t, body, rng, side):
     pose[down + "fa_a"] = _lerp(pose[down + "fa_a"], rng.uniform(1.0, 1.8), reach)
     pose[up + "ua_f"] = _lerp(pose[up + "ua_f"], rng.uniform(0.3, 1.2), reach)
     for p in ("l_", "r_"):
-        bend = rng.uniform(0.0, 0.5) * buckle
-        curl = rng.uniform(0.0, 1.0) * settle  # legs drawn up a little on the floor
-        pose[p + "th_f"] = bend + curl
-        pose[p + "sh_f"] = pose[p + "th_f"] - 2 * bend - 1.3 * curl
-        pose[p + "th_a"] = pose[p + "th_a"] * (1 - settle)
-        pose[p + "ua_a"] = _lerp(pose[p + "ua_a"], rng.uniform(0.0, 0.3), settle)
-        pose[p + "fa_a"] = _lerp(pose[p + "fa_a"], rng.uniform(-0.2, 0.2), settle)
-    if over != 0:  # on the back or front the limbs lie in the frontal plane instead
+        bend = rng.uniform(0.0, 0.5) * buckle * (1 - settle)
+        pose[p + "th_f"] = pose[p + "th_f"] + bend
+        pose[p + "sh_f"] = pose[p + "sh_f"] - bend
+    if over == 0:
+        pose = _side_limbs(pose, settle, rng, down)
+    else:  # rolled on onto the back or front: limbs in the frontal plane
         pose = _flat_legs(_relax_arms(pose, settle, rng, over), settle, rng, over)
     pose["torso_roll"] = pose["torso_roll"] - s * 0.2 * _bump(u, 0.4, 0.3)
     pose["root_x"] = -s * (body.thigh + body.shin) * rng.uniform(0.6, 1.0) \
@@ -611,13 +637,7 @@ def fall_chair(t, body, rng, side):
     elif way == 1:  # topples out sideways, ends curled on the side
         s = float(rng.choice([-1.0, 1.0]))
         pose["body_roll"] = s * PI / 2 * tip
-        for p in ("l_", "r_"):
-            pose[p + "th_f"] = _lerp(pose[p + "th_f"], rng.uniform(0.3, 1.2), settle)
-            pose[p + "sh_f"] = _lerp(pose[p + "sh_f"], pose[p + "th_f"] - rng.uniform(0.3, 1.2),
-                                     settle)
-            pose[p + "th_a"] = pose[p + "th_a"] * (1 - settle)
-            pose[p + "ua_a"] = _lerp(pose[p + "ua_a"], rng.uniform(0.0, 0.3), settle)
-            pose[p + "fa_a"] = _lerp(pose[p + "fa_a"], rng.uniform(-0.2, 0.2), settle)
+        pose = _side_limbs(pose, settle, rng, "r_" if s > 0 else "l_")
         pose["root_x"] = -s * rng.uniform(0.3, 0.6) * np.sin(np.abs(pose["body_roll"]))
     else:  # pitches forward out of the chair, arms out, lands face down
         pose["body_pitch"] = PI / 2 * tip
@@ -646,32 +666,23 @@ def lie(t, body, rng, side):
     pose["body_roll"] = np.full(T, float(rng.choice([-1.0, 1.0])) * PI / 2)
     start = float(rng.choice([-1.0, 0.0, 1.0]))
     turn = np.zeros(T)
-    if rng.random() < 0.35:  # turns over once, a quarter turn
+    turned = rng.random() < 0.35
+    if turned:  # turns over once, a quarter turn
         dur = min(rng.uniform(0.8, 2.0), 0.6 * D)
         t0 = float(t[0]) + rng.uniform(0.0, D - dur)
-        to = float(rng.choice([-1.0, 1.0])) if start == 0 else -start
+        to = float(rng.choice([-1.0, 1.0])) if start == 0 else 0.0
         turn = (to - start) * _smooth((t - t0) / dur)
     pose["body_pitch"] = (start + turn) * PI / 2
     pose["yaw"] = np.full(T, rng.uniform(0, 2 * PI))
     bed = 0.0 if rng.random() < 0.5 else rng.uniform(0.25, 0.6)
     pose["root_dy"] = np.full(T, bed)
-    if start == 0:  # on a side: limbs in the body's sagittal plane (the floor's)
-        for p in ("l_", "r_"):
-            th = rng.uniform(0.2, 1.3)  # knees drawn up
-            pose[p + "th_f"] = np.full(T, th)
-            pose[p + "sh_f"] = np.full(T, th - rng.uniform(0.3, 1.4))
-            pose[p + "th_a"] = np.zeros(T)
-            F = rng.uniform(0.3, 2.0)
-            pose[p + "ua_f"] = np.full(T, F)
-            pose[p + "ua_a"] = np.zeros(T)
-            pose[p + "fa_f"] = np.full(T, F + rng.uniform(0.0, 1.2))
-            pose[p + "fa_a"] = np.zeros(T)
-    else:  # on the back or front: limbs in the frontal plane
-        pose = _flat_legs(_relax_arms(pose, np.ones(T), rng, start), np.ones(T), rng, start)
+    pose = _lying_limbs(pose, np.ones(T), rng, start)
+    if start < 0 and rng.random() < 0.25:  # on the back, one foot drawn up
         p = "l_" if rng.random() < 0.5 else "r_"
-        if start < 0 and rng.random() < 0.25:  # on the back, one foot drawn up
-            pose[p + "th_f"] = np.full(T, rng.uniform(0.6, 1.0))
-            pose[p + "sh_f"] = pose[p + "th_f"] - rng.uniform(0.6, 1.2)
+        pose[p + "th_f"] = np.full(T, rng.uniform(0.6, 1.0))
+        pose[p + "sh_f"] = pose[p + "th_f"] - rng.uniform(0.6, 1.2)
+    if turned:  # the limbs settle for the new side as the body turns
+        pose = _lying_limbs(pose, _smooth((t - t0) / dur), rng, to)
     return stir(t, pose, rng, np.ones(T),
                  keys=("l_ua_f", "r_ua_f", "l_ua_a", "r_ua_a", "l_th_f", "r_th_f",
                        "head_yaw", "head_pitch"))

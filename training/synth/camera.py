@@ -93,10 +93,13 @@ def room_camera(rng: np.random.Generator, frames: int, *, width: int = 640,
     up, 2-6 m from the person, looking down 15-45 degrees, wide-angle. Returns the camera
     and the height (m) of its aim point above the person's start position: the optical
     axis passes there, so the person of ``person_height`` m stays in the picture (a tall
-    person close under a steep camera may lose the feet or the head)."""
-    focal = float(width * rng.uniform(0.55, 1.1))
+    person close under a steep camera may lose the feet or the head; one who walks off
+    may leave it)."""
     up = float(rng.uniform(1.8, 2.6))
     away = float(rng.uniform(2.0, 6.0))
+    # wide-angle; a person never much taller than the picture (the camera sees the room)
+    focal = float(min(width * rng.uniform(0.55, 1.1),
+                      0.9 * height * np.hypot(away, up - 0.5 * person_height) / person_height))
     centre = float(np.arctan2(up - 0.5 * person_height, away))  # towards mid-body
     half_fov = float(np.arctan2(height / 2, focal))
     pitch = float(np.clip(centre + rng.uniform(-0.4, 0.4) * half_fov,

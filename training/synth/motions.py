@@ -6,8 +6,9 @@ Public API (used by the pose, action and runtime parts):
   module can generate, ``ACTIONS`` plus falls, lying and sitting still (``FLOOR_ACTIONS``).
 - ``generate_clip(label, rng, frames=..., fps=30, width=640, height=480, noise=1.0,
   high_camera=0.4) -> Clip``
-- ``generate_dataset(clips, seed, *, actions=ACTIONS, weights=None, fps=30, min_frames=20,
-  max_frames=45, width=640, height=480, noise=1.0, test_fraction=0.25, high_camera=0.4)
+- ``generate_dataset(clips, seed, *, actions=ACTIONS, fps=30, min_frames=20,
+  max_frames=45, width=640, height=480, noise=1.0, test_fraction=0.25, high_camera=0.4,
+  counts=None)
   -> pipan.dataset.SkeletonDataset``; ``vocabulary_dataset(clips, seed, actions=None, ...)``
   the same with labels renamed onto ``pipan.vocabulary`` and balanced across its labels
 - ``action_motion(label, frames, rng, fps=30) -> Motion`` (3D, one action)
@@ -409,7 +410,7 @@ def _split(clips: int, weights: Seq[float]) -> np.ndarray:
 
 
 def generate_dataset(clips: int, seed: int, *, actions: Seq[str] = ACTIONS,
-                     weights: Optional[Seq[float]] = None,
+                     counts: Optional[Seq[int]] = None,
                      fps: float = 30.0, min_frames: int = 20, max_frames: int = 45,
                      width: int = 640, height: int = 480, noise: float = 1.0,
                      test_fraction: float = 0.25,
@@ -417,7 +418,7 @@ def generate_dataset(clips: int, seed: int, *, actions: Seq[str] = ACTIONS,
     """``clips`` labelled clips in pipan's dataset format (COCO-18, x/y pixels + score).
 
     Classes are balanced (clip i does ``actions[i % len(actions)]``, then the order is
-    shuffled) or, given ``weights`` (one per action), shared out in proportion to them;
+    shuffled) unless ``counts`` gives each action's number of clips (summing to ``clips``);
     clip i's randomness comes from ``(seed, i)`` alone. The ``test`` column marks
     ``test_fraction`` of each class's clips, chosen by the seed. ``high_camera``: see
     ``generate_clip``. Same arguments, same arrays.
@@ -428,13 +429,15 @@ def generate_dataset(clips: int, seed: int, *, actions: Seq[str] = ACTIONS,
         raise ValueError(f"need 1 <= min_frames <= max_frames, got {min_frames}, {max_frames}")
     for a in actions:
         _check_label(a)
-    if weights is not None and len(weights) != len(actions):
-        raise ValueError(f"{len(weights)} weights for {len(actions)} actions")
+    if counts is not None and (len(counts) != len(actions) or min(counts) < 0
+                               or sum(counts) != clips):
+        raise ValueError(f"counts must be one non-negative number per action summing to "
+                         f"{clips}, got {list(counts)}")
     order_rng = np.random.default_rng([seed, 0x5EED])
-    if weights is None:
+    if counts is None:
         labels = np.array([actions[i % len(actions)] for i in range(clips)])
     else:
-        labels = np.repeat(np.array(actions), _split(clips, weights))
+        labels = np.repeat(np.array(actions), np.asarray(counts, np.int64))
     labels = labels[order_rng.permutation(clips)]
     test = np.zeros(clips, np.int8)
     for a in actions:
@@ -457,19 +460,25 @@ def generate_dataset(clips: int, seed: int, *, actions: Seq[str] = ACTIONS,
 UNKNOWN_SHARE = 1.25
 
 
-def vocabulary_weights(actions: Seq[str], unknown_share: float = UNKNOWN_SHARE) -> np.ndarray:
-    """One weight per program such that every vocabulary label that ``actions`` reach gets
-    the same share of clips (``unknown`` ``unknown_share`` times that), split evenly
-    among its programs: the four falls together get one label's share, not four."""
+def vocabulary_counts(clips: int, actions: Seq[str],
+                      unknown_share: float = UNKNOWN_SHARE) -> np.ndarray:
+    """Clips per program such that every vocabulary label that ``actions`` reach gets the
+    same number (``unknown`` ``unknown_share`` times that, all rounded to whole clips),
+    split evenly among its programs: the four falls together get one label's share."""
     names = map_labels(actions, SYNTHETIC)
-    per = {v: names.count(v) for v in names}
-    return np.array([(unknown_share if v == UNKNOWN else 1.0) / per[v] for v in names])
+    labels = list(dict.fromkeys(names))
+    per_label = _split(clips, [unknown_share if v == UNKNOWN else 1.0 for v in labels])
+    out = np.zeros(len(actions), np.int64)
+    for v, n in zip(labels, per_label):
+        idx = [i for i, x in enumerate(names) if x == v]
+        out[idx] = _split(int(n), np.ones(len(idx)))
+    return out
 
 
 def vocabulary_dataset(clips: int, seed: int, *, actions: Optional[Seq[str]] = None,
                        unknown_share: float = UNKNOWN_SHARE, **kwargs) -> SkeletonDataset:
     """``generate_dataset`` of ``actions`` (default: every program the vocabulary maps)
-    with clips shared out by ``vocabulary_weights`` and labels renamed onto the bundled
+    with clips shared out by ``vocabulary_counts`` and labels renamed onto the bundled
     model's vocabulary (``pipan.vocabulary.SYNTHETIC``); the test column still holds out
     a share of each program's clips."""
     acts = tuple(actions) if actions else tuple(a for a in ALL_ACTIONS if a in SYNTHETIC)
@@ -478,7 +487,7 @@ def vocabulary_dataset(clips: int, seed: int, *, actions: Optional[Seq[str]] = N
     if len(set(acts)) != len(acts):
         raise ValueError("each action may be named once")
     data = generate_dataset(clips, seed, actions=acts,
-                            weights=vocabulary_weights(acts, unknown_share), **kwargs)
+                            counts=vocabulary_counts(clips, acts, unknown_share), **kwargs)
     return SkeletonDataset(data.keypoints, data.lengths,
                            np.array(map_labels(data.labels, SYNTHETIC)), data.joints, data.test)
 
