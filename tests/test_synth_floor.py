@@ -1,6 +1,7 @@
 """Synthetic falls, lying and sitting still, the whole-body roll, the high room camera and
 clips labelled with the bundled vocabulary: bodies end where they should (on the floor,
 horizontal; on a chair), nothing else moves, and labels are shared out fairly."""
+import json
 from collections import Counter
 
 import numpy as np
@@ -196,3 +197,30 @@ def test_cli_vocabulary_labels_and_counts(tmp_path):
                                  "--vocabulary", "--actions", "fall_chair,sit_still,wave_both"])
     assert r.exit_code == 0, r.output
     assert ds.load(out).classes == ["fall", "sit", "wave"]
+
+
+def test_scenes_from_high_up_and_videos_of_falls(tmp_path):
+    eye = m.generate_scene(3, people=2, seconds=2)
+    assert eye.camera.pitch <= 0.25
+    for seed in range(6):
+        cam = m.generate_scene(seed, people=2, seconds=1, high_camera=1.0).camera
+        up = 0.85 + cam.distance * np.sin(cam.pitch)
+        assert np.radians(15) - 1e-9 <= cam.pitch <= np.radians(45) + 1e-9 and up > 1.4
+    out = tmp_path / "v.mp4"
+    r = CliRunner().invoke(cli, ["synth", "video", "--out", str(out), "--seconds", "6",
+                                 "--size", "128x96", "--fps", "5", "--people", "3",
+                                 "--seed", "2", "--actions", "all", "--high-camera", "1"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(out.with_suffix(".json").read_text())
+    assert set(doc["labels"]) <= set(m.ALL_ACTIONS)
+    for p in doc["people"]:
+        labels = [s[2] for s in p["segments"]]
+        assert "lie" not in labels or labels[-1] == "lie"
+
+
+def test_detected_refuses_unknown_programs_before_rendering():
+    from training.synth.detected import detected_dataset
+    with pytest.raises(ValueError, match="unknown action 'fly'"):
+        detected_dataset(1, 1, actions=("walk", "fly"))
+    with pytest.raises(ValueError, match="high_camera"):
+        detected_dataset(1, 1, high_camera=1.5)

@@ -32,6 +32,16 @@ def _library(call, *args, **kwargs):
         raise SynthError(str(e)) from None
 
 
+def _actions(value: str, vocabulary: bool = False) -> tuple:
+    """``--actions``: comma-separated programs; 'all' is every program; empty is the
+    default set (every program the vocabulary maps when ``vocabulary``)."""
+    from .motions import ACTIONS, ALL_ACTIONS
+    acts = tuple(a.strip() for a in value.split(",") if a.strip())
+    if acts == ("all",) or (not acts and vocabulary):
+        return ALL_ACTIONS
+    return acts or ACTIONS
+
+
 @click.group("synth", cls=PipanGroup)
 def group() -> None:
     """Synthetic people: skeleton clips, rendered frames, videos with ground truth."""
@@ -49,7 +59,7 @@ def group() -> None:
               help="Scale of the simulated detector's errors (0 = exact joints).")
 @click.option("--actions", default="",
               help="Comma-separated programs (default: the everyday ones, without falls, "
-                   "lying and sitting still; with --vocabulary every program it maps).")
+                   "lying and sitting still; with --vocabulary or 'all' every program).")
 @click.option("--vocabulary", is_flag=True,
               help="Label clips with the bundled model's vocabulary (pipan.vocabulary) and "
                    "give every vocabulary label the same share of clips ('unknown' 1.25x).")
@@ -68,14 +78,14 @@ def motions(out, clips, seed, min_frames, max_frames, fps, noise, actions, vocab
       python -m training synth motions --out falls.npz --actions fall_forward,lie --vocabulary
     """
     from pipan import dataset
-    from .motions import ACTIONS, generate_dataset, vocabulary_dataset
-    acts = tuple(a.strip() for a in actions.split(",") if a.strip())
+    from .motions import generate_dataset, vocabulary_dataset
+    acts = _actions(actions, vocabulary)
     common = dict(fps=fps, min_frames=min_frames, max_frames=max_frames, noise=noise,
                   high_camera=high_camera)
     if vocabulary:
-        data = _library(vocabulary_dataset, clips, seed, actions=acts or None, **common)
+        data = _library(vocabulary_dataset, clips, seed, actions=acts, **common)
     else:
-        data = _library(generate_dataset, clips, seed, actions=acts or ACTIONS, **common)
+        data = _library(generate_dataset, clips, seed, actions=acts, **common)
     dataset.save(data, out)
     click.echo(f"{out}: {len(data)} clips, {data.keypoints.shape[0]} frames, "
                f"{len(data.classes)} actions, {int(data.test.sum())} test clips")
@@ -112,7 +122,12 @@ def frames(out, images, seed, size, ext):
 @click.option("--fps", type=click.FloatRange(1, 60), default=15.0, show_default=True)
 @click.option("--keypoints/--no-keypoints", default=True, show_default=True,
               help="Store per-frame ground-truth keypoints in the sidecar.")
-def video(out, seed, seconds, people, size, fps, keypoints):
+@click.option("--actions", default="",
+              help="Comma-separated programs people chain (default: the everyday ones; "
+                   "'all' adds falls, lying and sitting still).")
+@click.option("--high-camera", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Chance that the camera is high up in the room, looking down.")
+def video(out, seed, seconds, people, size, fps, keypoints, actions, high_camera):
     """Write a video of people chaining actions, with a ground-truth sidecar JSON.
 
     \b
@@ -122,7 +137,8 @@ def video(out, seed, seconds, people, size, fps, keypoints):
     from .video import write_video
     w, h = _size(size)
     doc = _library(write_video, out, seed, seconds=seconds, people=people, width=w,
-                   height=h, fps=fps, keypoints=keypoints)
+                   height=h, fps=fps, keypoints=keypoints, actions=_actions(actions),
+                   high_camera=high_camera)
     click.echo(f"{out}: {doc['frames']} frames at {fps:g} fps, {people} people, "
                f"sidecar {out.with_suffix('.json')}")
 
@@ -160,8 +176,15 @@ def sheet(out, seed, columns, rows):
               help="Pose .tflite (default: the bundled one).")
 @click.option("--workers", type=click.IntRange(1, 16), default=1, show_default=True,
               help="Processes (one video each at a time).")
+@click.option("--actions", default="",
+              help="Comma-separated programs people chain (default: the everyday ones, or "
+                   "with --vocabulary every program it maps; 'all': every program).")
+@click.option("--high-camera", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of videos seen from high up in the room, looking down.")
+@click.option("--vocabulary", is_flag=True,
+              help="Label clips with the bundled model's vocabulary (pipan.vocabulary).")
 def detected(out, videos, seed, seconds, people, size, fps, min_frames, max_frames,
-             pose_model, workers):
+             pose_model, workers, actions, high_camera, vocabulary):
     """Write action clips as the runtime sees them: synthetic videos through pipan's pose
     net, decoder, tracker and smoothing, cut per true action segment (dataset format, a
     seeded 'test' column holding out whole videos).
@@ -182,7 +205,9 @@ def detected(out, videos, seed, seconds, people, size, fps, min_frames, max_fram
         data, stats = _library(detected_dataset, videos, seed, seconds=seconds,
                                people=(lo, hi), fps=fps, width=w, height=h,
                                min_frames=min_frames, max_frames=max_frames,
-                               pose_model=pose_model, workers=workers, progress=bar.update)
+                               pose_model=pose_model, workers=workers, progress=bar.update,
+                               actions=_actions(actions, vocabulary), high_camera=high_camera,
+                               vocabulary=vocabulary)
     dataset.save(data, out)
     click.echo(f"{out}: {len(data)} clips ({int(data.test.sum())} test), {stats['frames']} "
                f"frames, {len(data.classes)} actions; true person-frames matched by a "

@@ -32,8 +32,9 @@ import numpy as np
 
 from pipan.dataset import SkeletonDataset
 from pipan.skeleton import COCO18
+from pipan.vocabulary import SYNTHETIC, map_labels
 
-from .motions import ACTIONS
+from .motions import ACTIONS, check_actions
 
 #: OKS falloff of the track-to-truth matching (relative to the true box size; the
 #: tracker's own: with COCO's ~0.1 the median detected frame scores 0.29 on the demo).
@@ -121,7 +122,8 @@ def cut(frames: List[Tuple[int, np.ndarray]], owner: List[Optional[Tuple[int, st
 
 def process_video(seed: int, *, seconds: float, people: int, fps: float, width: int,
                   height: int, min_frames: int, max_frames: int,
-                  pose_model: Optional[str] = None) -> VideoClips:
+                  pose_model: Optional[str] = None, actions: Sequence[str] = ACTIONS,
+                  high_camera: float = 0.0) -> VideoClips:
     """Render one video (``write_video`` seed ``seed``), run the runtime over it and cut
     the clips."""
     from pipan.pipeline import Pipeline
@@ -134,7 +136,7 @@ def process_video(seed: int, *, seconds: float, people: int, fps: float, width: 
     with tempfile.TemporaryDirectory(prefix="pipan-detected-") as tmp:
         path = Path(tmp) / f"v{seed}.mp4"
         doc = write_video(path, seed, seconds=seconds, people=people, width=width,
-                          height=height, fps=fps)
+                          height=height, fps=fps, actions=actions, high_camera=high_camera)
         pipe = Pipeline(PoseEstimator(pose_model, threads=1), _NoAction(ACTIONS))
         # per track: (frame index, keypoints) of every frame it was matched in, as the
         # pipeline gives them to its action model (smoothed)
@@ -179,11 +181,15 @@ def detected_dataset(videos: int, seed: int, *, seconds: float = 8.0,
                      width: int = 640, height: int = 480, min_frames: int = 15,
                      max_frames: int = 60, test_fraction: float = 0.25,
                      pose_model: Optional[str] = None, workers: int = 1,
-                     progress=None) -> Tuple[SkeletonDataset, Dict]:
+                     progress=None, actions: Sequence[str] = ACTIONS,
+                     high_camera: float = 0.0,
+                     vocabulary: bool = False) -> Tuple[SkeletonDataset, Dict]:
     """``videos`` synthetic videos through the runtime -> (dataset, stats). Video k has
     ``video_seeds(seed, videos)[k]`` and a person count drawn from ``people`` (inclusive)
     by the seed; the test column marks ``test_fraction`` of the videos' clips (whole
-    videos, seeded). Same arguments, same arrays (the pose net runs with one thread)."""
+    videos, seeded). People chain ``actions``; ``high_camera`` of the videos are seen
+    from high up in the room; ``vocabulary`` renames the labels onto the bundled model's
+    vocabulary. Same arguments, same arrays (the pose net runs with one thread)."""
     if videos < 1:
         raise ValueError("videos must be at least 1")
     if not 1 <= min_frames <= max_frames:
@@ -191,13 +197,19 @@ def detected_dataset(videos: int, seed: int, *, seconds: float = 8.0,
     lo, hi = people
     if not 1 <= lo <= hi:
         raise ValueError(f"bad people range {people}")
+    check_actions(actions)
+    if vocabulary:
+        map_labels(actions, SYNTHETIC)  # every program has a vocabulary name
+    if not 0.0 <= high_camera <= 1.0:
+        raise ValueError(f"high_camera must be a share in [0, 1], got {high_camera}")
     rng = np.random.default_rng([seed, 0xDE7EC8])
     counts = rng.integers(lo, hi + 1, size=videos)
     n_test = int(round(test_fraction * videos))
     test_videos = set(rng.permutation(videos)[:n_test].tolist())
     seeds = video_seeds(seed, videos)
     jobs = [(s, dict(seconds=seconds, people=int(c), fps=fps, width=width, height=height,
-                     min_frames=min_frames, max_frames=max_frames, pose_model=pose_model))
+                     min_frames=min_frames, max_frames=max_frames, pose_model=pose_model,
+                     actions=tuple(actions), high_camera=high_camera))
             for s, c in zip(seeds, counts)]
     results: List[VideoClips] = []
     if workers > 1:
@@ -220,6 +232,8 @@ def detected_dataset(videos: int, seed: int, *, seconds: float = 8.0,
             test.append(1 if k in test_videos else 0)
     if not kps:
         raise ValueError("no clip long enough was detected in any video")
+    if vocabulary:
+        labels = list(map_labels(labels, SYNTHETIC))
     data = SkeletonDataset(np.concatenate(kps).astype(np.float32),
                            np.asarray(lengths, np.int64), np.asarray(labels, str), COCO18,
                            np.asarray(test, np.int8))

@@ -107,6 +107,14 @@ def _check_label(label: str) -> None:
         raise ValueError(f"unknown action {label!r}; known: {', '.join(ALL_ACTIONS)}")
 
 
+def check_actions(actions: Seq[str]) -> None:
+    """A clear error for an empty list or an action no program makes."""
+    if not actions:
+        raise ValueError("no actions given")
+    for a in actions:
+        _check_label(a)
+
+
 def _style(pose: Pose, rng: np.random.Generator, t: np.ndarray, amount: float = 1.0) -> Pose:
     """Per-clip personal style: a constant offset and a slow wobble on every joint angle."""
     n = len(_ANGLES)
@@ -427,8 +435,7 @@ def generate_dataset(clips: int, seed: int, *, actions: Seq[str] = ACTIONS,
         raise ValueError("clips must be at least 1")
     if not 1 <= min_frames <= max_frames:
         raise ValueError(f"need 1 <= min_frames <= max_frames, got {min_frames}, {max_frames}")
-    for a in actions:
-        _check_label(a)
+    check_actions(actions)
     if counts is not None and (len(counts) != len(actions) or min(counts) < 0
                                or sum(counts) != clips):
         raise ValueError(f"counts must be one non-negative number per action summing to "
@@ -539,11 +546,14 @@ class Scene:
 def generate_scene(seed: int, people: int = 2, seconds: float = 10.0, *, fps: float = 15.0,
                    width: int = 640, height: int = 480, actions: Seq[str] = ACTIONS,
                    min_seconds: float = 1.5, max_seconds: float = 3.5,
-                   noise: float = 1.0) -> Scene:
+                   noise: float = 1.0, high_camera: float = 0.0) -> Scene:
     """``people`` people side by side, each chaining random ``actions`` for ``seconds``.
 
-    The camera looks at the group from the front half (yaw within +-35 degrees), high
-    enough to see everybody; each person roams around their own spot.
+    The camera looks at the group from the front half (yaw within +-35 degrees), far
+    enough to see everybody; each person roams around their own spot. A ``high_camera``
+    share of scenes is seen from high up in the room (1.8-2.6 m, looking down 15-45
+    degrees, wide-angle) instead of about eye level (0: no draw for it, the scenes of
+    older versions exactly).
     """
     if people < 1:
         raise ValueError("a scene needs at least one person")
@@ -552,13 +562,24 @@ def generate_scene(seed: int, people: int = 2, seconds: float = 10.0, *, fps: fl
     spacing = rng.uniform(1.3, 1.8)
     xs = (np.arange(people) - (people - 1) / 2) * spacing
     span = spacing * (people - 1) + 2.5  # metres of floor the camera must see across
-    focal = float(width * rng.uniform(0.8, 1.2))
-    distance = max(focal * span / width, focal * 2.3 / height) * 1.05
-    camera = Camera(width=width, height=height, focal=focal,
-                    yaw=float(rng.uniform(-0.6, 0.6)), pitch=float(rng.uniform(0.0, 0.25)),
-                    roll=float(rng.normal(0, 0.01)), distance=distance,
-                    offset=(0.0, 0.0), shake=rng.normal(0, 0.0007, (T, 3)))
     aim = np.array([0.0, 0.85, 0.0])
+    if high_camera > 0 and rng.random() < high_camera:
+        focal = float(width * rng.uniform(0.55, 0.9))
+        distance = max(focal * span / width, focal * 2.3 / height, 2.0) * 1.05
+        up = rng.uniform(1.8, 2.6)  # camera height: the pitch puts it there
+        pitch = float(np.clip(np.arcsin(min((up - aim[1]) / distance, 1.0)),
+                              np.radians(15), np.radians(45)))
+        camera = Camera(width=width, height=height, focal=focal,
+                        yaw=float(rng.uniform(-0.6, 0.6)), pitch=pitch,
+                        roll=float(rng.normal(0, 0.01)), distance=distance,
+                        offset=(0.0, 0.0), shake=rng.normal(0, 0.0003, (T, 3)))
+    else:
+        focal = float(width * rng.uniform(0.8, 1.2))
+        distance = max(focal * span / width, focal * 2.3 / height) * 1.05
+        camera = Camera(width=width, height=height, focal=focal,
+                        yaw=float(rng.uniform(-0.6, 0.6)), pitch=float(rng.uniform(0.0, 0.25)),
+                        roll=float(rng.normal(0, 0.01)), distance=distance,
+                        offset=(0.0, 0.0), shake=rng.normal(0, 0.0007, (T, 3)))
     out: List[ScenePerson] = []
     for p in range(people):
         prng = np.random.default_rng([seed, 0x5CE, p])

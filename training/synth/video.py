@@ -34,9 +34,10 @@ from .render import Figure, Look, background, camera_effects, render_frame
 
 def write_video(out: Union[str, os.PathLike], seed: int, *, seconds: float = 10.0,
                 people: int = 2, width: int = 640, height: int = 480, fps: float = 15.0,
-                keypoints: bool = True, actions=ACTIONS) -> Dict:
-    """Render a scene of ``people`` into the video ``out`` plus its JSON sidecar; returns
-    the sidecar's content. Same arguments, same frames and sidecar."""
+                keypoints: bool = True, actions=ACTIONS, high_camera: float = 0.0) -> Dict:
+    """Render a scene of ``people`` chaining ``actions`` into the video ``out`` plus its
+    JSON sidecar; returns the sidecar's content. ``high_camera``: see ``generate_scene``.
+    Same arguments, same frames and sidecar."""
     out = Path(out)
     if out.suffix.lower() != ".mp4":
         raise ValueError(f"the video must be an .mp4 file, got {out.name}")
@@ -45,7 +46,7 @@ def write_video(out: Union[str, os.PathLike], seed: int, *, seconds: float = 10.
     if width < 64 or height < 64:
         raise ValueError(f"video size must be at least 64x64, got {width}x{height}")
     scene = generate_scene(seed, people, seconds, fps=fps, width=width, height=height,
-                           actions=actions)
+                           actions=actions, high_camera=high_camera)
     rng = np.random.default_rng([seed, 0x71D])
     looks = [Look.random(rng) for _ in scene.people]
     # the wall meets the floor a couple of metres behind the people
