@@ -400,6 +400,8 @@ def generate_clip(label: str, rng: np.random.Generator, frames: Optional[int] = 
     fill = camera.focal * motion.body.height / (camera.distance * camera.height)
     if fill > 1.0:  # a close-up frames the upper body
         aim[:, 1] = rng.uniform(0.6, 0.8) * motion.body.height
+    if label == "lie":  # nobody stands up: look at the body where it lies
+        aim[:, 1] = float(np.median(motion.joints[..., 1]))
     kp, xy, depth, inside = _observe(motion, camera, aim, rng, noise)
     return Clip(label, kp, xy, depth, inside, motion, camera)
 
