@@ -11,7 +11,7 @@ Arrays name their axes: ``(T, J, C)`` is frames x joints x channels, where chann
 """
 from __future__ import annotations
 
-from typing import Dict, Mapping, Sequence, Tuple
+from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -249,16 +249,28 @@ def elapsed_frames(seconds: float | None) -> float:
     return float(seconds) * REFERENCE_FPS
 
 
-def clip_features(keypoints: np.ndarray, fps: float = REFERENCE_FPS) -> np.ndarray:
+def clip_features(keypoints: np.ndarray, fps: float = REFERENCE_FPS,
+                  times: Optional[np.ndarray] = None) -> np.ndarray:
     """Features of a whole clip ``(T, 18, 3)`` filmed at ``fps`` -> ``(T, 18, 5)``:
     frame_features with each frame's predecessor (none for the first frame), exactly as
-    the streaming runtime sees it."""
+    the streaming runtime sees it. ``times`` ``(T,)``: the frames' times in seconds
+    instead, for a clip whose frames are not evenly spaced (a person the runtime did not
+    report in some frames: velocities span the real gaps, as ``pipan.action`` measures
+    them)."""
     kp = np.asarray(keypoints, np.float32)
     T = kp.shape[0]
     if T == 0:
         return np.zeros((0, NUM_JOINTS, NUM_FEATURES), np.float32)
     prev = np.concatenate([np.zeros_like(kp[:1]), kp[:-1]], axis=0)
-    return frame_features(kp, prev, elapsed_frames(1.0 / fps))
+    if times is None:
+        return frame_features(kp, prev, elapsed_frames(1.0 / fps))
+    t = np.asarray(times, np.float64)
+    if t.shape != (T,):
+        raise ValueError(f"times must have shape ({T},), got {t.shape}")
+    gaps = np.diff(t)
+    elapsed = np.ones(T)
+    elapsed[1:] = np.where(gaps > 0, gaps * REFERENCE_FPS, 1.0)  # as elapsed_frames
+    return frame_features(kp, prev, elapsed)
 
 
 # --- running statistics of the features (the action model's statistics head) -----------

@@ -78,12 +78,22 @@ def group() -> None:
 @click.option("--rate-augment", default=0.0, show_default=True, type=click.FloatRange(0, 1),
               help="Probability of training on every 2nd or 3rd frame of a clip (features "
               "at 15 or 10 fps): for runtimes that process fewer than 30 frames a second.")
+@click.option("--pose-noise", default=None,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A noise model of the pose stage (`noise-model`; the measured one is "
+              "training/action/pose_noise.json): its errors are applied to a fraction of "
+              "the training clips, so they look like what the runtime sees.")
+@click.option("--pose-noise-fraction", default=0.5, show_default=True,
+              type=click.FloatRange(0, 1),
+              help="Fraction of the training clips (drawn anew each epoch) given the "
+              "--pose-noise errors.")
 @click.option("--no-augment", is_flag=True, help="Train without augmentation.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train_cmd(data: Tuple[Path, ...], out: Path, epochs: int, batch_size: int,
               learning_rate: float, seed: int, max_frames: int, hidden: int, clusters: int,
               lambda_joints: float, val_fraction: float, concat_nodes: bool,
-              joint_embed: int, stats_head: bool, rate_augment: float, no_augment: bool,
+              joint_embed: int, stats_head: bool, rate_augment: float,
+              pose_noise: Optional[Path], pose_noise_fraction: float, no_augment: bool,
               quiet: bool) -> None:
     """Train on the clips with test=0 (or a seeded 80/20 split per class when the file
     has no test column) and evaluate on the rest.
@@ -100,8 +110,10 @@ def train_cmd(data: Tuple[Path, ...], out: Path, epochs: int, batch_size: int,
     from pipan.dataset import load
 
     from .data import NO_AUGMENT, Augment, concat
+    from .pose_noise import load_noise
     from .train import train
 
+    noise = None if pose_noise is None else load_noise(pose_noise)
     dataset = concat([load(p) for p in data])
     builder = dict(hidden=hidden, clusters=clusters, concat_nodes=concat_nodes,
                    joint_embed=joint_embed, stats_head=stats_head)
@@ -109,6 +121,8 @@ def train_cmd(data: Tuple[Path, ...], out: Path, epochs: int, batch_size: int,
                     learning_rate=learning_rate, seed=seed, max_frames=max_frames,
                     lambda_joints=lambda_joints, val_fraction=val_fraction,
                     augment=NO_AUGMENT if no_augment else Augment(rate=rate_augment),
+                    pose_noise=noise, pose_noise_fraction=pose_noise_fraction,
+                    pose_noise_file=None if pose_noise is None else str(pose_noise),
                     builder=builder,
                     command=command_line(click.get_current_context()),
                     verbose=2 if quiet else 1)
@@ -180,3 +194,53 @@ def relabel_cmd(data: Path, mapping: str, out: Path) -> None:
     counts = {name: labels.count(name) for name in sorted(set(labels))}
     click.echo(f"wrote {out}: {len(labels)} clips; " +
                ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@group.command("noise-model")
+@click.option("--videos", "videos", multiple=True, required=True,
+              type=click.Path(exists=True, path_type=Path),
+              help="A video file, or a folder searched for them (repeatable).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The noise model to write (JSON).")
+@click.option("--max-frames", default=200, show_default=True, type=click.IntRange(2),
+              help="Frames measured from the start of each video.")
+@click.option("--pose-model", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="Pose net .tflite (default: the bundled one).")
+@click.option("--teacher-dir", default=None, type=click.Path(exists=True, file_okay=False),
+              help="Folder with pose_detection.tflite and pose_landmark_heavy.tflite "
+                   "(default: where pipan's BlazePose backend looks).")
+@click.option("--pairs", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Keep the measured runtime/teacher pairs in this .npz; when it already "
+                   "holds pairs of the same videos and options, fit those again instead "
+                   "of running the models.")
+@click.option("--quiet", is_flag=True, help="No per-video progress lines.")
+def noise_model_cmd(videos: Tuple[Path, ...], out: Path, max_frames: int,
+                    pose_model: Optional[str], teacher_dir: Optional[str],
+                    pairs: Optional[Path], quiet: bool) -> None:
+    """Measure the pose stage's errors against the BlazePose heavy teacher on real
+    footage, for `train --pose-noise`.
+
+    Runs every video through pipan's pose stage as `pipan recognize` does (pose net,
+    tracker, smoothing) and through the teacher, and writes the fitted noise model
+    (training/action/pose_noise.py) with the command, commit and footage list.
+
+    \b
+    Example:
+      python -m training action noise-model --videos ../shared/data/footage \\
+          --videos ../shared/data/videos --teacher-dir ../shared/models/blazepose \\
+          --out training/action/pose_noise.json
+    """
+    from pipan.fileio import atomic_write_text
+
+    from .noise_footage import measure_noise
+
+    doc = measure_noise(videos, max_frames=max_frames, pose_model=pose_model,
+                        teacher_dir=teacher_dir, pairs=pairs,
+                        command=command_line(click.get_current_context()),
+                        progress=(lambda s: None) if quiet else click.echo)
+    atomic_write_text(out, json.dumps(doc, indent=1, allow_nan=False) + "\n")
+    h = doc["headline"]
+    click.echo(f"wrote {out}: {doc['frames']} frames, {doc['summary']['tracks']} tracks, "
+               f"{doc['summary']['measured_frames']} person-frames measured in "
+               f"{doc['seconds']} s; wrist jitter {h['jitter_sigma']['wrists']} body "
+               f"scales, gaps {h['gap_rate']:.1%}")

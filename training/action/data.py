@@ -16,6 +16,8 @@ from pipan.errors import DatasetError
 from pipan.skeleton import (NUM_FEATURES, NUM_JOINTS, REFERENCE_FPS, body_frame,
                             clip_features, mirror)
 
+from .pose_noise import PoseNoise, apply_pose_noise
+
 
 @dataclass(frozen=True)
 class Augment:
@@ -102,13 +104,29 @@ def subsample(kp: np.ndarray, rng: np.random.Generator, aug: Augment) -> Tuple[n
     return sub, REFERENCE_FPS / k
 
 
+def crop_start(T: int, max_frames: int, rng: Optional[np.random.Generator]) -> int:
+    """First frame of :func:`crop`'s window of a clip of T frames (the same draw)."""
+    if T <= max_frames:
+        return 0
+    return int(rng.integers(0, T - max_frames + 1)) if rng is not None else 0
+
+
 def crop(kp: np.ndarray, max_frames: int, rng: Optional[np.random.Generator]) -> np.ndarray:
     """At most ``max_frames`` consecutive frames: a random window (rng) or the first ones."""
-    T = kp.shape[0]
-    if T <= max_frames:
-        return kp
-    start = int(rng.integers(0, T - max_frames + 1)) if rng is not None else 0
+    start = crop_start(kp.shape[0], max_frames, rng)
     return kp[start:start + max_frames]
+
+
+def with_pose_noise(kp: np.ndarray, fps: float, rng: np.random.Generator,
+                    noise: PoseNoise, fraction: float
+                    ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """With probability ``fraction``, the clip ``(T, 18, 3)`` at ``fps`` with the pose
+    stage's measured errors (``pose_noise.apply_pose_noise``) and its frames' times in
+    seconds (gaps leave frames out); else the clip itself and None (evenly spaced)."""
+    if fraction <= 0 or rng.random() >= fraction:
+        return kp, None
+    noisy = apply_pose_noise(kp, rng, noise, fps)
+    return noisy.keypoints, noisy.frames / float(fps)
 
 
 def frame_weights(T: int, t_pad: int, prefix_ramp: float) -> np.ndarray:
@@ -175,8 +193,10 @@ def label_indices(labels: Sequence[str], classes: Sequence[str]) -> np.ndarray:
 
 
 def features_of(clips: Sequence[np.ndarray],
-                fps: Optional[Sequence[float]] = None) -> List[np.ndarray]:
-    """clip_features of each clip (at its ``fps``; default 30 fps for all)."""
-    if fps is None:
-        return [clip_features(c) for c in clips]
-    return [clip_features(c, f) for c, f in zip(clips, fps)]
+                fps: Optional[Sequence[float]] = None,
+                times: Optional[Sequence[Optional[np.ndarray]]] = None) -> List[np.ndarray]:
+    """clip_features of each clip (at its ``fps``; default 30 fps for all), or at its
+    frame ``times`` in seconds where ``times`` gives them (None: at its fps)."""
+    rates = [REFERENCE_FPS] * len(clips) if fps is None else list(fps)
+    stamps = [None] * len(clips) if times is None else list(times)
+    return [clip_features(c, f, t) for c, f, t in zip(clips, rates, stamps)]

@@ -25,8 +25,10 @@ from pipan.fileio import atomic_path, atomic_write_text
 from pipan.skeleton import FEATURES
 
 from ..provenance import git_commit
-from .data import (NO_AUGMENT, Augment, augment_clip, clip_list, crop, features_of,
-                   frame_weights, label_indices, pad_features, split, subsample)
+from .pose_noise import PoseNoise
+from .data import (NO_AUGMENT, Augment, augment_clip, clip_list, crop, crop_start,
+                   features_of, frame_weights, label_indices, pad_features, split,
+                   subsample, with_pose_noise)
 
 
 #: The training default (``python -m training action train``): the paper's network
@@ -58,7 +60,8 @@ def predict_sequences(model, clips: Sequence[np.ndarray], batch_size: int = 64) 
     return out  # type: ignore[return-value]
 
 
-def _make_sequence(clips, y, classes, *, batch_size, t_pad, augment, seed, prefix_ramp):
+def _make_sequence(clips, y, classes, *, batch_size, t_pad, augment, seed, prefix_ramp,
+                   pose_noise=None, pose_noise_fraction=0.0):
     import keras
 
     class Batches(keras.utils.PyDataset):
@@ -77,16 +80,25 @@ def _make_sequence(clips, y, classes, *, batch_size, t_pad, augment, seed, prefi
             idx = self.order[b * batch_size:(b + 1) * batch_size]
             pairs = [subsample(augment_clip(clips[i], self.rng, augment), self.rng, augment)
                      for i in idx]
-            kps = [crop(kp, t_pad, self.rng) for kp, _ in pairs]
-            return batch_arrays(kps, y[idx], t_pad, prefix_ramp, [f for _, f in pairs])
+            if pose_noise is None:
+                kps = [crop(kp, t_pad, self.rng) for kp, _ in pairs]
+                return batch_arrays(kps, y[idx], t_pad, prefix_ramp, [f for _, f in pairs])
+            kps, times = [], []
+            for kp, fps in pairs:
+                kp, t = with_pose_noise(kp, fps, self.rng, pose_noise, pose_noise_fraction)
+                start = crop_start(len(kp), t_pad, self.rng)
+                kps.append(kp[start:start + t_pad])
+                times.append(None if t is None else t[start:start + t_pad])
+            return batch_arrays(kps, y[idx], t_pad, prefix_ramp, [f for _, f in pairs],
+                                times)
 
     return Batches()
 
 
-def batch_arrays(kps, y, t_pad, prefix_ramp, fps=None):
+def batch_arrays(kps, y, t_pad, prefix_ramp, fps=None, times=None):
     """(x, targets, sample weights) of a batch of COCO-18 clips (at ``fps`` each, default
-    30) for ``model.fit``."""
-    x = pad_features(features_of(kps, fps), t_pad)
+    30, or at their frame ``times`` where given) for ``model.fit``."""
+    x = pad_features(features_of(kps, fps, times), t_pad)
     lengths = [min(len(k), t_pad) for k in kps]
     yy = np.repeat(np.asarray(y, np.int64)[:, None], t_pad, axis=1)
     w_pose = np.stack([frame_weights(T, t_pad, prefix_ramp) for T in lengths])
@@ -98,6 +110,8 @@ def train(dataset: SkeletonDataset, out_dir: Path, *, epochs: int = 160, batch_s
           learning_rate: float = 3e-3, weight_decay: float = 1e-4, seed: int = 0, max_frames: int = 64,
           prefix_ramp: float = 2.0, lambda_joints: float = DEFAULT_LAMBDA_JOINTS,
           val_fraction: float = 0.0, augment: Augment = Augment(),
+          pose_noise: Optional[PoseNoise] = None, pose_noise_fraction: float = 0.5,
+          pose_noise_file: Optional[str] = None,
           builder: Optional[Dict] = None, build: Optional[Callable[..., Any]] = None,
           command: Optional[str] = None,
           verbose: int = 1, log: Callable[[str], None] = print) -> Dict:
@@ -109,6 +123,11 @@ def train(dataset: SkeletonDataset, out_dir: Path, *, epochs: int = 160, batch_s
     without looking at the test set). ``builder``: keyword arguments of ``build`` (default
     :func:`training.action.model.build_action_model`) over ``DEFAULT_BUILDER``; a
     benchmark passes its own ``build`` for an ablation.
+
+    ``pose_noise``: the pose stage's measured errors (``pose_noise.load_noise`` of
+    ``pose_noise_file``), applied on the fly to ``pose_noise_fraction`` of the training
+    clips after the other augmentations, so they look like what the runtime feeds the
+    model; the evaluation clips stay as they are.
 
     Returns the metrics dict stored in config.json."""
     import keras
@@ -153,7 +172,8 @@ def train(dataset: SkeletonDataset, out_dir: Path, *, epochs: int = 160, batch_s
     log(f"{len(train_clips)} training clips, {len(test_clips)} evaluation clips, "
         f"{len(classes)} classes, {params} parameters, frames padded to {t_pad}")
     batches = _make_sequence(train_clips, y[train_idx], classes, batch_size=batch_size,
-                             t_pad=t_pad, augment=augment, seed=seed, prefix_ramp=prefix_ramp)
+                             t_pad=t_pad, augment=augment, seed=seed, prefix_ramp=prefix_ramp,
+                             pose_noise=pose_noise, pose_noise_fraction=pose_noise_fraction)
     val = None
     if len(test_clips):
         vx, vy, vw = batch_arrays([crop(c, t_pad, None) for c in test_clips], y[test_idx],
@@ -195,7 +215,10 @@ def train(dataset: SkeletonDataset, out_dir: Path, *, epochs: int = 160, batch_s
                            "learning_rate": learning_rate, "weight_decay": weight_decay,
                            "max_frames": max_frames, "lambda_joints": lambda_joints,
                            "val_fraction": val_fraction,
-                           "prefix_ramp": prefix_ramp, "augment": asdict(augment)},
+                           "prefix_ramp": prefix_ramp, "augment": asdict(augment),
+                           "pose_noise": None if pose_noise is None else {
+                               "file": pose_noise_file,
+                               "fraction": pose_noise_fraction}},
               "command": command or " ".join(["python -m training"] + sys.argv[1:]),
               "commit": git_commit(), "metrics": metrics}
     atomic_write_text(out_dir / "config.json",
