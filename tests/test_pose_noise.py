@@ -57,7 +57,6 @@ def ar1(rng, shape, sigma, phi):
 
 def measured_params():
     """A model like the measured one (every process on)."""
-    p = PoseNoise.zero()
     n = 18
     return PoseNoise(
         jitter_sigma=np.full(n, 0.05), jitter_tau_s=np.full(n, 0.2),
@@ -67,8 +66,7 @@ def measured_params():
         scale_log_mean=0.0, scale_log_std=0.05, scale_tau_s=0.5,
         offset_mean=np.zeros(2), offset_std=np.full(2, 0.05), offset_tau_s=0.5,
         gap_rate=0.05, gap_run_s=0.1,
-        score_quantiles=np.tile(np.linspace(0.1, 0.95, 11), (n, 1)), score_tau_s=0.1) \
-        if p is not None else None
+        score_quantiles=np.tile(np.linspace(0.1, 0.95, 11), (n, 1)), score_tau_s=0.1)
 
 
 # --- the augmentation -----------------------------------------------------------------
@@ -324,8 +322,9 @@ def test_measuring_a_video_through_the_pipeline_and_keeping_the_pairs(tmp_path):
     # smoothed one-pixel jitter on a figure with a 35-pixel torso
     assert 0.0 < np.median(params.jitter_sigma) < 1.0 / 35
     pairs = tmp_path / "pairs.npz"
-    save_measures(pairs, [m], "stamp")
-    again = load_measures(pairs, "stamp")
+    save_measures(pairs, [m], "stamp", 12.5)
+    again, seconds = load_measures(pairs, "stamp")
+    assert seconds == 12.5
     assert load_measures(pairs, "other") is None
     np.testing.assert_array_equal(again[0].series[0].pred, s.pred)
     np.testing.assert_array_equal(again[0].series[0].reported, s.reported)
@@ -342,3 +341,23 @@ def test_measuring_only_data_is_refused(tmp_path):
         find_sources([tmp_path / "upfall"])
     with pytest.raises(PipanError, match="no video files"):
         find_sources([tmp_path])  # a folder above is searched without what it holds
+
+
+def test_training_batches_carry_the_noise():
+    pytest.importorskip("keras")
+    from training.action.data import Augment
+    from training.action.train import _make_sequence
+
+    clips = [person(T=30, seed=k) for k in range(6)]
+    y = np.array([0, 1] * 3)
+    kwargs = dict(batch_size=6, t_pad=24, augment=Augment(), seed=0, prefix_ramp=2.0)
+    clean = _make_sequence(clips, y, ["a", "b"], **kwargs)[0]
+    off = _make_sequence(clips, y, ["a", "b"], pose_noise=measured_params(),
+                         pose_noise_fraction=0.0, **kwargs)[0]
+    noisy = _make_sequence(clips, y, ["a", "b"], pose_noise=measured_params(),
+                           pose_noise_fraction=1.0, **kwargs)[0]
+    np.testing.assert_allclose(off[0], clean[0], atol=1e-5)  # same draws, no noise
+    x = noisy[0]
+    assert x.shape == clean[0].shape and np.all(np.isfinite(x))
+    scores = x[..., 2][noisy[2]["probs"] > 0]
+    assert scores.max() <= 0.95 + 1e-6 and (scores == 0).any()  # runtime-like scores

@@ -161,12 +161,14 @@ def _stamp(paths: Sequence[Path], max_frames: int, pose_model: Optional[str],
                       sort_keys=True)
 
 
-def save_measures(path: Path, results: Sequence[VideoMeasure], stamp: str) -> None:
-    """The runtime/teacher pairs of every video, as plain arrays (npz, no pickles)."""
+def save_measures(path: Path, results: Sequence[VideoMeasure], stamp: str,
+                  seconds: float) -> None:
+    """The runtime/teacher pairs of every video, as plain arrays (npz, no pickles), and
+    the ``seconds`` measuring them took."""
     series = [(k, s) for k, m in enumerate(results) for s in m.series]
     empty = np.zeros((0, NUM_JOINTS, 3), np.float32)
     arrays = dict(
-        stamp=np.array(stamp),
+        stamp=np.array(stamp), seconds=np.array(float(seconds)),
         video_path=np.array([m.path for m in results]),
         video_numbers=np.array([[m.frames, m.teacher_people, m.teacher_matched,
                                  m.dropped_tracks] for m in results], np.int64),
@@ -182,8 +184,9 @@ def save_measures(path: Path, results: Sequence[VideoMeasure], stamp: str) -> No
             np.savez_compressed(f, **arrays)
 
 
-def load_measures(path: Path, stamp: str) -> Optional[List[VideoMeasure]]:
-    """The pairs ``save_measures`` stored, if made with the same ``stamp``; else None."""
+def load_measures(path: Path, stamp: str) -> Optional[Tuple[List[VideoMeasure], float]]:
+    """The pairs ``save_measures`` stored and the seconds measuring them took, if made
+    with the same ``stamp``; else None."""
     try:
         with np.load(path, allow_pickle=False) as z:
             if str(z["stamp"]) != stamp:
@@ -200,7 +203,7 @@ def load_measures(path: Path, stamp: str) -> Optional[List[VideoMeasure]]:
         sl = slice(int(end - length), int(end))
         m.series.append(TrackSeries(d["pred"][sl], d["ref"][sl], d["reported"][sl],
                                     m.fps, m.path))
-    return results
+    return results, float(d["seconds"])
 
 
 def headline(params: PoseNoise, summary: Dict) -> Dict:
@@ -234,7 +237,7 @@ def measure_noise(videos: Sequence[Path], *, max_frames: int = 200,
 
     ``pairs``: an npz that keeps the measured runtime/teacher pairs; when it holds pairs
     made from the same videos and options they are fitted again without running the
-    models (``seconds`` then counts the fit only)."""
+    models (``seconds_measuring`` is then the time they took when measured)."""
     from pipan.blazepose import BlazePoseEstimator
     from pipan.pose import PoseEstimator
 
@@ -250,8 +253,9 @@ def measure_noise(videos: Sequence[Path], *, max_frames: int = 200,
                        "visible": opts.visible, "max_people": opts.max_people,
                        "min_score": opts.min_score}
     stamp = _stamp(sources, max_frames, pose_model, teacher_options)
-    results = load_measures(pairs, stamp) if pairs is not None and pairs.is_file() else None
-    if results is not None:
+    stored = load_measures(pairs, stamp) if pairs is not None and pairs.is_file() else None
+    if stored is not None:
+        results, measuring = stored
         progress(f"{pairs}: pairs of the same videos and options, fitted again")
     else:
         pose = PoseEstimator(pose_model, threads=1)
@@ -266,8 +270,9 @@ def measure_noise(videos: Sequence[Path], *, max_frames: int = 200,
             progress(f"[{k + 1}/{len(sources)}] {path.name}: {m.frames} frames, "
                      f"{len(m.series)} tracks ({m.dropped_tracks} left out), teacher "
                      f"people matched {m.teacher_matched}/{m.teacher_people}")
+        measuring = time.perf_counter() - start
         if pairs is not None:
-            save_measures(pairs, results, stamp)
+            save_measures(pairs, results, stamp, measuring)
     all_series = [s for m in results for s in m.series]
     params, summary = fit_noise_model(all_series)
     halves = {}
@@ -298,6 +303,7 @@ def measure_noise(videos: Sequence[Path], *, max_frames: int = 200,
         "frames": sum(m.frames for m in results),
         "teacher_coverage": round(sum(m.teacher_matched for m in results) / max(people, 1),
                                   4),
+        "seconds_measuring": round(measuring, 1),
         "seconds": round(time.perf_counter() - start, 1),
         "summary": summary,
         "headline": headline(params, summary),

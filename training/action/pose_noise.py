@@ -9,10 +9,12 @@ measures, in units of the teacher's body scale (``pipan.skeleton.body_frame``: t
 length, the unit of the action model's features):
 
 - per joint, after removing the whole skeleton's offset and scale: a robust standard
-  deviation of the error (isotropic, from the median error length), a constant bias, the
-  fraction of errors beyond ``TAIL_SIGMAS`` of it (heavy tails; a Gaussian has
-  ``GAUSSIAN_TAIL``), the tails' size, and the time constant of the errors (the smoothing
-  makes them slow; an AR(1) process, from the lag-1 autocorrelation at each video's fps);
+  deviation of the error (isotropic, from the median error length) and its time constant
+  (the smoothing makes errors slow; an AR(1) process, from the lag-1 autocorrelation at
+  each video's fps); the fraction of errors beyond ``TAIL_SIGMAS`` of it and ``MIN_TAIL``
+  (heavy tails; a Gaussian has ``GAUSSIAN_TAIL``), their size and how long they last;
+  and a constant bias (reported, not applied: the clean sources have their own joint
+  conventions, which a bias against the teacher's would not fix);
 - per joint, the rate at which the pose stage misses a joint the teacher sees (score 0, the
   runtime's "missing"), and how long such runs last;
 - per left/right pair, the rate of swaps (each runtime joint nearer the teacher's other
