@@ -242,5 +242,5 @@ def noise_model_cmd(videos: Tuple[Path, ...], out: Path, max_frames: int,
     h = doc["headline"]
     click.echo(f"wrote {out}: {doc['frames']} frames, {doc['summary']['tracks']} tracks, "
                f"{doc['summary']['measured_frames']} person-frames measured in "
-               f"{doc['seconds']} s; wrist jitter {h['jitter_sigma']['wrists']} body "
+               f"{doc['seconds_measuring']} s; wrist jitter {h['jitter_sigma']['wrists']} body "
                f"scales, gaps {h['gap_rate']:.1%}")
