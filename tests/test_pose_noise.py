@@ -361,3 +361,12 @@ def test_training_batches_carry_the_noise():
     assert x.shape == clean[0].shape and np.all(np.isfinite(x))
     scores = x[..., 2][noisy[2]["probs"] > 0]
     assert scores.max() <= 0.95 + 1e-6 and (scores == 0).any()  # runtime-like scores
+
+
+def test_the_document_json_is_compact_and_exact():
+    from training.action.noise_footage import to_json
+
+    doc = {"format": FORMAT, "params": measured_params().to_dict(),
+           "footage": [{"file": "a.mp4", "frames": 3}], "halves": {}, "seconds": 1.5}
+    text = to_json(doc)
+    assert json.loads(text) == doc and len(text.splitlines()) < 40

@@ -232,13 +232,13 @@ def noise_model_cmd(videos: Tuple[Path, ...], out: Path, max_frames: int,
     """
     from pipan.fileio import atomic_write_text
 
-    from .noise_footage import measure_noise
+    from .noise_footage import measure_noise, to_json
 
     doc = measure_noise(videos, max_frames=max_frames, pose_model=pose_model,
                         teacher_dir=teacher_dir, pairs=pairs,
                         command=command_line(click.get_current_context()),
                         progress=(lambda s: None) if quiet else click.echo)
-    atomic_write_text(out, json.dumps(doc, indent=1, allow_nan=False) + "\n")
+    atomic_write_text(out, to_json(doc))
     h = doc["headline"]
     click.echo(f"wrote {out}: {doc['frames']} frames, {doc['summary']['tracks']} tracks, "
                f"{doc['summary']['measured_frames']} person-frames measured in "

@@ -206,6 +206,25 @@ def load_measures(path: Path, stamp: str) -> Optional[Tuple[List[VideoMeasure], 
     return results, float(d["seconds"])
 
 
+def to_json(doc: Dict) -> str:
+    """The document as JSON a reader can scan: one line per entry of the top level and of
+    its objects, one per element of its lists of objects."""
+    def dump(v):
+        return json.dumps(v, allow_nan=False)
+
+    lines = []
+    for k, v in doc.items():
+        if isinstance(v, dict) and v:
+            inner = ",\n".join(f"  {dump(a)}: {dump(b)}" for a, b in v.items())
+            lines.append(f" {dump(k)}: {{\n{inner}\n }}")
+        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+            inner = ",\n".join(f"  {dump(x)}" for x in v)
+            lines.append(f" {dump(k)}: [\n{inner}\n ]")
+        else:
+            lines.append(f" {dump(k)}: {dump(v)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
 def headline(params: PoseNoise, summary: Dict) -> Dict:
     """The model's figures in a few numbers (per joint group: median over its joints)."""
     from pipan.skeleton import JOINT_INDEX
