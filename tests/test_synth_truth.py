@@ -39,3 +39,19 @@ def test_score_counts_tracking_labels_and_boundaries():
                 ["a", "b", "c"], boundary_s=0.5)
     assert far.people[0].boundaries_near == 0 and far.right == 4 + 15
     assert r.as_dict()["right"] == 12
+
+
+def test_a_vocabulary_model_is_judged_on_the_programs_vocabulary_names():
+    from pipan.vocabulary import NAMES
+
+    truth = truth_of()
+    truth["people"][0]["segments"] = [[0.0, 1.5, "sit"], [1.5, 3.0, "golf"]]
+    tracks_at = [{7: np.array([101.0, 99.0])} for _ in range(30)]
+    # the program "sit" is sitting down; the vocabulary's "sit" is the state
+    segments = [seg(7, 0.0, 1.5, "sit_down"), seg(7, 1.5, 3.0, "unknown")]
+    assert score(truth, tracks_at, segments, NAMES).right == 30
+    wrong = [seg(7, 0.0, 1.5, "sit"), seg(7, 1.5, 3.0, "unknown")]
+    assert score(truth, tracks_at, wrong, NAMES).right == 15
+    # a model of the programs' own names reads them unchanged
+    own = [seg(7, 0.0, 1.5, "sit"), seg(7, 1.5, 3.0, "golf")]
+    assert score(truth, tracks_at, own, ["sit", "golf"]).right == 30

@@ -31,3 +31,10 @@ def test_a_label_without_an_entry_is_an_error_naming_it():
 def test_the_table_lists_every_action():
     table = V.table()
     assert all(f"| {n} |" in table for n in V.NAMES)
+
+
+def test_the_readme_shows_the_vocabulary_as_defined():
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    assert V.table() in readme.read_text(encoding="utf-8")
