@@ -1,18 +1,44 @@
 """A stable id per person across frames.
 
-Each track keeps its last keypoints and a smoothed per-frame velocity of the body centre.
-Every frame, each live track predicts where its keypoints are now (constant velocity, also
-across frames where it was missed), detections are scored against predictions with object
-keypoint similarity (OKS), and pairs are matched greedily, most similar first, above a
-gate; confirmed tracks choose before tentative ones. Unmatched detections start tentative
-tracks; a tentative track is confirmed, and only then gets an id (1, 2, ...; never reused)
-and is reported, once it has been matched in ``min_hits`` frames, and is dropped silently
-if it misses a frame before that: a false detection or a fragment of a person that flickers
-for a frame or two never becomes a track. Only detections with a person score of at least
-``min_start_score`` start or grow a tentative track; weaker ones can only continue a
-confirmed track. A confirmed track missed for more than
-``max_missed`` frames in a row ends; while it is missed, the OKS falloff it is matched with
-widens (up to ``max_widen`` times), since where it is now grows less certain.
+Each track keeps its last keypoints, a smoothed per-frame velocity of the body (the mean
+displacement of the joints found in both frames, so that a change in which joints were
+found does not look like motion), a smoothed person score and a remembered size (area
+and length of the body, averaged over the confident detections, so that a frame where
+only part of the person, or something else, was found does not change it). Every frame,
+each live track is scored against each detection; pairs are matched greedily, most
+similar first, above a gate; confirmed tracks choose before tentative ones. A track's
+similarity to a detection is the best of:
+
+- object keypoint similarity (OKS) with where its keypoints are predicted now (constant
+  velocity, also across frames where it was missed);
+- for a missed track, OKS with where it was last seen: a person who stopped behind
+  something, or stepped out of the picture and back in, reappears there, not where the
+  velocity would have carried them;
+- a lower, fallback score from the distance between the body centres (of the prediction
+  or of the last place seen) relative to the remembered body length: a person who falls,
+  sits or lies down changes shape and the joints move far, but the body stays about
+  where it was. It is capped well below a good OKS so that it only decides when the
+  keypoints do not (people crossing are told apart by their keypoints and velocity).
+
+A detection more than ``max_size_change`` times longer or shorter than the track's
+remembered length is never that person, whatever its joints say (a bottle or a chair leg
+the pose net took for a small person beside them). While a track is missed, the falloffs
+widen (up to ``max_widen`` times), since where it is now grows less certain; a confirmed
+track missed for more than ``max_missed`` frames in a row ends.
+
+New tracks: a detection that matches no track starts a tentative track only if it shows
+a person's head and hips (a fragment, such as a pair of legs the pose net split from the
+rest of the body, never does), its person score is at least ``min_start_score``, and it
+is not part of a person already accounted for in this frame (a detection matched to a
+track, or a stronger new one): mostly inside their box padded by ``fragment_pad`` of
+their length, and clearly smaller than them or with its joints where theirs are: a
+fragment or a duplicate of a tracked person opens no track. A tentative track is confirmed, and only
+then gets an id (1, 2, ...; never reused), once it has been matched in ``min_hits``
+frames in a row; it is dropped silently if it misses a frame before that. Weaker
+detections can only continue a confirmed track, and a confirmed track is reported only
+in frames where it is believed: its detection, or its smoothed score, at least
+``min_start_score`` (a track the pose net keeps finding only faintly, a false person on a
+pole or a reflection, goes unreported while that lasts, and keeps its id).
 
 Greedy matching rather than Hungarian: with the handful of people a Pi sees, the two differ
 only when similarities tie, and the velocity prediction is what separates crossing people.
@@ -32,26 +58,51 @@ import math
 
 import numpy as np
 
+from .skeleton import JOINT_INDEX
 from .types import Person, Track
 
 #: Track x detection pairs up to which similarities are computed in plain Python.
 SMALL = 36
 
 Joints = List[Tuple[float, float, float]]  # (x, y, score) per joint, plain floats
+Box = Tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels
+
+#: A detection shows a whole enough person to start a track when it has one of each group.
+HEAD = tuple(JOINT_INDEX[n] for n in ("nose", "right_eye", "left_eye", "right_ear",
+                                      "left_ear"))
+HIPS = (JOINT_INDEX["right_hip"], JOINT_INDEX["left_hip"])
+
+#: Weight of the remembered size given to each new confident detection's size.
+SIZE_SMOOTHING = 0.2
+#: Weight of each new detection's person score in a track's smoothed score.
+SCORE_SMOOTHING = 0.3
+
+
+@dataclass
+class _Detection:
+    """One detection's keypoints and geometry, computed once per frame."""
+
+    keypoints: np.ndarray  # (18, 3) frame pixels
+    person: Person
+    joints: Joints  # the same keypoints as plain floats
+    centre: Tuple[float, float]  # mean of the present joints
+    box: Box  # of the present joints
+    area: float  # of that box, pixels^2 (>= 1)
+    length: float  # the box's longer side, pixels (>= 1)
+    whole: bool  # head and hips present
 
 
 @dataclass
 class _State:
     id: int  # 0 while tentative
-    keypoints: np.ndarray  # (18, 3) last matched detection, frame pixels
-    person: Person
-    joints: Joints  # the same keypoints as plain floats
-    centre: Tuple[float, float]  # mean of the present joints, pixels
-    area: float  # of the present joints' bounding box, pixels^2 (>= 1)
-    velocity: Tuple[float, float] = (0.0, 0.0)  # of the centre, pixels per frame
+    det: _Detection  # last matched detection
+    area: float  # remembered body area, pixels^2
+    length: float  # remembered body length, pixels
+    velocity: Tuple[float, float] = (0.0, 0.0)  # of the body, pixels per frame
     age: int = 0
     missed: int = 0
     hits: int = 1
+    score: float = 0.0  # smoothed person score of the matched detections
 
 
 def geometry(joints: Joints) -> Tuple[Tuple[float, float], float]:
@@ -65,6 +116,22 @@ def geometry(joints: Joints) -> Tuple[Tuple[float, float], float]:
     centre = (sum(xs) / n, sum(ys) / n)
     area = max((max(xs) - min(xs)) * (max(ys) - min(ys)), 1.0) if n >= 2 else 1.0
     return centre, area
+
+
+def _detection(person: Person) -> _Detection:
+    kp = np.asarray(person.keypoints, np.float32)
+    joints = kp.tolist()
+    xs = [x for x, _, sc in joints if sc > 0]
+    ys = [y for _, y, sc in joints if sc > 0]
+    if xs:
+        box = (min(xs), min(ys), max(xs), max(ys))
+        centre = (sum(xs) / len(xs), sum(ys) / len(ys))
+    else:
+        box, centre = (0.0, 0.0, 0.0, 0.0), (0.0, 0.0)
+    w, h = box[2] - box[0], box[3] - box[1]
+    area = max(w * h, 1.0) if len(xs) >= 2 else 1.0
+    whole = (any(joints[j][2] > 0 for j in HEAD) and any(joints[j][2] > 0 for j in HIPS))
+    return _Detection(kp, person, joints, centre, box, area, max(w, h, 1.0), whole)
 
 
 def oks_py(pred: Joints, shift: Tuple[float, float], det: Joints, area: float,
@@ -113,6 +180,34 @@ def oks_matrix(preds: np.ndarray, dets: np.ndarray, areas: np.ndarray,
     return np.where(n > 0, (e * both).sum(-1) / np.maximum(n, 1), 0.0).astype(np.float32)
 
 
+def _inside(box: Box, other: Box, pad: float) -> float:
+    """The fraction of ``box``'s area inside ``other`` padded by ``pad`` on every side
+    (a box without area counts as a point: 1 or 0)."""
+    x0, y0, x1, y1 = other[0] - pad, other[1] - pad, other[2] + pad, other[3] + pad
+    w, h = box[2] - box[0], box[3] - box[1]
+    if w <= 0 or h <= 0:
+        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        return float(x0 <= cx <= x1 and y0 <= cy <= y1)
+    iw = min(box[2], x1) - max(box[0], x0)
+    ih = min(box[3], y1) - max(box[1], y0)
+    return iw * ih / (w * h) if iw > 0 and ih > 0 else 0.0
+
+
+def _body_shift(old: Joints, new: Joints, fallback: Tuple[float, float]
+                ) -> Tuple[float, float]:
+    """How far the body moved between two skeletons: the mean displacement of the joints
+    present in both (a change of which joints were found does not look like motion), or
+    ``fallback`` when they share none."""
+    sx = sy = 0.0
+    n = 0
+    for (ox, oy, os_), (nx, ny, ns) in zip(old, new):
+        if os_ > 0 and ns > 0:
+            sx += nx - ox
+            sy += ny - oy
+            n += 1
+    return (sx / n, sy / n) if n else fallback
+
+
 class Tracker:
     """Online multi-person tracker. ``update(people)`` returns the tracks matched in this
     frame; ``ended`` then lists the ids that ended in that call.
@@ -123,15 +218,22 @@ class Tracker:
     ``min_hits``: frames a new track must be matched in, in a row, to be confirmed;
     ``max_missed``: frames a confirmed track may be missed before it ends (45: 1.5 s at
     30 fps, 2.5 s at 18 fps: a person hidden by furniture or another person for a second or
-    two keeps their id); ``max_widen``: the most the falloff widens for a missed track;
+    two keeps their id); ``max_widen``: the most the falloffs widen for a missed track;
     ``min_start_score``: the person score a detection needs to start or grow a tentative
     track (0.2: on UP-Fall room frames, pipan's pose net scored 77% of its detections of
-    the real person at 0.2 or more, and 25% of its false people).
+    the real person at 0.2 or more, and 25% of its false people);
+    ``centre_sigma``: falloff of the centre-distance score, as a fraction of the body's
+    length; ``centre_weight``: that score's cap (below a fair OKS, above the gate);
+    ``fragment_pad``: how far around an accounted-for person (a fraction of their length)
+    a new detection counts as part of them; ``max_size_change``: the most a detection's
+    length may differ from a track's (as a factor) for it to be that person.
     """
 
     def __init__(self, max_missed: int = 45, kappa: float = 0.25, min_similarity: float = 0.1,
                  velocity_smoothing: float = 0.5, min_hits: int = 3, max_widen: float = 3.0,
-                 min_start_score: float = 0.2):
+                 min_start_score: float = 0.2, centre_sigma: float = 0.35,
+                 centre_weight: float = 0.3, fragment_pad: float = 0.2,
+                 max_size_change: float = 2.5):
         if min_hits < 1:
             raise ValueError("min_hits must be at least 1")
         self.min_hits = int(min_hits)
@@ -141,6 +243,10 @@ class Tracker:
         self.kappa = float(kappa)
         self.min_similarity = float(min_similarity)
         self.velocity_smoothing = float(velocity_smoothing)
+        self.centre_sigma = float(centre_sigma)
+        self.centre_weight = float(centre_weight)
+        self.fragment_pad = float(fragment_pad)
+        self.max_size_change = float(max_size_change)
         self._tracks: List[_State] = []
         self._next_id = 1
         self.ended: List[int] = []
@@ -162,26 +268,74 @@ class Tracker:
         for t in self._tracks:
             if not t.id:
                 continue
-            kp = t.keypoints.copy()
+            kp = t.det.keypoints.copy()
             kp[:, 0] += t.velocity[0] * (t.missed + 1)
             kp[:, 1] += t.velocity[1] * (t.missed + 1)
             out.append(kp)
         return out
 
-    def _similarity(self, dets: List[np.ndarray], joints: List[Joints]) -> List[List[float]]:
-        """OKS of every track's prediction (moved by its velocity for each frame since its
-        last match) against every detection: N lists of M floats. A missed track's area is
-        widened by ``(1 + missed / 4)^2`` (at most ``max_widen^2``)."""
+    def _widen(self, t: _State) -> float:
+        return min(1.0 + t.missed / 4.0, self.max_widen)
+
+    def _similarity(self, dets: List[_Detection]) -> List[List[float]]:
+        """Every track's similarity to every detection (see the module docstring): N lists
+        of M floats. A missed track's falloffs widen by ``1 + missed / 4`` (at most
+        ``max_widen``)."""
         tracks = self._tracks
         shifts = [(t.velocity[0] * (t.missed + 1), t.velocity[1] * (t.missed + 1))
                   for t in tracks]
-        areas = [t.area * min(1.0 + t.missed / 4.0, self.max_widen) ** 2 for t in tracks]
+        widen = [self._widen(t) for t in tracks]
+        areas = [t.area * w * w for t, w in zip(tracks, widen)]
+        k = self.kappa
         if len(tracks) * len(dets) <= SMALL:
-            return [[oks_py(t.joints, sh, d, a, self.kappa) for d in joints]
-                    for t, sh, a in zip(tracks, shifts, areas)]
-        preds = np.stack([t.keypoints for t in tracks]).copy()
-        preds[..., :2] += np.float32(shifts)[:, None, :]
-        return oks_matrix(preds, np.stack(dets), np.float32(areas), self.kappa).tolist()
+            sim = [[oks_py(t.det.joints, sh, d.joints, a, k) for d in dets]
+                   for t, sh, a in zip(tracks, shifts, areas)]
+            for i, (t, a) in enumerate(zip(tracks, areas)):
+                if t.missed:
+                    row = sim[i]
+                    for j, d in enumerate(dets):
+                        row[j] = max(row[j], oks_py(t.det.joints, (0.0, 0.0), d.joints, a, k))
+        else:
+            preds = np.stack([t.det.keypoints for t in tracks])
+            det_kp = np.stack([d.keypoints for d in dets])
+            moved = preds.copy()
+            moved[..., :2] += np.float32(shifts)[:, None, :]
+            arr = oks_matrix(moved, det_kp, np.float32(areas), k)
+            if any(t.missed for t in tracks):
+                missed = np.array([t.missed > 0 for t in tracks])
+                arr = np.where(missed[:, None],
+                               np.maximum(arr, oks_matrix(preds, det_kp, np.float32(areas),
+                                                          k)), arr)
+            sim = arr.tolist()
+        # the fallback: centre distance relative to the body's length
+        for i, t in enumerate(tracks):
+            s = self.centre_sigma * t.length * widen[i]
+            c = -1.0 / (2.0 * s * s)
+            lx, ly = t.det.centre
+            px, py = lx + shifts[i][0], ly + shifts[i][1]
+            row = sim[i]
+            lo, hi = t.length / self.max_size_change, t.length * self.max_size_change
+            for j, d in enumerate(dets):
+                if not lo <= d.length <= hi:
+                    row[j] = 0.0  # not the same person, whatever their joints say
+                    continue
+                dx, dy = d.centre
+                d2 = min((dx - px) ** 2 + (dy - py) ** 2, (dx - lx) ** 2 + (dy - ly) ** 2)
+                v = self.centre_weight * math.exp(d2 * c)
+                if v > row[j]:
+                    row[j] = v
+        return sim
+
+    def _part_of(self, d: _Detection, other: _Detection, length: float) -> bool:
+        """Whether ``d`` is a fragment or a duplicate of the person ``other`` was found
+        as (``length``: that person's length): mostly inside their box, padded by
+        ``fragment_pad`` of their length, and either clearly smaller (a part of them) or
+        with its joints where theirs are (OKS at least 0.5: found twice). Two people
+        side by side are neither."""
+        if _inside(d.box, other.box, self.fragment_pad * length) < 0.5:
+            return False
+        return (d.length <= 0.8 * length
+                or oks_py(other.joints, (0.0, 0.0), d.joints, other.area, self.kappa) >= 0.5)
 
     def update(self, people: Sequence[Person]) -> List[Track]:
         """Match this frame's detections to tracks; returns matched tracks, sorted by id."""
@@ -189,15 +343,18 @@ class Tracker:
         N, M = len(self._tracks), len(people)
         if N == 0 and M == 0:  # nobody, before or now: the common case of an empty scene
             return []
-        dets = [np.asarray(p.keypoints, np.float32) for p in people]
-        joints = [d.tolist() for d in dets]
-        geo = [geometry(jn) for jn in joints]
+        dets = [_detection(p) for p in people]
         pairs = []
         if N and M:
-            sim = self._similarity(dets, joints)
-            # confirmed tracks first, then the most similar; ties in (track, detection) order
+            sim = self._similarity(dets)
+            # confirmed tracks first, then the most similar, each similarity discounted by
+            # how far its track's falloffs were widened (a missed track's wider gate lets it
+            # be found again, but never beats a track seen a frame ago to a detection both
+            # explain: two tracks would take turns on one person); ties in (track,
+            # detection) order
+            widen = [self._widen(t) for t in self._tracks]
             order = sorted(((sim[i][j], i, j) for i in range(N) for j in range(M)),
-                           key=lambda x: (self._tracks[x[1]].id == 0, -x[0]))
+                           key=lambda x: (self._tracks[x[1]].id == 0, -x[0] / widen[x[1]]))
             used_t, used_d = set(), set()
             weak = [p.score < self.min_start_score for p in people]
             for value, i, j in order:
@@ -210,15 +367,22 @@ class Tracker:
         matched_t = {i for i, _ in pairs}
         matched_d = {j for _, j in pairs}
         a = self.velocity_smoothing
+        s = SIZE_SMOOTHING
+        taken: List[Tuple[_Detection, float]] = []  # people accounted for: (det, length)
         for i, j in pairs:
-            t = self._tracks[i]
-            (cx, cy), area = geo[j]
+            t, d = self._tracks[i], dets[j]
             k = t.missed + 1
-            t.velocity = (a * (cx - t.centre[0]) / k + (1 - a) * t.velocity[0],
-                          a * (cy - t.centre[1]) / k + (1 - a) * t.velocity[1])
-            t.keypoints, t.person, t.joints = dets[j], people[j], joints[j]
-            t.centre, t.area = (cx, cy), area
+            fallback = (d.centre[0] - t.det.centre[0], d.centre[1] - t.det.centre[1])
+            mx, my = _body_shift(t.det.joints, d.joints, fallback)
+            t.velocity = (a * mx / k + (1 - a) * t.velocity[0],
+                          a * my / k + (1 - a) * t.velocity[1])
+            t.det = d
+            if d.person.score >= self.min_start_score:  # sizes from confident detections
+                t.area = (1 - s) * t.area + s * d.area
+                t.length = (1 - s) * t.length + s * d.length
             t.missed, t.hits = 0, t.hits + 1
+            t.score += SCORE_SMOOTHING * (d.person.score - t.score)
+            taken.append((d, t.length))
         survivors: List[_State] = []
         for i, t in enumerate(self._tracks):
             t.age += 1
@@ -230,17 +394,28 @@ class Tracker:
                     self.ended.append(t.id)
                     continue
             survivors.append(t)
-        for j in range(M):
-            if j not in matched_d and people[j].score >= self.min_start_score:
-                survivors.append(_State(id=0, keypoints=dets[j], person=people[j],
-                                        joints=joints[j], centre=geo[j][0], area=geo[j][1]))
+        # new tracks: the strongest first, none inside a person already accounted for
+        fresh = sorted((j for j in range(M) if j not in matched_d and dets[j].whole
+                        and people[j].score >= self.min_start_score),
+                       key=lambda j: -people[j].score)
+        for j in fresh:
+            d = dets[j]
+            if any(self._part_of(d, other, length) for other, length in taken):
+                continue
+            taken.append((d, d.length))
+            survivors.append(_State(id=0, det=d, area=d.area, length=d.length,
+                                    score=d.person.score))
         for t in survivors:  # confirmed now: ids in the order tracks started
             if not t.id and t.hits >= self.min_hits:
                 t.id = self._next_id
                 self._next_id += 1
         self._tracks = survivors
-        out = [Track(id=t.id, person=t.person, age=t.age, missed=0)
-               for t in survivors if t.missed == 0 and t.id]
+        # reported: confirmed, matched now, and believed (this detection or the recent
+        # ones confident enough to start a track)
+        low = self.min_start_score
+        out = [Track(id=t.id, person=t.det.person, age=t.age, missed=0)
+               for t in survivors if t.missed == 0 and t.id
+               and (t.det.person.score >= low or t.score >= low)]
         out.sort(key=lambda tr: tr.id)
         return out
 
