@@ -144,14 +144,16 @@ def test_body_height_is_the_mid_hip_else_the_confident_joints_centre():
     assert np.isnan(body_height(np.zeros((18, 3))))
 
 
-def fall_record(fps=10.0):
-    """One person whose every joint follows ``trajectory``, 200 px tall when standing."""
+def fall_record(fps=10.0, ids=None):
+    """One person whose every joint follows ``trajectory``, 200 px tall when standing;
+    ``ids``: the track id per frame (default 1)."""
     t, y = trajectory(fps)
     kp = np.zeros((len(t), 18, 3), np.float32)
     kp[:, :, 1] = y[:, None] + np.linspace(-100, 100, 18)[None]
     kp[:, :, 2] = 0.9
     kp[:, list(HIPS), 1] = y[:, None]
-    return make_record([(i, 1) for i in range(len(t))], t, keypoints=kp), t
+    ids = [1] * len(t) if ids is None else ids
+    return make_record(list(enumerate(ids)), t, keypoints=kp), t
 
 
 def test_fall_frames_and_the_fall_clip_score_count_only_the_falls_frames():
@@ -168,6 +170,13 @@ def test_fall_frames_and_the_fall_clip_score_count_only_the_falls_frames():
     assert (stand.frames_right, stand.frames_counted) == (20, 50)
     with pytest.raises(ValueError):
         score_clip("z", "fall", ref, segs, None)
+
+
+def test_a_person_found_again_under_a_new_id_while_lying_is_still_one_fall():
+    # track 1 standing and falling (26 frames, to 2.5 s), track 2 from 2.6 s on (24
+    # frames): track 1 alone ends mid-fall, and its "lying level" would be half way down
+    ref, _ = fall_record(ids=[1] * 26 + [2] * 24)
+    assert fall_frames(ref)[1] == pytest.approx((1.6, 3.5))
 
 
 # --- replaying the action stage -------------------------------------------------------------

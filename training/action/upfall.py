@@ -19,17 +19,19 @@ covers the frame's time, and a frame where the main person is not reported has n
 (it counts as wrong). On a clip of another activity every frame counts, and is right when
 its label is the activity. On a fall clip only the fall's frames count, right when their
 label is ``fall``. The fall's frames (``fall_window``) are located from BlazePose full's
-skeletons of the clip (pipan's ``blazepose`` backend, its main person through the same
-pipeline): the person's height in the image is the mid-hip's y (the mean of the confident
-hips; the mean y of the confident joints where no hip is confident), median-filtered over 5
-frames. Its standing level is the median over the first second of the track, its lying
-level the median over the last second. The fall is the interval over which the height
-goes from 10% to 90% of the way from one level to the other (the last frame at or under
-10% before the first frame at or over 90%), padded by 0.5 s either side. A clip whose
-levels differ by less than a fifth of the person's standing height (the vertical extent of
-their confident joints over the first second) has no fall found, and no fall frames.
+skeletons of the clip (pipan's ``blazepose`` backend through the same pipeline; UP-Fall
+shows one person: per frame, of the tracks reported, the one reported in most frames, so a
+person lost while lying and found again under a new id stays one trajectory): the person's
+height in the image is the mid-hip's y (the mean of the confident hips; the mean y of the
+confident joints where no hip is confident), median-filtered over 5 frames. Its standing
+level is the median over the first half second the person is seen (UP-Fall's falls begin
+about a second in), its lying level the median over the last half second. The fall is the
+interval over which the height goes from 10% to 90% of the way from one level to the other
+(the last frame at or under 10% before the first frame at or over 90%), padded by 0.5 s
+either side. A clip whose levels differ by less than a fifth of the person's standing height (the vertical extent of
+their confident joints over the first half second) has no fall found, and no fall frames.
 
-Open set (``unknown_fraction``): on footage of activities outside the vocabulary, the
+Open set (``unknown_counts``): on footage of activities outside the vocabulary, the
 fraction of person-frames (every reported person in every frame the pose net ran on)
 whose label, the label of that person's segment then, is ``unknown``.
 """
@@ -48,7 +50,7 @@ from .replay import TrackRecord
 
 FALL = "fall"
 CONFIDENT = 0.3  # joint score from which a joint counts in the fall's height
-LEVEL_S = 1.0  # seconds at each end of the track that give the standing and lying levels
+LEVEL_S = 0.5  # seconds at each end of the track that give the standing and lying levels
 LOW, HIGH = 0.1, 0.9  # fractions of the way down that bound the fall
 PAD_S = 0.5  # seconds added either side of the fall
 MIN_DROP = 0.2  # of the standing height: a smaller change of level is no fall
@@ -198,16 +200,21 @@ def fall_window(times: np.ndarray, y: np.ndarray, standing_height: float
     return float(t[i10] - PAD_S), float(t[i90] + PAD_S)
 
 
-def person_trajectory(record: TrackRecord, person: int
-                      ) -> Tuple[np.ndarray, np.ndarray, float]:
-    """(times, heights, standing height) of ``person``'s reported frames in ``record``."""
-    rows = np.flatnonzero(record.row_id == person)
-    times = record.times[record.row_frame[rows]]
-    kp = record.row_keypoints[rows]
+def person_trajectory(record: TrackRecord) -> Tuple[np.ndarray, np.ndarray, float]:
+    """(times, heights, standing height) of the one person of a clip: per frame the
+    skeleton of the track reported in most frames of those there (a person lost and found
+    again, lying, comes back under a new id)."""
+    counts = record.track_frames()
+    best: Dict[int, int] = {}  # frame -> row
+    for r, (f, i) in enumerate(zip(record.row_frame, record.row_id)):
+        if f not in best or counts[int(i)] > counts[int(record.row_id[best[f]])]:
+            best[int(f)] = r
+    rows = np.array([best[f] for f in sorted(best)], np.int64)
+    times = record.times[record.row_frame[rows]] if len(rows) else np.zeros(0)
+    kp = record.row_keypoints[rows] if len(rows) else np.zeros((0, 18, 3))
     y = np.array([body_height(k) for k in kp])
-    first = kp[times <= times[0] + LEVEL_S] if len(rows) else kp
     extents = []
-    for k in first:
+    for k in kp[times <= times[0] + LEVEL_S] if len(rows) else []:
         ok = k[:, 2] >= CONFIDENT
         if ok.sum() >= 2:
             extents.append(float(k[ok, 1].max() - k[ok, 1].min()))
@@ -217,10 +224,7 @@ def person_trajectory(record: TrackRecord, person: int
 def fall_frames(reference: TrackRecord) -> Tuple[np.ndarray, Optional[Tuple[float, float]]]:
     """(T,) the frames of the fall in a clip, located on ``reference`` (the clip's
     BlazePose record), and the fall's interval (None: no fall found, no frames)."""
-    person = main_track(reference)
-    if person is None:
-        return np.zeros(reference.frames, bool), None
-    window = fall_window(*person_trajectory(reference, person))
+    window = fall_window(*person_trajectory(reference))
     if window is None:
         return np.zeros(reference.frames, bool), None
     return (reference.times >= window[0]) & (reference.times <= window[1]), window
