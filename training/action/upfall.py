@@ -28,8 +28,9 @@ level is the median over the first half second the person is seen (UP-Fall's fal
 about a second in), its lying level the median over the last half second. The fall is the
 interval over which the height goes from 10% to 90% of the way from one level to the other
 (the last frame at or under 10% before the first frame at or over 90%), padded by 0.5 s
-either side. A clip whose levels differ by less than a fifth of the person's standing height (the vertical extent of
-their confident joints over the first half second) has no fall found, and no fall frames.
+either side. A clip whose levels differ by less than a fifth of the person's standing
+height (the vertical extent of their confident joints over the first half second) has no
+fall found, and no fall frames.
 
 Open set (``unknown_counts``): on footage of activities outside the vocabulary, the
 fraction of person-frames (every reported person in every frame the pose net ran on)
