@@ -16,7 +16,13 @@ model files, the settings and the pose stage's code); another action model repla
 the action stage and the segmenter over the cached tracks (seconds for all clips):
 
     python -m benchmarks.action_upfall [--pose pipan|blazepose ...]
-        [--action-model NAME=PATH ...] [--every N] [--quick]
+        [--action-model NAME=PATH ...] [--every N] [--quick] [--cache DIR]
+
+Once the tracks are cached (the first run records the pose stage: about 5 minutes for
+pipan's pose net and 15 for BlazePose on 2 busy cores), judging a new action model is a
+replay of seconds: ``--action-model new=runs/new/action.tflite`` (repeat the option to
+compare models in one table; ``--cache`` may name another worktree's cache: a record is
+used only when its key matches).
 """
 from __future__ import annotations
 
@@ -137,8 +143,8 @@ def main() -> None:
         return
     from pipan.vocabulary import UPFALL
     from training.action.replay import replay, replay_action
-    from training.action.upfall import (FALL, label_map, longest_label, mapped, score_clip,
-                                        unknown_counts)
+    from training.action.upfall import (FALL, label_durations, label_map, mapped,
+                                        score_clip, unknown_counts)
 
     backends = args.pose or ["pipan", "blazepose"]
     models = action_models(args.action_model)
@@ -156,7 +162,7 @@ def main() -> None:
     for backend in backends:
         for name, path in models:
             t0 = time.perf_counter()
-            scores, raw_longest, unk, n_unk, steps = [], {}, 0, 0, 0
+            scores, raw_durations, unk, n_unk, steps = [], {}, 0, 0, 0
             labels_map = None
             for clip in [c for c, _, _ in clips] + outside:
                 r = records[backend][clip.name]
@@ -170,12 +176,13 @@ def main() -> None:
                     u, n = unknown_counts(r, segments)
                     unk, n_unk = unk + u, n_unk + n
                     continue
-                raw_longest[clip.name] = longest_label(segments)
+                raw_durations[clip.name] = label_durations(segments)
                 scores.append(score_clip(clip.name, UPFALL[of_activity[clip.name]], r,
                                          mapped(segments, labels_map),
                                          reference.get(clip.name)))
             rows.append({"backend": backend, "model": name, "map": map_name,
-                         "scores": scores, "raw_longest": raw_longest,
+                         "scores": scores, "raw_durations": raw_durations,
+                         "labels_map": labels_map,
                          "unknown": unk / n_unk if n_unk else float("nan"),
                          "has_unknown": has_unknown, "person_frames": n_unk,
                          "replay_s": time.perf_counter() - t0, "steps": steps})
@@ -188,6 +195,15 @@ def _activities(clips) -> List[str]:
         if a not in seen:
             seen.append(a)
     return seen
+
+
+def _shown(longest: Optional[str], raw: Dict[str, float], mapping: Dict[str, str]) -> str:
+    """A clip's longest (mapped) label, with the model's own label behind it if renamed."""
+    own = [k for k in raw if mapping.get(k, k) == longest]
+    if longest is None or not own:
+        return str(longest)
+    top = max(own, key=lambda k: (raw[k], k))
+    return longest if top == longest else f"{longest}({top})"
 
 
 def report(rows, clips, reference, rec: "Recorder") -> None:
@@ -236,15 +252,14 @@ def report(rows, clips, reference, rec: "Recorder") -> None:
             f = f"{sum(s.frames_right for s in mine) / n:.2f}" if n else "-"
             cells.append(f"{sum(s.right for s in mine)}/{len(mine)} {f}")
         print(f"| {r['backend']} | {r['model']} | " + " | ".join(cells) + " |")
-    print("\nlongest label per clip, trials in order (the model's own label in brackets "
-          "where the label map changes it)")
+    print("\nlongest label per clip, trials in order (in brackets, where the label map "
+          "renames it: the model's own label that lasts longest of those mapped to it)")
     for r in rows:
         parts = []
         for a in activities:
             mine = [s for s in r["scores"] if of_activity[s.name] == a]
-            names = [str(s.longest) if r["raw_longest"][s.name] in (s.longest, None)
-                     else f"{s.longest}({r['raw_longest'][s.name]})" for s in mine]
-            parts.append(f"{SHORT.get(a, a)}: " + ",".join(names))
+            parts.append(f"{SHORT.get(a, a)}: " + ",".join(
+                _shown(s.longest, r["raw_durations"][s.name], r["labels_map"]) for s in mine))
         print(f"  {r['backend']} / {r['model']}: " + "; ".join(parts))
 
 
