@@ -29,10 +29,12 @@ from pipan.video import Frame, FrameSource, SourceInfo
 
 PathLike = Union[str, os.PathLike]
 
-#: pipan modules whose code decides the tracks a run reports (the record's key hashes them).
+#: pipan modules whose code decides the tracks a run reports (the record's key hashes them,
+#: with the pipeline's frame step and smoothing default: the rest of pipeline.py, such as
+#: how the segmenter is set up, leaves the tracks alone).
 POSE_STAGE_MODULES: Tuple[str, ...] = (
-    "pipeline.py", "pose.py", "blazepose.py", "decode.py", "image.py", "region.py",
-    "tracker.py", "smoothing.py", "skeleton.py", "types.py", "video.py", "runtime.py")
+    "pose.py", "blazepose.py", "decode.py", "image.py", "region.py", "tracker.py",
+    "smoothing.py", "skeleton.py", "types.py", "video.py", "runtime.py")
 
 
 @dataclass
@@ -226,5 +228,10 @@ def pose_stage_code() -> List[Path]:
 
 def record_key(source: PathLike, pose_files: Sequence[PathLike], settings: str) -> str:
     """The cache key of a record: the source, the pose model files, the settings (backend,
-    every, min_score, smoothing) and the pose stage's code."""
-    return file_digest([Path(source), *pose_files, *pose_stage_code()], settings)
+    every, min_score, smoothing) and the pose stage's code (``POSE_STAGE_MODULES``,
+    :meth:`Pipeline.process` and the smoothing default)."""
+    import inspect
+
+    from pipan import pipeline
+    code = inspect.getsource(pipeline.Pipeline.process) + repr(pipeline.SMOOTH_KEYPOINTS)
+    return file_digest([Path(source), *pose_files, *pose_stage_code()], settings + code)
