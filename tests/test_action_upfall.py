@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from pipan.types import Segment
-from training.action.replay import TrackRecord, record_run, replay, replay_action
+from training.action.replay import (TrackRecord, record_key, record_run, replay,
+                                    replay_action)
 from training.action.upfall import (HIPS, body_height, clip_right, fall_frames,
                                     fall_window, frame_hits, frame_labels, label_map,
                                     longest_label, main_track, reported, score_clip,
@@ -221,3 +222,14 @@ def test_upfall_clips_read_from_the_shared_labels(shared):
     assert len(clips) == 11 and all(c.is_file() and a in UPFALL and t == 1
                                     for c, a, t in clips)
     assert len(bench.upfall_clips(quick=False)) == 33
+
+
+def test_record_key_follows_the_clip_the_pose_files_and_the_settings(tmp_path):
+    clip, pose = tmp_path / "c.mp4", tmp_path / "p.tflite"
+    clip.write_bytes(b"clip")
+    pose.write_bytes(b"pose")
+    key = record_key(clip, [pose], "pipan|every=1")
+    assert key == record_key(clip, [pose], "pipan|every=1")
+    assert key != record_key(clip, [pose], "pipan|every=2")
+    pose.write_bytes(b"another pose net")
+    assert key != record_key(clip, [pose], "pipan|every=1")
