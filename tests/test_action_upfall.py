@@ -233,3 +233,10 @@ def test_record_key_follows_the_clip_the_pose_files_and_the_settings(tmp_path):
     assert key != record_key(clip, [pose], "pipan|every=2")
     pose.write_bytes(b"another pose net")
     assert key != record_key(clip, [pose], "pipan|every=1")
+
+
+def test_the_record_key_reads_the_pose_stages_code_not_the_action_features():
+    from training.action.replay import pose_stage_source
+    code = pose_stage_source()
+    assert "def body_frame" in code and "BLAZEPOSE33" in code and "def process" in code
+    assert "def frame_features" not in code and "def clip_features" not in code

@@ -30,11 +30,14 @@ from pipan.video import Frame, FrameSource, SourceInfo
 PathLike = Union[str, os.PathLike]
 
 #: pipan modules whose code decides the tracks a run reports (the record's key hashes them,
-#: with the pipeline's frame step and smoothing default: the rest of pipeline.py, such as
-#: how the segmenter is set up, leaves the tracks alone).
+#: with the pipeline's frame step, its smoothing default and the pose stage's part of
+#: pipan.skeleton: the rest of pipeline.py and skeleton.py, the segmenter's set-up and the
+#: action model's features, leaves the tracks alone).
 POSE_STAGE_MODULES: Tuple[str, ...] = (
     "pose.py", "blazepose.py", "decode.py", "image.py", "region.py", "tracker.py",
-    "smoothing.py", "skeleton.py", "types.py", "video.py", "runtime.py")
+    "smoothing.py", "types.py", "video.py", "runtime.py")
+#: where pipan.skeleton's action-model part begins (the joint layouts come before it)
+SKELETON_FEATURES = "# --- the action model's per-frame features"
 
 
 @dataclass
@@ -230,8 +233,17 @@ def record_key(source: PathLike, pose_files: Sequence[PathLike], settings: str) 
     """The cache key of a record: the source, the pose model files, the settings (backend,
     every, min_score, smoothing) and the pose stage's code (``POSE_STAGE_MODULES``,
     :meth:`Pipeline.process` and the smoothing default)."""
+    return file_digest([Path(source), *pose_files, *pose_stage_code()],
+                       settings + pose_stage_source())
+
+
+def pose_stage_source() -> str:
+    """The pose stage's code outside ``POSE_STAGE_MODULES``: :meth:`Pipeline.process`, the
+    smoothing default, pipan.skeleton's joint layouts and ``body_frame`` (smoothing's)."""
     import inspect
 
-    from pipan import pipeline
-    code = inspect.getsource(pipeline.Pipeline.process) + repr(pipeline.SMOOTH_KEYPOINTS)
-    return file_digest([Path(source), *pose_files, *pose_stage_code()], settings + code)
+    from pipan import pipeline, skeleton
+    text = inspect.getsource(skeleton)
+    layouts = text.split(SKELETON_FEATURES)[0]
+    return (inspect.getsource(pipeline.Pipeline.process) + repr(pipeline.SMOOTH_KEYPOINTS)
+            + layouts + inspect.getsource(skeleton.body_frame))
