@@ -41,12 +41,12 @@ import numpy as np
 from .action import stream_clip
 from .errors import ModelError, PipanError
 from .fileio import atomic_write, file_sha256, write_npz
+from .vocabulary import UNKNOWN
 
 PathLike = Union[str, os.PathLike]
 
 HEAD_KIND = "action-head"
 HEAD_FORMAT = 1
-UNKNOWN = "unknown"
 #: Width of the open-set gate's transition, as a fraction of the threshold: at 5% past the
 #: threshold the gate is 1/(1+e) ~ 0.27, at 20% past it 0.02.
 GATE_WIDTH = 0.05
