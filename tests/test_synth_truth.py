@@ -55,3 +55,15 @@ def test_a_vocabulary_model_is_judged_on_the_programs_vocabulary_names():
     # a model of the programs' own names reads them unchanged
     own = [seg(7, 0.0, 1.5, "sit"), seg(7, 1.5, 3.0, "golf")]
     assert score(truth, tracks_at, own, ["sit", "golf"]).right == 30
+
+
+def test_true_segments_that_read_the_same_in_the_vocabulary_are_one():
+    from pipan.vocabulary import NAMES
+
+    truth = truth_of()
+    truth["people"][0]["segments"] = [[0.0, 1.0, "golf"], [1.0, 2.0, "push"],
+                                      [2.0, 3.0, "clap"]]
+    tracks_at = [{7: np.array([101.0, 99.0])} for _ in range(30)]
+    segments = [seg(7, 0.0, 2.1, "unknown"), seg(7, 2.1, 3.0, "clap")]
+    p = score(truth, tracks_at, segments, NAMES, boundary_s=0.5).people[0]
+    assert (p.true_segments, p.boundaries, p.boundaries_near) == (2, 1, 1)

@@ -16,7 +16,8 @@ compares, per true person:
 - labels: the frames whose true label the model knows (``known``) and those where the
   predicted segment covering the frame has it (``right``). The truth names synthetic
   programs; a model of the bundled vocabulary (``pipan.vocabulary``) is judged on the
-  programs' vocabulary names (``sit`` -> ``sit_down``, ``golf`` -> ``unknown``, ...).
+  programs' vocabulary names (``sit`` -> ``sit_down``, ``golf`` -> ``unknown``, ...), and
+  consecutive true segments that read the same there are one segment.
 
 One definition for ``tests/test_end_to_end.py`` (which asserts bars on these numbers) and
 ``benchmarks/demo_e2e.py`` (which prints them).
@@ -181,8 +182,13 @@ def score(truth: Dict, tracks_at: Sequence[Dict[int, Optional[np.ndarray]]],
                 per_id[best[1]] = per_id.get(best[1], 0) + 1
         main = sorted(i for i, n in per_id.items() if n >= MAIN_ID_SHARE * visible)
         mine = sorted((s for s in segments if s.person in main), key=lambda s: s.start)
-        gt = [(float(a), float(b), rename.get(str(lab), str(lab)))
-              for a, b, lab in person["segments"]]
+        gt: List[Tuple[float, float, str]] = []
+        for a, b, lab in person["segments"]:
+            lab = rename.get(str(lab), str(lab))
+            if gt and gt[-1][2] == lab and abs(gt[-1][1] - float(a)) < 1e-6:
+                gt[-1] = (gt[-1][0], float(b), lab)  # one label on both sides: no boundary
+            else:
+                gt.append((float(a), float(b), lab))
         known = right = 0
         for f in range(len(tracks_at)):
             t = f / fps
