@@ -38,6 +38,7 @@ import numpy as np
 
 from .errors import ModelError, PipanError
 from .image import letterbox
+from .logs import quiet_native_stderr
 from .runtime import default_threads, interpreter_class
 from .skeleton import BLAZEPOSE33, to_coco18
 from .types import Person, PoseEstimatorBase, PoseOutput
@@ -527,13 +528,17 @@ class _Net:
 
     def __init__(self, path: Path, threads: int):
         Interpreter = interpreter_class()
-        try:
-            self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
-            self.interpreter.allocate_tensors()
-        except Exception as e:  # the interpreter raises ValueError/RuntimeError variously
-            raise ModelError(f"{path}: the interpreter cannot load it "
-                             f"({str(e).splitlines()[0] if str(e) else type(e).__name__})") \
-                from None
+        # Loading and the first run print native chatter (the XNNPACK delegate's INFO
+        # line) on fd 2: hidden unless verbose (pipan.logs), as for pipan's own models.
+        with quiet_native_stderr():
+            try:
+                self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
+                self.interpreter.allocate_tensors()
+                self.interpreter.invoke()  # on the zeros allocate_tensors leaves
+            except Exception as e:  # the interpreter raises ValueError/RuntimeError variously
+                raise ModelError(f"{path}: the interpreter cannot load it "
+                                 f"({str(e).splitlines()[0] if str(e) else type(e).__name__})") \
+                    from None
         self.path = path
         inputs = self.interpreter.get_input_details()
         if len(inputs) != 1:

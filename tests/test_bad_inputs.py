@@ -485,6 +485,16 @@ def test_recognize_prints_no_native_chatter_unless_verbose(short_video):
     assert r.returncode == 0 and "XNNPACK" in r.stderr, r.stderr
 
 
+
+def test_the_blazepose_backend_prints_no_native_chatter_either(short_video, monkeypatch):
+    models = ROOT.parent / "shared" / "models" / "blazepose"
+    if not (models / "pose_landmark_full.tflite").is_file():
+        pytest.skip("../shared/models/blazepose is absent")
+    monkeypatch.setenv("PIPAN_BLAZEPOSE_DIR", str(models))
+    r = run_pipan("recognize", short_video, "--json", "--pose", "blazepose")
+    assert r.returncode == 0, r.stderr
+    assert "XNNPACK" not in r.stderr and "INFO:" not in r.stderr, r.stderr
+
 def test_a_camera_that_cannot_open_is_one_line():
     index = next(i for i in range(9, 64) if not Path(f"/dev/video{i}").exists())
     r = run_pipan("live", "--camera", index, "--retry", "0")
