@@ -166,3 +166,15 @@ def test_events_without_an_end_state_and_short_transitions_are_untouched():
         ("stand", 0.0), ("fall", 2.0), ("lie", 3.0), ("fall", 5.0), ("stand", 5.8)]
     # labels the model does not have are ignored
     Segmenter(labels, transitions={"sit_down": "sit"})
+
+
+def test_the_pipeline_keeps_falls_short_with_the_vocabulary():
+    from pipan.pipeline import Pipeline
+    from pipan.vocabulary import TRANSITIONS
+
+    class Labels:
+        labels = ("stand", "fall", "lie")
+
+    pipe = Pipeline(pose=None, action=Labels(), regions=False)
+    assert pipe.segmenter._ends_in == {1: 2}
+    assert TRANSITIONS["fall"] == "lie"
