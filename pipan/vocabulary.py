@@ -83,7 +83,7 @@ SYNTHETIC: Mapping[str, str] = {
     "idle": "stand", "catch": UNKNOWN, "golf": UNKNOWN, "pour": UNKNOWN,
     "pullup": UNKNOWN, "push": UNKNOWN,
     "fall_forward": "fall", "fall_backward": "fall", "fall_sideways": "fall",
-    "fall_chair": "fall", "lie": "lie", "sit_still": "sit", "hop": "jump",
+    "fall_chair": "fall", "lie": "lie", "sit_still": "sit",
 }
 
 #: Event -> the state it ends in (what the timeline shows once the event is over).

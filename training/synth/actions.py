@@ -115,31 +115,6 @@ def jump(t, body, rng, side):
     return pose
 
 
-
-def hop(t, body, rng, side):
-    """Jumping in place again and again: hops, rope skipping or jumping jacks."""
-    pose = neutral(len(t))
-    f = rng.uniform(1.2, 2.5)
-    ph = 2 * PI * f * t + rng.uniform(0, 2 * PI)
-    air = np.clip(np.sin(ph), 0, None)  # off the floor half of each cycle
-    crouch = np.clip(-np.sin(ph), 0, None)  # knees give on landing
-    pose["root_dy"] = rng.uniform(0.05, 0.3) * air
-    knee = rng.uniform(0.3, 0.8) * crouch
-    jacks = rng.random() < 0.4
-    spread = 0.5 - 0.5 * np.cos(ph)
-    arms_f, arms_bend = rng.uniform(0.1, 0.6), rng.uniform(0.3, 1.2)
-    for p in ("l_", "r_"):
-        pose[p + "th_f"] = 0.5 * knee
-        pose[p + "sh_f"] = -knee
-        if jacks:
-            pose[p + "th_a"] = pose[p + "th_a"] + 0.35 * spread
-            pose[p + "ua_a"] = pose[p + "ua_a"] + 2.6 * spread
-        else:
-            pose[p + "ua_f"] = pose[p + "ua_f"] + arms_f + 0.2 * air
-            pose[p + "fa_f"] = pose[p + "ua_f"] + arms_bend
-    pose["torso_pitch"] += 0.15 * crouch
-    return pose
-
 def _wave_arm(t, pose, p, rng, freq, amp, phase):
     up = pose.get("_up")
     # the hand waves anywhere from shoulder height (elbow low) to high over the head
@@ -757,5 +732,5 @@ PROGRAMS: Dict[str, Program] = {
     "pullup": pullup, "push": push, "idle": idle,
     "fall_forward": fall_forward, "fall_backward": fall_backward,
     "fall_sideways": fall_sideways, "fall_chair": fall_chair, "lie": lie,
-    "sit_still": sit_still, "hop": hop,
+    "sit_still": sit_still,
 }

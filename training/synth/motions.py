@@ -3,8 +3,7 @@
 Public API (used by the pose, action and runtime parts):
 
 - ``ACTIONS``: the default labels (everyday actions); ``ALL_ACTIONS``: every label this
-  module can generate, ``ACTIONS`` plus falls, lying and sitting still (``FLOOR_ACTIONS``)
-  and jumping in place again and again (``REPEAT_ACTIONS``).
+  module can generate, ``ACTIONS`` plus falls, lying and sitting still (``FLOOR_ACTIONS``).
 - ``generate_clip(label, rng, frames=..., fps=30, width=640, height=480, noise=1.0,
   high_camera=0.4) -> Clip``
 - ``generate_dataset(clips, seed, *, actions=ACTIONS, fps=30, min_frames=20,
@@ -46,9 +45,7 @@ ACTIONS: Tuple[str, ...] = JHMDB_ACTIONS + ("idle", "wave_both", "squat", "punch
 #: Not in the default label set (the bundled demo and older datasets keep theirs).
 FLOOR_ACTIONS: Tuple[str, ...] = ("fall_forward", "fall_backward", "fall_sideways",
                                   "fall_chair", "lie", "sit_still")
-#: Jumping in place again and again (an exercise; the vocabulary's ``jump`` too).
-REPEAT_ACTIONS: Tuple[str, ...] = ("hop",)
-ALL_ACTIONS: Tuple[str, ...] = ACTIONS + FLOOR_ACTIONS + REPEAT_ACTIONS
+ALL_ACTIONS: Tuple[str, ...] = ACTIONS + FLOOR_ACTIONS
 assert set(ALL_ACTIONS) == set(PROGRAMS)
 #: Programs that end (or are) lying on the floor.
 FALLS = frozenset({"fall_forward", "fall_backward", "fall_sideways", "fall_chair"})
