@@ -140,18 +140,6 @@ def main_person(tracks: Dict[int, List[Tuple[float, np.ndarray]]]
     return best
 
 
-class _NoAction:
-    """The pipeline's action stage when only the tracked keypoints are wanted."""
-
-    labels = ("-",)
-
-    def update(self, track_id, keypoints, time=None) -> np.ndarray:
-        return np.ones(1, np.float32)
-
-    def forget(self, track_id) -> None:
-        pass
-
-
 def probe_video(path: Path) -> None:
     """Raise PipanError (naming the file) unless ``path`` opens as a video."""
     from .errors import VideoError
@@ -168,7 +156,7 @@ def clip_example(spec: ClipSpec, pose, smoother=True) -> Example:
     """The main person of a video clip (within its time range), through pipan's pipeline:
     ``pose`` -> tracker -> keypoint smoothing."""
     from .errors import VideoError
-    from .pipeline import Pipeline
+    from .pipeline import NoAction, Pipeline
     from .video import VideoFileSource
 
     tracks: Dict[int, List[Tuple[float, np.ndarray]]] = {}
@@ -176,7 +164,7 @@ def clip_example(spec: ClipSpec, pose, smoother=True) -> Example:
         pose.reset()
     try:
         with VideoFileSource(spec.path) as source:
-            pipe = Pipeline(pose, _NoAction(), smoother=smoother)
+            pipe = Pipeline(pose, NoAction(), smoother=smoother)
             for frame in source:
                 if spec.start is not None and frame.time < spec.start:
                     continue

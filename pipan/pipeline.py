@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -108,6 +108,21 @@ class FrameResult:
     final: bool = False
     opened: List[SegmentStart] = field(default_factory=list)
 
+
+class NoAction:
+    """The action stage's place when only the tracked keypoints are wanted (learning,
+    measuring the pose stage, cutting training clips): uniform probabilities over
+    ``labels``, no state."""
+
+    def __init__(self, labels: Sequence[str] = ("-",)):
+        self.labels = tuple(labels)
+        self._uniform = np.full(len(self.labels), 1.0 / len(self.labels), np.float32)
+
+    def update(self, track_id, keypoints, time=None) -> np.ndarray:
+        return self._uniform
+
+    def forget(self, track_id) -> None:
+        pass
 
 class Pipeline:
     """Pose -> tracker -> action -> segments for one stream of frames.

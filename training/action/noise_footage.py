@@ -86,29 +86,17 @@ def teacher_reference(keypoints: np.ndarray, width: int, height: int,
     return kp
 
 
-class _NoAction:
-    """The action model's place in the pipeline (only what the pose stage gives matters)."""
-
-    labels = ("none",)
-
-    def update(self, track_id, keypoints, time=None) -> np.ndarray:
-        return np.ones(1, np.float32)
-
-    def forget(self, track_id) -> None:
-        pass
-
-
 def measure_video(path: Path, pose, teacher, *, max_frames: int,
                   visible: float = 0.5) -> VideoMeasure:
     """Run the pipeline and the teacher over the first ``max_frames`` frames of one video."""
-    from pipan.pipeline import Pipeline
+    from pipan.pipeline import NoAction, Pipeline
     from pipan.video import VideoFileSource
 
     from ..pose.metrics import match
 
     if hasattr(teacher, "reset"):
         teacher.reset()
-    pipe = Pipeline(pose, _NoAction())
+    pipe = Pipeline(pose, NoAction())
     fed: Dict[int, Dict[int, np.ndarray]] = {}  # track id -> frame -> keypoints fed
     refs: Dict[int, Dict[int, np.ndarray]] = {}  # track id -> frame -> teacher person
     people = matched = frames = 0

@@ -68,22 +68,6 @@ def video_seeds(seed: int, videos: int) -> List[int]:
     return out
 
 
-class _NoAction:
-    """Stands in for the action model (the clips are cut from what the pipeline's tracks
-    hold, which is what an action model is fed): uniform probabilities."""
-
-    def __init__(self, labels: Sequence[str]):
-        self.labels = tuple(labels)
-        self._uniform = np.full(len(self.labels), 1.0 / len(self.labels), np.float32)
-
-    def update(self, track_id: int, keypoints: np.ndarray,
-               time: Optional[float] = None) -> np.ndarray:
-        return self._uniform
-
-    def forget(self, track_id: int) -> None:
-        pass
-
-
 def truth_oks(det: np.ndarray, truth: np.ndarray) -> float:
     """OKS of a detected skeleton against a true one (COCO visibility flags; joints with
     flag 0 are ignored) over the joints present in both, with the true box's area."""
@@ -126,7 +110,7 @@ def process_video(seed: int, *, seconds: float, people: int, fps: float, width: 
                   high_camera: float = 0.0) -> VideoClips:
     """Render one video (``write_video`` seed ``seed``), run the runtime over it and cut
     the clips."""
-    from pipan.pipeline import Pipeline
+    from pipan.pipeline import NoAction, Pipeline
     from pipan.pose import PoseEstimator
     from pipan.video import VideoFileSource
     from .video import write_video
@@ -137,7 +121,7 @@ def process_video(seed: int, *, seconds: float, people: int, fps: float, width: 
         path = Path(tmp) / f"v{seed}.mp4"
         doc = write_video(path, seed, seconds=seconds, people=people, width=width,
                           height=height, fps=fps, actions=actions, high_camera=high_camera)
-        pipe = Pipeline(PoseEstimator(pose_model, threads=1), _NoAction(ACTIONS))
+        pipe = Pipeline(PoseEstimator(pose_model, threads=1), NoAction(ACTIONS))
         # per track: (frame index, keypoints) of every frame it was matched in, as the
         # pipeline gives them to its action model (smoothed)
         fed: Dict[int, List[Tuple[int, np.ndarray]]] = {}
