@@ -124,3 +124,31 @@ def test_far_outside_joints_become_unlabelled():
     kp[0, 1] = (10, 10, 1)
     out = transform_people(kp, np.float64([[1, 0, 0], [0, 1, 0]]), False)
     assert out[0, 0, 2] == 0 and out[0, 1, 2] == 1
+
+
+def test_lying_turns_an_upright_person_on_their_side():
+    """With ``lying`` 1 every sample is turned a quarter turn: a standing person's
+    head-to-ankle line becomes horizontal (either way), and the turn moves no pixel off
+    its joint."""
+    frame = np.zeros((224, 224, 3), np.uint8)
+    frame[58:63, 110:115] = 255  # a dot on the nose
+    kp = np.zeros((1, NUM_JOINTS, 3), np.float32)
+    kp[0, JOINT_INDEX["nose"]] = (112, 60, 1)
+    kp[0, JOINT_INDEX["right_ankle"]] = (112, 180, 1)
+    lying = Augment(scale=(1, 1), rotate_deg=0, flip=0, shift=0, colour=0, lying=1.0)
+    rng = np.random.default_rng(0)
+    sides = set()
+    for _ in range(8):
+        x, _, _, _, people = make_sample(frame, kp, None, lying, rng)
+        nose, ankle = people[0, JOINT_INDEX["nose"], :2], people[0, JOINT_INDEX["right_ankle"], :2]
+        dx, dy = ankle - nose
+        assert abs(dy) < 1e-3 and abs(abs(dx) - 120) < 1e-3
+        sides.add(np.sign(dx))
+        ys, xs = np.nonzero(x[..., 0] > 0.5)
+        assert abs(xs.mean() - nose[0]) < 1.5 and abs(ys.mean() - nose[1]) < 1.5
+    assert sides == {-1.0, 1.0}
+    # off by default: the same draws leave the person upright
+    _, _, _, _, people = make_sample(frame, kp, None, Augment(scale=(1, 1), rotate_deg=0,
+                                                               flip=0, shift=0, colour=0),
+                                     np.random.default_rng(0))
+    assert abs(people[0, JOINT_INDEX["right_ankle"], 0] - people[0, 0, 0]) < 1e-3

@@ -27,6 +27,18 @@ def test_same_seed_same_pixels():
     assert not np.array_equal(a[0], c[0])
 
 
+def test_frames_of_chosen_actions():
+    """``actions`` picks what the people are caught doing: people lying on the floor are
+    wider than tall, people walking taller than wide (most of them, any camera)."""
+    def wide(actions):
+        boxes = [a["bbox"] for i in range(20)
+                 for a in coco_image(i, 7, people=1, actions=actions)[1]]
+        return np.mean([w > h for _, _, w, h in boxes])
+    assert wide(("lie",)) > 0.8
+    assert wide(("walk",)) < 0.2
+    assert not np.array_equal(coco_image(0, 7, actions=("lie",))[0], coco_image(0, 7)[0])
+
+
 @pytest.mark.parametrize("size", [(224, 224), (320, 240)])
 def test_visible_joints_are_on_the_drawn_person(size):
     """Without occluders and camera effects, the pixel under a visible joint belongs to

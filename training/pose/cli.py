@@ -64,6 +64,9 @@ def _command(ctx: click.Context) -> str:
               help="half-width of a limb's PAF band, in map cells")
 @click.option("--rotate", default=30.0, show_default=True,
               help="augmentation: largest rotation (degrees)")
+@click.option("--lying", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="augmentation: fraction of images turned a quarter turn more (upright "
+              "people become people lying on the floor)")
 @click.option("--zoom", default=0.25, show_default=True,
               help="augmentation: scale drawn from [1 - zoom, 1 + zoom]")
 @click.option("--scale", "scale_range", nargs=2, type=float, default=None,
@@ -79,7 +82,7 @@ def _command(ctx: click.Context) -> str:
               "options), e.g. to fine-tune on teacher labels")
 @click.option("--resume", is_flag=True, help="continue from OUT/checkpoint.keras")
 def train(data, val, out, epochs, steps_per_epoch, batch_size, learning_rate, seed, stages,
-          stage_width, stage_depth, backbone_widths, sigma, limb_width, rotate, zoom, scale_range,
+          stage_width, stage_depth, backbone_widths, sigma, limb_width, rotate, lying, zoom, scale_range,
           shift, paste, init, resume) -> None:
     """Train the pose net on COCO-format data and write a model directory.
 
@@ -102,7 +105,7 @@ def train(data, val, out, epochs, steps_per_epoch, batch_size, learning_rate, se
                  learning_rate=learning_rate, seed=seed, resume=resume, val_data=list(val),
                  augment=Augment(scale=tuple(scale_range) if scale_range else (1 - zoom, 1 + zoom),
                                  rotate_deg=rotate, shift=shift,
-                                 paste=paste),
+                                 paste=paste, lying=lying),
                  sigma=sigma, limb_width=limb_width, command=command, init=init)
     m = config["metrics"]
     click.echo(f"wrote {out}/model.keras and config.json (final loss {m.get('loss')})")

@@ -100,6 +100,7 @@ class Augment:
     shift: float = 0.15  # of the input size, both axes (random crop)
     colour: float = 0.25  # brightness/contrast/saturation jitter amplitude
     paste: float = 0.0  # probability of pasting cut-out real people (training.pose.paste)
+    lying: float = 0.0  # probability of a quarter turn (either way) added to the rotation
 
 
 NO_AUGMENT = Augment(scale=(1.0, 1.0), rotate_deg=0.0, flip=0.0, shift=0.0, colour=0.0)
@@ -113,6 +114,8 @@ def sample_transform(height: int, width: int, aug: Augment, rng: np.random.Gener
     c = (INPUT_SIZE - 1) / 2.0
     s = rng.uniform(*aug.scale)
     r = np.deg2rad(rng.uniform(-aug.rotate_deg, aug.rotate_deg))
+    if aug.lying > 0 and rng.random() < aug.lying:  # people lying on the floor
+        r += float(rng.choice([-0.5, 0.5])) * np.pi
     flip = bool(rng.random() < aug.flip)
     tx, ty = rng.uniform(-aug.shift, aug.shift, size=2) * INPUT_SIZE
     cos, sin = s * np.cos(r), s * np.sin(r)

@@ -100,7 +100,10 @@ def motions(out, clips, seed, min_frames, max_frames, fps, noise, actions, vocab
               help="Square image side (pixels).")
 @click.option("--format", "ext", type=click.Choice(["jpg", "png"]), default="jpg",
               show_default=True)
-def frames(out, images, seed, size, ext):
+@click.option("--actions", default="",
+              help="Comma-separated programs the people are caught in (default: the "
+                   "everyday ones; 'all' adds falls, lying and sitting still).")
+def frames(out, images, seed, size, ext, actions):
     """Write rendered people and a COCO keypoint JSON (COCO-17, x/y/v) in one folder.
 
     \b
@@ -108,7 +111,8 @@ def frames(out, images, seed, size, ext):
       python -m training synth frames --out synth-coco --images 1000 --seed 0
     """
     from .coco import write_coco
-    path = _library(write_coco, out, images, seed, size=size, ext=ext)
+    path = _library(write_coco, out, images, seed, size=size, ext=ext,
+                    actions=_actions(actions) if actions else None)
     click.echo(f"{path}: {images} images of {size}x{size}")
 
 

@@ -19,7 +19,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -50,13 +50,14 @@ def _size(size: Union[int, Tuple[int, int]]) -> Tuple[int, int]:
 
 
 def coco_image(i: int, seed: int, size: Union[int, Tuple[int, int]] = 224,
-               people: Optional[int] = None):
-    """Render image ``i`` of the set ``seed``: ``(image BGR, annotations)`` where each
+               people: Optional[int] = None, actions: Optional[Sequence[str]] = None):
+    """Render image ``i`` of the set ``seed`` (people caught in one of ``actions``, default
+    ``training.synth.motions.ACTIONS``): ``(image BGR, annotations)`` where each
     annotation is a dict with ``keypoints`` (COCO-17, 51), ``keypoints_coco18`` (54),
     ``num_keypoints``, ``bbox``, ``area`` (no ids yet)."""
     w, h = _size(size)
     rng = np.random.default_rng([seed, i])
-    figs = sample_figures(rng, w, h, people=people)
+    figs = sample_figures(rng, w, h, people=people, actions=actions)
     img, kps, masks = render_frame(figs, rng, width=w, height=h, labels=True)
     anns = []
     for kp18, mask in zip(kps, masks):
@@ -78,7 +79,8 @@ def coco_image(i: int, seed: int, size: Union[int, Tuple[int, int]] = 224,
 
 def write_coco(out_dir: Union[str, os.PathLike], images: int, seed: int, *,
                size: Union[int, Tuple[int, int]] = 224, ext: str = "jpg",
-               people: Optional[int] = None, quality: int = 92) -> Path:
+               people: Optional[int] = None, quality: int = 92,
+               actions: Optional[Sequence[str]] = None) -> Path:
     """Write ``images`` rendered images and their COCO keypoint JSON into ``out_dir``.
 
     The folder appears complete or not at all: everything is written into a temporary
@@ -107,7 +109,7 @@ def write_coco(out_dir: Union[str, os.PathLike], images: int, seed: int, *,
         coco_images: List[Dict] = []
         annotations: List[Dict] = []
         for i in range(images):
-            img, anns = coco_image(i, seed, (w, h), people)
+            img, anns = coco_image(i, seed, (w, h), people, actions)
             name = f"{i:06d}.{ext}"
             ok, buf = cv2.imencode(f".{ext}", img, params)
             if not ok:
@@ -118,8 +120,10 @@ def write_coco(out_dir: Union[str, os.PathLike], images: int, seed: int, *,
             for a in anns:
                 annotations.append({"id": len(annotations) + 1, "image_id": i + 1,
                                     "category_id": 1, **a})
-        doc = {"info": {"description": "pipan synthetic people", "seed": seed,
-                        "version": "1"},
+        info = {"description": "pipan synthetic people", "seed": seed, "version": "1"}
+        if actions:
+            info["actions"] = list(actions)
+        doc = {"info": info,
                "licenses": [], "images": coco_images, "annotations": annotations,
                "categories": [CATEGORY]}
         (tmp / ANNOTATIONS).write_text(json.dumps(doc, separators=(",", ":")))
