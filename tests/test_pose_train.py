@@ -85,3 +85,30 @@ def test_init_with_another_builder_is_refused(trained, tmp_path):
                                  str(tmp_path / "x"), "--epochs", "1", "--init", str(out),
                                  *other])
     assert r.exit_code != 0 and "builder" in r.output
+
+
+def test_init_may_add_refinement_stages(trained, tmp_path):
+    """A one-stage net grows a second stage: backbone and stage 1 copied by name, stage 2
+    fresh; fewer stages than the init has is refused."""
+    import keras
+    data, out = trained
+    two = [*TINY]
+    two[two.index("--stages") + 1] = "2"
+    new = tmp_path / "grown"
+    r = CliRunner().invoke(cli, ["pose", "train", "--data", str(data.parent), "--out",
+                                 str(new), "--epochs", "0", "--init", str(out), *two])
+    assert r.exit_code == 0, r.output
+    a = {layer.name: layer for layer in
+         keras.models.load_model(out / "model.keras", compile=False).layers}
+    b = keras.models.load_model(new / "model.keras", compile=False)
+    copied = [layer.name for layer in b.layers if layer.weights and layer.name in a]
+    assert "conv1" in copied and any(n.startswith("stage1_") for n in copied)
+    assert any(n.startswith("stage2_") for n in (layer.name for layer in b.layers
+                                                 if layer.weights))
+    for name in copied:
+        for x, y in zip(a[name].get_weights(), b.get_layer(name).get_weights()):
+            assert np.array_equal(x, y)
+    r = CliRunner().invoke(cli, ["pose", "train", "--data", str(data.parent), "--out",
+                                 str(tmp_path / "back"), "--epochs", "0", "--init",
+                                 str(new), *TINY])
+    assert r.exit_code != 0 and "builder" in r.output

@@ -105,18 +105,33 @@ def _start_at_background(model) -> None:
 
 
 def _load_init(model, init: Path, builder: dict) -> None:
-    """Copy the weights of the trained model directory ``init`` into ``model``."""
+    """Copy the weights of the trained model directory ``init`` into ``model``.
+
+    The builders must match, except that ``model`` may have more stages than ``init``
+    (growing a trained net by refinement stages): the backbone and the stages both have
+    are copied by layer name, the new stages keep their seeded initial weights."""
     import keras
     try:
         cfg = json.loads((init / "config.json").read_text())
     except (OSError, json.JSONDecodeError):
         raise DataError(f"{init}: not a trained pose model directory "
                         "(no readable config.json)") from None
-    if cfg.get("kind") != "pose" or cfg.get("builder") != builder:
+    theirs = cfg.get("builder") if isinstance(cfg.get("builder"), dict) else None
+    same = theirs is not None and \
+        {k: v for k, v in theirs.items() if k != "stages"} == \
+        {k: v for k, v in builder.items() if k != "stages"}
+    if cfg.get("kind") != "pose" or not same or \
+            int(theirs.get("stages", 1)) > int(builder.get("stages", 1)):
         raise DataError(f"{init}: builder {cfg.get('builder')} differs from this run's "
-                        f"{builder}")
+                        f"{builder} (only more stages may be added)")
     trained = keras.models.load_model(init / "model.keras", compile=False)
-    model.set_weights(trained.get_weights())
+    if theirs.get("stages") == builder.get("stages"):
+        model.set_weights(trained.get_weights())
+        return
+    source = {layer.name: layer for layer in trained.layers}
+    for layer in model.layers:
+        if layer.weights and layer.name in source:
+            layer.set_weights(source[layer.name].get_weights())
 
 
 def train(data: Sequence[PathLike], out: PathLike, *, builder: Optional[dict] = None,
