@@ -689,6 +689,11 @@ def info(model: str, as_json: bool) -> None:
 @click.option("--threshold", type=click.FloatRange(0, min_open=True), default=None,
               help="Distance beyond which a person's action is 'unknown' "
                    "(default: chosen by cross-validation on the examples).")
+@click.option("--mirror/--no-mirror", default=None,
+              help="Also teach each example mirrored left-right (the same action with the "
+                   "other hand or in the other direction). Default: whichever "
+                   "cross-validates better on the examples; mirrored with one example per "
+                   "action.")
 @click.option("--action-model", "base_model", type=click.Path(dir_okay=False), default=None,
               help="The base action model (default: the bundled one).")
 @click.option("--pose", "pose_backend", type=click.Choice(["pipan", "blazepose"]),
@@ -698,7 +703,7 @@ def info(model: str, as_json: bool) -> None:
                    "holding its two .tflite files).")
 @click.option("--threads", type=click.IntRange(1, 64), default=None,
               help="Interpreter threads (default: PIPAN_THREADS, else up to 4).")
-def learn(examples, data, out, keep, threshold, base_model, pose_backend, pose_model,
+def learn(examples, data, out, keep, threshold, mirror, base_model, pose_backend, pose_model,
           threads) -> None:
     """Teach pipan new actions from a few EXAMPLES and write a head file to --out.
 
@@ -717,7 +722,7 @@ def learn(examples, data, out, keep, threshold, base_model, pose_backend, pose_m
     if not examples and not data:
         raise click.UsageError("give EXAMPLES (folders or CLIP@START-END:LABEL) or --data")
     learned = run_learn(examples, data, out, keep=keep, threshold=threshold,
-                        base_model=base_model, pose_backend=pose_backend,
+                        mirror=mirror, base_model=base_model, pose_backend=pose_backend,
                         pose_model=pose_model, threads=threads,
                         progress=lambda m: click.echo(m, err=True))
     from .learn import format_learned

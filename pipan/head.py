@@ -293,6 +293,9 @@ def describe(head: Head) -> str:
         n = counts.get(s, "?")
         lines.append(f"  {s}: {n} example{'' if n == 1 else 's'}"
                      + (f", cross-validated accuracy {acc:.2f}" if acc is not None else ""))
+    if "mirrored" in taught:
+        lines.append(f"mirrored examples: {'taught' if taught['mirrored'] else 'not taught'}"
+                     f" ({taught.get('mirror_choice', '?')})")
     lines.append("threshold: " + ("none (never 'unknown')" if head.threshold is None
                                   else f"{head.threshold:.4g}"))
     lines.append(f"base model: {base.get('path') or 'the bundled action model'} "

@@ -16,7 +16,7 @@ from pipan.action import DEFAULT_MODEL, ActionRecognizer
 from pipan.cli import cli
 from pipan.dataset import SkeletonDataset, save
 from pipan.head import UNKNOWN, load_head
-from pipan.learn import choose_threshold, folds, main_person
+from pipan.learn import choose_threshold, folds, format_learned, main_person
 from pipan.skeleton import COCO18, JOINT_INDEX
 from pipan.types import Person, PoseEstimatorBase, PoseOutput
 from runtime_fakes import figure
@@ -141,7 +141,8 @@ def test_head_file_is_not_a_pickle_and_says_what_it_was_taught(head_file, data):
     assert head.info["base"]["path"] is None
     r = run("info", out)
     assert r.exit_code == 0, r.output
-    for word in ("learned action head", "kick: 3 examples", "sha256", str(data), "threshold"):
+    for word in ("learned action head", "kick: 3 examples", "sha256", str(data), "threshold",
+                 "mirrored examples: "):
         assert word in r.stdout
     js = json.loads(run("info", out, "--json").stdout)
     assert js["metadata"]["taught"]["counts"]["wave"] == 3
@@ -235,6 +236,33 @@ def test_folds_and_threshold():
     own = np.linspace(1.0, 2.0, 11)
     assert choose_threshold(own) == pytest.approx(1.9)  # 90% of held-out taught accepted
     assert choose_threshold(np.array([np.nan, np.nan])) is None
+
+
+def test_mirrored_views_are_chosen_by_cross_validation():
+    """Where the mirrored views contradict the examples (a direction that is the
+    difference), cross-validation drops them; where they agree, they stay (mirrored on a
+    tie); one example per action keeps the default; --mirror/--no-mirror force it."""
+    from pipan.learn import AS_FILMED, fit_head
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 4)
+    centres = rng.normal(0, 3, (3, 8))
+    X = np.repeat((centres[y] + rng.normal(0, 0.3, (12, 8)))[:, None], 6, axis=1)
+    common = dict(hidden=0, base_labels=["a", "b"], base_path=None, base_sha256="0" * 64)
+    names = np.array(["left", "right", "stay"])[y]
+    agree = fit_head(X, names, **common)
+    assert agree.mirrored and agree.mirror_choice == "cross-validation"
+    contra = X.copy()
+    mirrored = [v for v in range(6) if v not in AS_FILMED]
+    contra[:, mirrored] = centres[(y + 1) % 3][:, None] + rng.normal(0, 0.3, (12, 3, 8))
+    chosen = fit_head(contra, names, **common)
+    assert not chosen.mirrored and chosen.mirror_cv[1] > chosen.mirror_cv[0]
+    assert chosen.head.info["taught"]["mirrored"] is False
+    assert all(a == 1.0 for a in chosen.accuracy.values())
+    one = fit_head(contra[[0, 4, 8]], names[[0, 4, 8]], **common)
+    assert one.mirrored and one.mirror_choice == "default" and one.mirror_cv is None
+    forced = fit_head(contra, names, mirror=True, **common)
+    assert forced.mirrored and forced.mirror_choice == "given"
+    assert "mirrored examples: not taught (cross-validated" in format_learned(chosen)
 
 
 # --- videos (stand-in pose estimator) ------------------------------------------------------
