@@ -94,6 +94,8 @@ def test_cli_frames_video_sheet(tmp_path):
     (("video", "--out", "X.mp4", "--size", "big"), "expected WIDTHxHEIGHT"),
     (("video", "--out", "X.avi"), "Error: the video must be an .mp4 file"),
     (("frames", "--out", "NOTES", "--images", 1), "Error: "),
+    (("frames", "--out", "F", "--images", 1, "--actions", "lie,fly"),
+     "Error: unknown action 'fly'"),
 ])
 def test_cli_bad_arguments_give_a_clean_error(tmp_path, args, message):
     notes = tmp_path / "NOTES"
