@@ -72,3 +72,39 @@ def label(videos, out, every, workers, model_dir, max_side, max_people, min_scor
     click.echo(f"{s.path}: {s.images} images, {s.annotations} people from {s.videos} "
                f"videos ({s.labelled} labelled now, {s.videos - s.labelled - len(s.skipped)}"
                f" resumed) in {s.seconds:.1f} s")
+
+
+@group.command("backgrounds")
+@click.option("--labels", required=True,
+              type=click.Path(exists=True, file_okay=False, readable=True),
+              help="A teacher-labelled folder (`distill label` output).")
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Output folder: images/ and annotations.json (negatives).")
+@click.option("--per-image", default=1, show_default=True, type=click.IntRange(1, 8),
+              help="Regions cut from each frame at most.")
+@click.option("--only", multiple=True,
+              help="Cut only from frames whose file name starts with this (repeatable): "
+                   "leave out footage with crowds or distant people the teacher does not "
+                   "label.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--model-dir", default=None, type=click.Path(file_okay=False),
+              help="Folder with BlazePose's pose_detection.tflite (default: "
+                   "$PIPAN_BLAZEPOSE_DIR, an installed mediapipe, ~/.cache/pipan/blazepose).")
+def backgrounds(labels, out, per_image, only, seed, model_dir):
+    """Cut regions with nobody in them out of teacher-labelled frames: hard negatives
+    (stools, poles, furniture beside the people) with empty targets.
+
+    A region keeps clear of every labelled person, and BlazePose's person detector must
+    find nobody in it.
+
+    \b
+    Example:
+      python -m training distill backgrounds --labels runs/teacher-real --out runs/bg-neg
+    """
+    from .backgrounds import BackgroundOptions, background_crops, teacher_detector
+    command = "python -m training " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    s = background_crops(labels, out, teacher_detector(model_dir),
+                         BackgroundOptions(per_image=per_image, only=tuple(only), seed=seed),
+                         command=command)
+    click.echo(f"{s.path}: {s.regions} regions with nobody from {s.frames} frames "
+               f"({s.rejected_by_detector} dropped: the detector saw someone)")
