@@ -85,7 +85,8 @@ def test_the_pipeline_looks_in_regions_and_reports_frame_pixels():
         f[80:160, x:x + 30] = 255
         frames.append(f)
     pose = BlobPose()
-    pipe = Pipeline(pose, FakeAction(), regions=RegionPolicy(full_every_s=0.5, min_side=32),
+    pipe = Pipeline(pose, FakeAction(), regions=RegionPolicy(full_every_s=0.5, min_side=32,
+                                                             margin=0.35),
                     smoother=False)  # raw keypoints: exact positions to compare
     reported = []
     with ArraySource(frames, fps=30.0) as src:
