@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import shutil
 import tempfile
 import threading
 import zipfile
@@ -155,6 +156,20 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> None:
 
 def atomic_write_text(path: PathLike, text: str) -> None:
     atomic_write(path, lambda f: f.write(text), mode="w")
+
+
+def replace_dir(tmp: PathLike, out: PathLike) -> None:
+    """Put the finished folder ``tmp`` (a sibling of ``out``) at ``out``: an existing
+    ``out`` is moved aside, ``tmp`` renamed into place, and the old one removed, so that
+    ``out`` is never half-written."""
+    tmp, out = Path(tmp), Path(out)
+    if not out.exists():
+        os.replace(tmp, out)
+        return
+    trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+    os.replace(out, trash / "old")
+    os.replace(tmp, out)
+    shutil.rmtree(trash, ignore_errors=True)
 
 
 def write_npz(f: IO[bytes], arrays: Mapping[str, np.ndarray]) -> None:

@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from pipan.errors import PipanError
+from pipan.fileio import current_umask, replace_dir
 
 PathLike = Union[str, os.PathLike]
 Box = Tuple[float, float, float, float]  # x0, y0, x1, y1
@@ -140,6 +141,7 @@ def background_crops(labels_dir: PathLike, out_dir: PathLike, detector: Detector
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it private; the result is not
         (tmp / "images").mkdir()
         kept: List[Dict] = []
         rejected = 0
@@ -178,13 +180,7 @@ def background_crops(labels_dir: PathLike, out_dir: PathLike, detector: Detector
         result = {"info": info, "licenses": [], "images": kept, "annotations": [],
                   "categories": doc.get("categories", [])}
         (tmp / "annotations.json").write_text(json.dumps(result, separators=(",", ":")))
-        if out.exists():
-            trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            os.replace(out, trash / "old")
-            os.replace(tmp, out)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
+        replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -87,22 +87,19 @@ $PY -m training pose train --data "$RUNS/synth-train" --data "$T" --data "$T" --
 # 2,000 synthetic frames of those programs, and a quarter turn on a fifth of the images.
 $PY -m training synth frames --out "$RUNS/synth-floor" --images 2000 --seed 2 \
     --actions fall_forward,fall_backward,fall_sideways,fall_chair,lie,sit_still,sit,pick,squat
-$PY -m training pose train --data "$RUNS/synth-train" --data "$RUNS/synth-floor" \
-    --data "$T" --data "$T" --data "$T" --data "$T" --data "$N" --data "$N" --data "$N" \
-    --val "$RUNS/synth-heldout" --val "$RUNS/teacher-heldout-real/annotations.json" \
-    --out "$RUNS/pose-real3" --init "$RUNS/pose-real2" --epochs 28 --steps 150 --batch 8 \
-    --lr 1e-3 --seed 2 --stages 1 --stage-width 64 --stage-depth 3 --sigma 1.5 \
-    --limb-width 1.5 --rotate 30 --lying 0.2 --scale 0.6 1.8 --shift 0.15 --paste 0.5 \
-    --backbone-widths 24,32,32,64,64,96,96,128,128,192,384
+# Runs 3 and 4 learn from the same images with the same augmentation.
+FLOOR=(--data "$RUNS/synth-train" --data "$RUNS/synth-floor"
+       --data "$T" --data "$T" --data "$T" --data "$T" --data "$N" --data "$N" --data "$N"
+       --val "$RUNS/synth-heldout" --val "$RUNS/teacher-heldout-real/annotations.json"
+       --steps 150 --batch 8 --stage-width 64 --stage-depth 3 --sigma 1.5 --limb-width 1.5
+       --rotate 30 --lying 0.2 --scale 0.6 1.8 --shift 0.15 --paste 0.5
+       --backbone-widths 24,32,32,64,64,96,96,128,128,192,384)
+$PY -m training pose train "${FLOOR[@]}" --out "$RUNS/pose-real3" --init "$RUNS/pose-real2" \
+    --epochs 28 --lr 1e-3 --seed 2 --stages 1
 
 # A second, refining stage (the paper's multi-stage design), grown on those weights.
-$PY -m training pose train --data "$RUNS/synth-train" --data "$RUNS/synth-floor" \
-    --data "$T" --data "$T" --data "$T" --data "$T" --data "$N" --data "$N" --data "$N" \
-    --val "$RUNS/synth-heldout" --val "$RUNS/teacher-heldout-real/annotations.json" \
-    --out "$RUNS/pose-real4" --init "$RUNS/pose-real3" --epochs 36 --steps 150 --batch 8 \
-    --lr 1e-3 --seed 3 --stages 2 --stage-width 64 --stage-depth 3 --sigma 1.5 \
-    --limb-width 1.5 --rotate 30 --lying 0.2 --scale 0.6 1.8 --shift 0.15 --paste 0.5 \
-    --backbone-widths 24,32,32,64,64,96,96,128,128,192,384
+$PY -m training pose train "${FLOOR[@]}" --out "$RUNS/pose-real4" --init "$RUNS/pose-real3" \
+    --epochs 36 --lr 1e-3 --seed 3 --stages 2
 
 # Calibration: the first 600 synthetic frames, every teacher-labelled real frame and every
 # negative, as one COCO file.

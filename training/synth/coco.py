@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from pipan.errors import PipanError
+from pipan.fileio import replace_dir
 from pipan.skeleton import COCO17
 
 from .render import render_frame, sample_figures, to_coco17
@@ -127,13 +128,7 @@ def write_coco(out_dir: Union[str, os.PathLike], images: int, seed: int, *,
                "licenses": [], "images": coco_images, "annotations": annotations,
                "categories": [CATEGORY]}
         (tmp / ANNOTATIONS).write_text(json.dumps(doc, separators=(",", ":")))
-        if out.exists():
-            trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            os.replace(out, trash / "old")
-            os.replace(tmp, out)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
+        replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
