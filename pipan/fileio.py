@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 import shutil
+import stat
 import tempfile
 import threading
 import zipfile
@@ -158,18 +158,29 @@ def atomic_write_text(path: PathLike, text: str) -> None:
     atomic_write(path, lambda f: f.write(text), mode="w")
 
 
-def replace_dir(tmp: PathLike, out: PathLike) -> None:
-    """Put the finished folder ``tmp`` (a sibling of ``out``) at ``out``: an existing
-    ``out`` is moved aside, ``tmp`` renamed into place, and the old one removed, so that
-    ``out`` is never half-written."""
-    tmp, out = Path(tmp), Path(out)
-    if not out.exists():
-        os.replace(tmp, out)
-        return
-    trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-    os.replace(out, trash / "old")
-    os.replace(tmp, out)
-    shutil.rmtree(trash, ignore_errors=True)
+@contextmanager
+def atomic_dir(out: PathLike) -> Iterator[Path]:
+    """Yield an empty temporary folder beside ``out`` (with the umask's permissions, not
+    mkdtemp's private ones) to write a whole folder into; on success it takes ``out``'s
+    place (an existing ``out`` is moved aside first and removed after), so that ``out`` is
+    never half-written. A failure or interruption removes the temporary folder and leaves
+    ``out`` as it was."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        os.chmod(tmp, 0o777 & ~current_umask())
+        yield tmp
+        if out.exists():
+            trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            os.replace(out, trash / "old")
+            os.replace(tmp, out)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def write_npz(f: IO[bytes], arrays: Mapping[str, np.ndarray]) -> None:

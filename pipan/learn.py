@@ -400,22 +400,22 @@ def fit_head(X: np.ndarray, names: Sequence[str], *, hidden: int, base_labels: S
     if len(labels) < 2:
         raise PipanError(f"only one action ({', '.join(labels) or 'none'}); teach two or more")
     y = np.array([labels.index(str(s)) for s in names])
+    plain = X[:, list(AS_FILMED)]
     choice, scores = ("given" if mirror is not None else "default"), None
-    cv = cross_validate(X, y, len(labels), l2, hidden=hidden)
+    cv = cross_validate(X if mirror is not False else plain, y, len(labels), l2,
+                        hidden=hidden)
     if mirror is None:
         mirror = True
         held = cv.predicted >= 0
         if held.any():
-            plain = cross_validate(X[:, list(AS_FILMED)], y, len(labels), l2, hidden=hidden)
+            cv_plain = cross_validate(plain, y, len(labels), l2, hidden=hidden)
             scores = (float((cv.predicted[held] == y[held]).mean()),
-                      float((plain.predicted[held] == y[held]).mean()))
+                      float((cv_plain.predicted[held] == y[held]).mean()))
             choice, mirror = "cross-validation", scores[0] >= scores[1]
             if not mirror:
-                cv = plain
-    elif not mirror:
-        cv = cross_validate(X[:, list(AS_FILMED)], y, len(labels), l2, hidden=hidden)
+                cv = cv_plain
     if not mirror:
-        X = X[:, list(AS_FILMED)]
+        X = plain
     counts = {s: int((y == k).sum()) for k, s in enumerate(labels)}
     accuracy: Dict[str, Optional[float]] = {}
     for k, s in enumerate(labels):
@@ -467,7 +467,8 @@ def check_examples(examples: Sequence[Example]) -> None:
 
 def run_learn(examples: Sequence[str], data: Sequence[PathLike], out: PathLike, *,
               keep: bool = False, threshold: Optional[float] = None,
-              mirror: Optional[bool] = None, base_model: Optional[PathLike] = None, pose_backend: str = "pipan",
+              mirror: Optional[bool] = None, base_model: Optional[PathLike] = None,
+              pose_backend: str = "pipan",
               pose_model: Optional[str] = None, threads: Optional[int] = None,
               progress: Callable[[str], None] = lambda s: None) -> Learned:
     """``pipan learn``: read every example (video clips through the pose stage, dataset

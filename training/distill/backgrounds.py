@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -25,7 +23,7 @@ import cv2
 import numpy as np
 
 from pipan.errors import PipanError
-from pipan.fileio import current_umask, replace_dir
+from pipan.fileio import atomic_dir
 
 PathLike = Union[str, os.PathLike]
 Box = Tuple[float, float, float, float]  # x0, y0, x1, y1
@@ -138,18 +136,15 @@ def background_crops(labels_dir: PathLike, out_dir: PathLike, detector: Detector
     by_image: Dict[int, List[Dict]] = {}
     for a in annotations:
         by_image.setdefault(int(a["image_id"]), []).append(a)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it private; the result is not
+    chosen = [im for im in images if not options.only
+              or str(im["file_name"]).startswith(tuple(options.only))]
+    if not chosen:
+        raise PipanError(f"{ann_path}: no frame's file name starts with "
+                         f"{', '.join(options.only)}")
+    with atomic_dir(out) as tmp:
         (tmp / "images").mkdir()
         kept: List[Dict] = []
         rejected = 0
-        chosen = [im for im in images if not options.only
-                  or str(im["file_name"]).startswith(tuple(options.only))]
-        if not chosen:
-            raise PipanError(f"{ann_path}: no frame's file name starts with "
-                             f"{', '.join(options.only)}")
         for im in sorted(chosen, key=lambda i: int(i["id"])):
             path = src / "images" / im["file_name"]
             frame = cv2.imread(str(path))
@@ -180,8 +175,4 @@ def background_crops(labels_dir: PathLike, out_dir: PathLike, detector: Detector
         result = {"info": info, "licenses": [], "images": kept, "annotations": [],
                   "categories": doc.get("categories", [])}
         (tmp / "annotations.json").write_text(json.dumps(result, separators=(",", ":")))
-        replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return BackgroundSummary(out / "annotations.json", len(chosen), len(kept), rejected)

@@ -82,8 +82,8 @@ def _command(ctx: click.Context) -> str:
               "options), e.g. to fine-tune on teacher labels")
 @click.option("--resume", is_flag=True, help="continue from OUT/checkpoint.keras")
 def train(data, val, out, epochs, steps_per_epoch, batch_size, learning_rate, seed, stages,
-          stage_width, stage_depth, backbone_widths, sigma, limb_width, rotate, lying, zoom, scale_range,
-          shift, paste, init, resume) -> None:
+          stage_width, stage_depth, backbone_widths, sigma, limb_width, rotate, lying, zoom,
+          scale_range, shift, paste, init, resume) -> None:
     """Train the pose net on COCO-format data and write a model directory.
 
     \b

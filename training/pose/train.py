@@ -125,9 +125,6 @@ def _load_init(model, init: Path, builder: dict) -> None:
         raise DataError(f"{init}: builder {cfg.get('builder')} differs from this run's "
                         f"{builder} (only more stages may be added)")
     trained = keras.models.load_model(init / "model.keras", compile=False)
-    if theirs.get("stages") == builder.get("stages"):
-        model.set_weights(trained.get_weights())
-        return
     source = {layer.name: layer for layer in trained.layers}
     for layer in model.layers:
         if layer.weights and layer.name in source:

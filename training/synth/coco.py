@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -25,7 +23,7 @@ import cv2
 import numpy as np
 
 from pipan.errors import PipanError
-from pipan.fileio import replace_dir
+from pipan.fileio import atomic_dir
 from pipan.skeleton import COCO17
 
 from .render import render_frame, sample_figures, to_coco17
@@ -99,12 +97,7 @@ def write_coco(out_dir: Union[str, os.PathLike], images: int, seed: int, *,
                                               and not (out / ANNOTATIONS).is_file())):
         raise OutputExistsError(f"{out} exists and is not a synthetic COCO folder; "
                                 "choose another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the result is not
+    with atomic_dir(out) as tmp:
         params = [cv2.IMWRITE_JPEG_QUALITY, quality] if ext == "jpg" else \
             [cv2.IMWRITE_PNG_COMPRESSION, 3]
         coco_images: List[Dict] = []
@@ -128,8 +121,4 @@ def write_coco(out_dir: Union[str, os.PathLike], images: int, seed: int, *,
                "licenses": [], "images": coco_images, "annotations": annotations,
                "categories": [CATEGORY]}
         (tmp / ANNOTATIONS).write_text(json.dumps(doc, separators=(",", ":")))
-        replace_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out / ANNOTATIONS
