@@ -195,7 +195,7 @@ class Pipeline:
         T.add("maps", maps)
         if self.min_score > 0:
             people = [p for p in people if p.score >= self.min_score]
-        tracks = self.tracker.update(people)
+        tracks = self.tracker.update(people, frame.image)
         ended = list(self.tracker.ended)
         if self.smoother is not None:
             sm = self.smoother

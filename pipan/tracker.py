@@ -40,6 +40,16 @@ in frames where it is believed: its detection, or its smoothed score, at least
 ``min_start_score`` (a track the pose net keeps finding only faintly, a false person on a
 pole or a reflection, goes unreported while that lasts, and keeps its id).
 
+A person who leaves the picture and comes back, or whom the pose net loses for longer
+than ``max_missed`` frames, would come back under a new id. Given the frame
+(``update(people, image)``), a track keeps a running look (``pipan.appearance``: colour
+histograms of torso and legs; taken while the track waits for confirmation, then
+refreshed every ``LOOK_EVERY`` matches, 0.1 ms a look), and a track being confirmed takes
+the id of a person lost in the last ``recall_frames`` frames (ended, or missed now) whose
+look is similar enough (``min_look``), the most similar one; the person keeps their id.
+Two people dressed alike (or everyone, in the dark) can swap ids this way; without the
+frame, ids are never reused.
+
 Greedy matching rather than Hungarian: with the handful of people a Pi sees, the two differ
 only when similarities tie, and the velocity prediction is what separates crossing people.
 
@@ -52,12 +62,13 @@ two people), more than the arithmetic itself. Larger scenes use the vectorised
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import math
 
 import numpy as np
 
+from . import appearance
 from .skeleton import JOINT_INDEX
 from .types import Person, Track
 
@@ -76,6 +87,10 @@ HIPS = (JOINT_INDEX["right_hip"], JOINT_INDEX["left_hip"])
 SIZE_SMOOTHING = 0.2
 #: Weight of each new detection's person score in a track's smoothed score.
 SCORE_SMOOTHING = 0.3
+#: Weight of each new confident detection's look in a track's running look.
+LOOK_SMOOTHING = 0.1
+#: A confirmed track's look is refreshed on every this many matches.
+LOOK_EVERY = 10
 
 
 @dataclass
@@ -103,6 +118,16 @@ class _State:
     missed: int = 0
     hits: int = 1
     score: float = 0.0  # smoothed person score of the matched detections
+    look: Optional[np.ndarray] = None  # running look (pipan.appearance), if given
+
+
+@dataclass
+class _Gone:
+    """A confirmed track that ended, remembered for ``recall_frames``."""
+
+    id: int
+    look: np.ndarray
+    frames: int = 0  # since it ended
 
 
 def geometry(joints: Joints) -> Tuple[Tuple[float, float], float]:
@@ -226,14 +251,19 @@ class Tracker:
     length; ``centre_weight``: that score's cap (below a fair OKS, above the gate);
     ``fragment_pad``: how far around an accounted-for person (a fraction of their length)
     a new detection counts as part of them; ``max_size_change``: the most a detection's
-    length may differ from a track's (as a factor) for it to be that person.
+    length may differ from a track's (as a factor) for it to be that person;
+    ``recall_frames``: how long an ended track's id may be taken again by a person who
+    looks like them; ``min_look``: the look similarity that takes it (0.5: on real
+    footage, two people in the same frame scored at most 0.34, one person 2 s apart
+    scored 0.5 or more in 75% of pairs: ``benchmarks/tracking_looks.py``).
     """
 
     def __init__(self, max_missed: int = 45, kappa: float = 0.25, min_similarity: float = 0.1,
                  velocity_smoothing: float = 0.5, min_hits: int = 3, max_widen: float = 3.0,
                  min_start_score: float = 0.2, centre_sigma: float = 0.35,
                  centre_weight: float = 0.3, fragment_pad: float = 0.2,
-                 max_size_change: float = 2.5):
+                 max_size_change: float = 2.5, recall_frames: int = 300,
+                 min_look: float = 0.5):
         if min_hits < 1:
             raise ValueError("min_hits must be at least 1")
         self.min_hits = int(min_hits)
@@ -247,7 +277,10 @@ class Tracker:
         self.centre_weight = float(centre_weight)
         self.fragment_pad = float(fragment_pad)
         self.max_size_change = float(max_size_change)
+        self.recall_frames = int(recall_frames)
+        self.min_look = float(min_look)
         self._tracks: List[_State] = []
+        self._gone: List[_Gone] = []
         self._next_id = 1
         self.ended: List[int] = []
 
@@ -337,9 +370,16 @@ class Tracker:
         return (d.length <= 0.8 * length
                 or oks_py(other.joints, (0.0, 0.0), d.joints, other.area, self.kappa) >= 0.5)
 
-    def update(self, people: Sequence[Person]) -> List[Track]:
-        """Match this frame's detections to tracks; returns matched tracks, sorted by id."""
+    def update(self, people: Sequence[Person],
+               image: Optional[np.ndarray] = None) -> List[Track]:
+        """Match this frame's detections to tracks; returns matched tracks, sorted by id.
+        ``image``: the frame the people were found in (BGR), whose colours give a person
+        who comes back their id again; None: ids are never reused."""
         self.ended = []
+        for g in self._gone:
+            g.frames += 1
+        if self._gone:
+            self._gone = [g for g in self._gone if g.frames <= self.recall_frames]
         N, M = len(self._tracks), len(people)
         if N == 0 and M == 0:  # nobody, before or now: the common case of an empty scene
             return []
@@ -382,6 +422,11 @@ class Tracker:
                 t.length = (1 - s) * t.length + s * d.length
             t.missed, t.hits = 0, t.hits + 1
             t.score += SCORE_SMOOTHING * (d.person.score - t.score)
+            if image is not None and d.whole and d.person.score >= self.min_start_score \
+                    and (not t.id or t.look is None or t.hits % LOOK_EVERY == 0):
+                new = appearance.look(image, d.keypoints)
+                t.look = new if t.look is None else appearance.blend(t.look, new,
+                                                                      LOOK_SMOOTHING)
             taken.append((d, t.length))
         survivors: List[_State] = []
         for i, t in enumerate(self._tracks):
@@ -392,6 +437,8 @@ class Tracker:
                     continue  # a tentative track that flickered: never reported
                 if t.missed > self.max_missed:
                     self.ended.append(t.id)
+                    if t.look is not None:
+                        self._gone.append(_Gone(t.id, t.look))
                     continue
             survivors.append(t)
         # new tracks: the strongest first, none inside a person already accounted for
@@ -404,23 +451,48 @@ class Tracker:
                 continue
             taken.append((d, d.length))
             survivors.append(_State(id=0, det=d, area=d.area, length=d.length,
-                                    score=d.person.score))
+                                    score=d.person.score,
+                                    look=None if image is None
+                                    else appearance.look(image, d.keypoints)))
         for t in survivors:  # confirmed now: ids in the order tracks started
             if not t.id and t.hits >= self.min_hits:
-                t.id = self._next_id
-                self._next_id += 1
-        self._tracks = survivors
+                t.id = self._recall(t, survivors)
+                if not t.id:
+                    t.id = self._next_id
+                    self._next_id += 1
+        self._tracks = [t for t in survivors if t.id >= 0]
         # reported: confirmed, matched now, and believed (this detection or the recent
         # ones confident enough to start a track)
         low = self.min_start_score
         out = [Track(id=t.id, person=t.det.person, age=t.age, missed=0)
-               for t in survivors if t.missed == 0 and t.id
+               for t in self._tracks if t.missed == 0 and t.id
                and (t.det.person.score >= low or t.score >= low)]
         out.sort(key=lambda tr: tr.id)
         return out
+
+    def _recall(self, new: _State, live: List[_State]) -> int:
+        """The id of the lost person ``new`` looks most like (a confirmed track missed now,
+        which then gives up its id and is dropped, or one ended lately), or 0."""
+        if new.look is None:
+            return 0
+        best, who = self.min_look, None
+        for cand in [t for t in live if t.id > 0 and t.missed and t.look is not None] \
+                + self._gone:
+            v = appearance.similarity(new.look, cand.look)
+            if v is not None and v >= best:
+                best, who = v, cand
+        if who is None:
+            return 0
+        tid = who.id
+        if isinstance(who, _Gone):
+            self._gone.remove(who)
+        else:
+            who.id = -1  # taken over: dropped without ending (the id goes on)
+        return tid
 
     def finish(self) -> List[int]:
         """End every live track (end of the source); returns their ids."""
         ids = [t.id for t in self._tracks if t.id]
         self._tracks = []
+        self._gone = []
         return ids

@@ -6,7 +6,7 @@ import numpy as np
 
 from pipan.skeleton import JOINT_INDEX
 from training.pose.paste import paste, person_in_mask
-from training.pose.realeval import found_people, load_gt_file
+from training.pose.realeval import found_people, load_gt_file, upfall
 
 
 def person(points):
@@ -78,3 +78,29 @@ def test_found_people_counts_the_reference_found_and_the_others():
     weak = ref.copy()
     weak[:10, 2] = 0.3  # no joint confident enough: not a reference person
     assert found_people(weak[None], [good]) == (0, 0, 0, 0, 1)
+
+
+def test_upfall_counts_the_ids_on_the_reference_person_apart_from_the_ids_opened(tmp_path):
+    """Ids 1 then 2 cover the one reference person; id 3, someone else, is only opened."""
+    from types import SimpleNamespace
+    from runtime_fakes import write_video
+    clip = tmp_path / "a06_walk_t1_cam1.avi"
+    write_video(clip, 8, fps=2.0)
+    ref = person([(40 + 5 * j, 40 + 5 * j) for j in range(10)])
+    ref[:10, 2] = 0.9
+    elsewhere = ref.copy()
+    elsewhere[:, :2] += 150
+
+    class Run:
+        def run(self, src):
+            for frame in src:
+                who = 1 if frame.index < 4 else 2
+                tracks = [SimpleNamespace(id=who, person=ref.copy()),
+                          SimpleNamespace(id=3, person=elsewhere.copy())]
+                yield SimpleNamespace(final=False, index=frame.index, image=frame.image,
+                                      tracks=tracks)
+            yield SimpleNamespace(final=True)
+
+    res = upfall(lambda fps: Run(), [clip], lambda c, i, image: ref[None])
+    assert res.sampled == 4 and res.covered == 4 and res.others == 4  # id 3 each time
+    assert res.ids[clip.name] == 3 and res.person_ids[clip.name] == 2

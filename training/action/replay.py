@@ -35,7 +35,7 @@ PathLike = Union[str, os.PathLike]
 #: action model's features, leaves the tracks alone).
 POSE_STAGE_MODULES: Tuple[str, ...] = (
     "pose.py", "blazepose.py", "decode.py", "image.py", "region.py", "tracker.py",
-    "smoothing.py", "types.py", "video.py", "runtime.py")
+    "appearance.py", "smoothing.py", "types.py", "video.py", "runtime.py")
 #: where pipan.skeleton's action-model part begins (the joint layouts come before it)
 SKELETON_FEATURES = "# --- the action model's per-frame features"
 
@@ -160,7 +160,8 @@ class _RecordedTracker:
         self.ended: List[int] = []
         self.tentative = 0
 
-    def update(self, people: Sequence[Person]) -> List[Track]:
+    def update(self, people: Sequence[Person],
+               image: Optional[np.ndarray] = None) -> List[Track]:
         self.ended = next(self._ended)
         return next(self._tracks)
 

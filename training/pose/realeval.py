@@ -13,8 +13,11 @@
 - ``upfall``: on fixed-camera room video with one person (UP-Fall), through the whole
   pipeline: the fraction of sampled frames where a reported person covers the reference
   person (a reference detection, BlazePose full, whose confident joints a reported person
-  gets half right at PCK@0.2), the other people reported in those frames, and the track
-  ids each clip opens.
+  gets half right at PCK@0.2), the other people reported in those frames, the track
+  ids each clip opens, and the ids that cover the reference person in the sampled
+  frames (the ids one real person gets; the ids opened also count other people, such as
+  someone walking past behind the glass of UP-Fall's room, whom the reference leaves
+  out).
 
 Matching and PCK: ``training.pose.metrics``.
 """
@@ -150,20 +153,31 @@ def confident(reference: np.ndarray, min_score: float = REFERENCE_MIN_SCORE) -> 
     return ref
 
 
-def found_people(reference: np.ndarray, predicted: Sequence, alpha: float = 0.2
-                 ) -> Tuple[int, int, int, int, int]:
-    """(reference people, found, their correct joints, their counted joints, predicted
-    people matched to nobody) for one frame; ``reference`` (N, 18, 3) with confidences."""
+def found_pairs(reference: np.ndarray, predicted: Sequence, alpha: float = 0.2
+                ) -> Tuple[int, List[Tuple[int, int, int]], np.ndarray]:
+    """(reference people kept, the (reference, predicted, correct joints) pairs of the
+    people found, each kept reference person's counted joints) for one frame;
+    ``reference`` (N, 18, 3) with confidences. A reference person is kept with at least
+    four confident joints, found when a predicted person gets ``FOUND_FRACTION`` of them
+    right at PCK@``alpha``."""
     ref = confident(np.asarray(reference, np.float32).reshape(-1, 18, 3))
     _, counted = pck_hits(ref, ref, alpha)
     n = counted.sum(-1)
-    keep = n >= 4  # a person the reference sees with at least four confident joints
+    keep = n >= 4
     ref, n = ref[keep], n[keep]
     pairs = [p for p in match(ref, predicted, alpha) if p[2] >= FOUND_FRACTION * n[p[0]]]
+    return len(ref), pairs, n
+
+
+def found_people(reference: np.ndarray, predicted: Sequence, alpha: float = 0.2
+                 ) -> Tuple[int, int, int, int, int]:
+    """(reference people, found, their correct joints, their counted joints, predicted
+    people matched to nobody) for one frame (``found_pairs``)."""
+    kept, pairs, n = found_pairs(reference, predicted, alpha)
     correct = sum(c for _, _, c in pairs)
     total = int(sum(n[i] for i, _, _ in pairs))
     used = {j for _, j, _ in pairs}
-    return len(ref), len(pairs), correct, total, len(predicted) - len(used)
+    return kept, len(pairs), correct, total, len(predicted) - len(used)
 
 
 def against_teacher(predict: Predictor, coco_file: PathLike, alpha: float = 0.2
@@ -223,6 +237,8 @@ class UpfallResult:
     correct: int = 0  # joints right of the covered frames' reference joints
     counted: int = 0
     ids: Dict[str, int] = field(default_factory=dict)  # clip -> track ids opened
+    #: clip -> ids that covered the reference person in a sampled frame
+    person_ids: Dict[str, int] = field(default_factory=dict)
 
     @property
     def coverage(self) -> float:
@@ -240,7 +256,7 @@ def upfall(make_pipeline: Callable[[float], object], clips: Sequence[Path],
         src = VideoFileSource(clip)
         step = max(1, int(round(sample_every_s * src.info.fps)))
         pipe = make_pipeline(src.info.fps)
-        ids = set()
+        ids, on_person = set(), set()
         with src:
             for result in pipe.run(src):
                 if result.final:
@@ -252,15 +268,17 @@ def upfall(make_pipeline: Callable[[float], object], clips: Sequence[Path],
                 ref = reference(clip, result.index, result.image)
                 if not len(ref):
                     continue
-                r, f, c, t, x = found_people(ref[:1], [t.person for t in tracks])
-                if not r:
+                kept, pairs, n = found_pairs(ref[:1], [t.person for t in tracks])
+                if not kept:
                     continue
                 res.sampled += 1
-                res.covered += f
-                res.correct += c
-                res.counted += t
-                res.others += x
+                res.covered += len(pairs)
+                res.correct += sum(c for _, _, c in pairs)
+                res.counted += int(sum(n[i] for i, _, _ in pairs))
+                res.others += len(tracks) - len(pairs)
+                on_person.update(tracks[j].id for _, j, _ in pairs)
         res.ids[clip.name] = len(ids)
+        res.person_ids[clip.name] = len(on_person)
     return res
 
 
