@@ -3,9 +3,10 @@ their pixels do, hidden joints are unlabelled, and datasets' joint names map to 
 import json
 
 import numpy as np
+import pytest
 
 from pipan.skeleton import JOINT_INDEX
-from training.pose.paste import paste, person_in_mask
+from training.pose.paste import lay_down, paste, person_in_mask
 from training.pose.realeval import found_people, load_gt_file, upfall
 
 
@@ -104,3 +105,24 @@ def test_upfall_counts_the_ids_on_the_reference_person_apart_from_the_ids_opened
     res = upfall(lambda fps: Run(), [clip], lambda c, i, image: ref[None])
     assert res.sampled == 4 and res.covered == 4 and res.others == 4  # id 3 each time
     assert res.ids[clip.name] == 3 and res.person_ids[clip.name] == 2
+
+
+@pytest.mark.parametrize("turns", [1, 3])
+def test_a_laid_down_cut_out_keeps_its_joints_on_their_pixels(turns):
+    patch = np.zeros((40, 16, 3), np.uint8)
+    patch[30, 3] = (255, 0, 0)  # the joint's pixel
+    patch[5, 12] = (0, 255, 0)
+    kp = np.zeros((18, 3), np.float32)
+    kp[0] = (3, 30, 1.0)
+    kp[1] = (12, 5, 1.0)
+    alpha = np.ones((40, 16), np.float32)
+    turned, a, moved = lay_down(patch, alpha, kp, turns, 1.0)
+    assert turned.shape == (16, 40, 3) and a.shape == (16, 40)  # lying: wider than high
+    for j, colour in ((0, (255, 0, 0)), (1, (0, 255, 0))):
+        x, y = int(round(moved[j, 0])), int(round(moved[j, 1]))
+        assert tuple(turned[y, x]) == colour
+    assert (moved[2:] == 0).all()  # unlabelled joints stay unlabelled
+    flat, _, squashed = lay_down(patch, alpha, kp, turns, 0.5)
+    assert flat.shape == (8, 40, 3)
+    assert squashed[:2, 0] == pytest.approx(moved[:2, 0])
+    assert squashed[:2, 1] == pytest.approx(moved[:2, 1] * 0.5)

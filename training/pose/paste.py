@@ -8,6 +8,13 @@ A cut-out is the mask's bounding box: the image patch, its mask as alpha (soften
 edge) and the one annotated person whose labelled joints lie inside the mask. Joints of
 the target image's own people that a pasted patch covers become unlabelled (confidence 0):
 they are occluded now.
+
+A share of the pasted people can be laid down (``paste_random(lying=...)``): the cut-out
+is given a quarter turn either way and flattened across the body by up to half (a body
+on the floor seen from a camera high on a wall), its length drawn like a standing
+person's height, and placed in the lower part of the image, where floors are. The whole
+image turned (``Augment.lying``) shows lying people against a turned room; these lie in
+an upright one, as a fallen person does.
 """
 from __future__ import annotations
 
@@ -124,12 +131,34 @@ def paste(image: np.ndarray, people: np.ndarray, patch: np.ndarray, alpha: np.nd
     return out, np.concatenate([old, new[None]], 0)
 
 
+def lay_down(patch: np.ndarray, alpha: np.ndarray, person: np.ndarray, turns: int,
+             flatten: float) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A cut-out turned ``turns`` quarter turns counter-clockwise, then its height (across
+    the lying body) scaled by ``flatten``; the person's joints follow."""
+    h, w = patch.shape[:2]
+    patch, alpha = np.rot90(patch, turns), np.rot90(alpha, turns)
+    kp = person.copy()
+    have = kp[:, 2] > 0
+    x, y = kp[have, 0].copy(), kp[have, 1].copy()
+    for _ in range(turns % 4):  # one counter-clockwise quarter turn of a w-wide image
+        x, y = y, (w - 1) - x
+        w, h = h, w
+    nh = max(1, int(round(patch.shape[0] * flatten)))
+    patch = cv2.resize(np.ascontiguousarray(patch), (patch.shape[1], nh),
+                       interpolation=cv2.INTER_AREA)
+    alpha = cv2.resize(np.ascontiguousarray(alpha), (alpha.shape[1], nh),
+                       interpolation=cv2.INTER_AREA)
+    kp[have, 0], kp[have, 1] = x, y * (nh / h)
+    return patch, alpha, kp
+
+
 def paste_random(image: np.ndarray, people: np.ndarray, data: CocoPoseData,
                  cutouts: Sequence[Cutout], rng: np.random.Generator, max_people: int = 3,
-                 height_range: Tuple[float, float] = (0.2, 0.9)
+                 height_range: Tuple[float, float] = (0.2, 0.9), lying: float = 0.0
                  ) -> Tuple[np.ndarray, np.ndarray]:
     """Paste 1 to ``max_people`` random cut-outs at random sizes (``height_range`` of the
-    image's height) and places onto ``image``."""
+    image's height; a lying person's length) and places onto ``image``; each is laid down
+    (:func:`lay_down`) with probability ``lying``."""
     for _ in range(int(rng.integers(1, max_people + 1))):
         patch, alpha, person = cut(data, cutouts[int(rng.integers(len(cutouts)))])
         if rng.random() < 0.5:  # mirrored: the person's sides swap
@@ -137,8 +166,14 @@ def paste_random(image: np.ndarray, people: np.ndarray, data: CocoPoseData,
             person = person[list(FLIP)].copy()
             have = person[:, 2] > 0
             person[have, 0] = patch.shape[1] - 1 - person[have, 0]
+        size = float(rng.uniform(*height_range))
+        where = (float(rng.uniform(0.1, 0.9)), float(rng.uniform(0.25, 0.75)))
+        if lying > 0 and rng.random() < lying:
+            length = patch.shape[0]
+            patch, alpha, person = lay_down(patch, alpha, person, int(rng.choice([1, 3])),
+                                            float(rng.uniform(0.5, 1.0)))
+            size *= patch.shape[0] / length  # the body's length, not its thickness
+            where = (where[0], float(rng.uniform(0.55, 0.9)))
         image, people = paste(image, people, np.ascontiguousarray(patch),
-                              np.ascontiguousarray(alpha), person,
-                              float(rng.uniform(*height_range)),
-                              (float(rng.uniform(0.1, 0.9)), float(rng.uniform(0.25, 0.75))))
+                              np.ascontiguousarray(alpha), person, size, where)
     return image, people

@@ -101,6 +101,7 @@ class Augment:
     colour: float = 0.25  # brightness/contrast/saturation jitter amplitude
     paste: float = 0.0  # probability of pasting cut-out real people (training.pose.paste)
     lying: float = 0.0  # probability of a quarter turn (either way) added to the rotation
+    paste_lying: float = 0.0  # probability that a pasted person is laid down (paste.py)
 
 
 NO_AUGMENT = Augment(scale=(1.0, 1.0), rotate_deg=0.0, flip=0.0, shift=0.0, colour=0.0)

@@ -47,7 +47,8 @@ def batches(data: CocoPoseData, batch_size: int, seed: int, start_epoch: int,
                 item = data.items[int(i)]
                 image, people = item.load_image(), item.people
                 if cutouts and rng.random() < aug.paste:
-                    image, people = paste_random(image, people, data, cutouts, rng)
+                    image, people = paste_random(image, people, data, cutouts, rng,
+                                                 lying=aug.paste_lying)
                 x, h, p, m, _ = make_sample(image, people, data.ignore_mask(item), aug, rng,
                                             sigma, limb_width)
                 xs.append(x), hs.append(h), ps.append(p), ms.append(m)
