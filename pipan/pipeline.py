@@ -86,7 +86,9 @@ class StageTimes:
 class FrameResult:
     """What the pipeline made of one frame. ``tracks``: people matched in this frame (on a
     frame skipped by ``every``, those of the last processed frame); ``probabilities``:
-    per track id; ``ended``: ids whose tracks ended here; ``closed``: segments closed here;
+    per track id; ``ended``: ids whose tracks ended here; ``resumed``: ids given back here to
+    a person seen again (their state before the gap forgotten, their segment before it
+    closed where they were last seen); ``closed``: segments closed here;
     ``opened``: segments opened here (see pipan.segments: each is closed later);
     ``image``: the frame as read (BGR); ``annotated``: a drawn copy when :meth:`Pipeline.run`
     was asked to draw it.
@@ -107,6 +109,7 @@ class FrameResult:
     annotated: Optional[np.ndarray] = None
     final: bool = False
     opened: List[SegmentStart] = field(default_factory=list)
+    resumed: List[int] = field(default_factory=list)
 
 
 class NoAction:
@@ -197,6 +200,11 @@ class Pipeline:
             people = [p for p in people if p.score >= self.min_score]
         tracks = self.tracker.update(people, frame.image)
         ended = list(self.tracker.ended)
+        resumed = list(self.tracker.resumed)
+        for tid in resumed:  # a person seen again: their motion starts afresh
+            self.action.forget(tid)
+            if self.smoother is not None:
+                self.smoother.forget(tid)
         if self.smoother is not None:
             sm = self.smoother
             tracks = [Track(tr.id, Person(sm.smooth(tr.id, tr.person.keypoints, frame.time),
@@ -216,6 +224,8 @@ class Pipeline:
         t3 = clock()
         T.add("action", t3 - t2)
         closed: List[Segment] = []
+        for tid in resumed:  # what they did before the gap ends where they were lost
+            closed += self.segmenter.close(tid)
         for tr in tracks:
             closed += self.segmenter.update(tr.id, frame.time, probs[tr.id])
         for tid in ended:
@@ -223,7 +233,7 @@ class Pipeline:
         opened = self.segmenter.take_opened()
         T.add("segments", clock() - t3)
         self._last = FrameResult(frame.index, frame.time, tracks, probs, ended, closed,
-                                 image=frame.image, opened=opened)
+                                 image=frame.image, opened=opened, resumed=resumed)
         return self._last
 
     def run(self, source: FrameSource, *, max_frames: Optional[int] = None,

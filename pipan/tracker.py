@@ -283,6 +283,10 @@ class Tracker:
         self._gone: List[_Gone] = []
         self._next_id = 1
         self.ended: List[int] = []
+        #: ids given back (to a person seen again) in the last ``update``: their motion
+        #: so far belongs to before the gap, which whoever keeps per-person state (the
+        #: keypoint smoother, the action model) should forget
+        self.resumed: List[int] = []
 
     @property
     def active_ids(self) -> List[int]:
@@ -376,6 +380,7 @@ class Tracker:
         ``image``: the frame the people were found in (BGR), whose colours give a person
         who comes back their id again; None: ids are never reused."""
         self.ended = []
+        self.resumed = []
         for g in self._gone:
             g.frames += 1
         if self._gone:
@@ -484,6 +489,7 @@ class Tracker:
         if who is None:
             return 0
         tid = who.id
+        self.resumed.append(tid)
         if isinstance(who, _Gone):
             self._gone.remove(who)
         else:

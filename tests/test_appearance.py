@@ -1,11 +1,14 @@
 """A person's look (pipan.appearance) and the tracker giving a person who comes back their
-id again: by colour, only for people lost lately, never to someone dressed differently."""
+id again: by colour, only for people lost lately, never to someone dressed differently;
+the pipeline then starts that person's motion and segment afresh."""
 import numpy as np
 
 from pipan import appearance
+from pipan.pipeline import Pipeline
 from pipan.tracker import Tracker
-from pipan.types import Person
-from runtime_fakes import figure
+from pipan.types import Person, PoseEstimatorBase, PoseOutput
+from pipan.video import ArraySource
+from runtime_fakes import FakeAction, figure
 
 SHIRTS = {"red": (0, 0, 220), "blue": (220, 60, 0), "green": (40, 200, 40)}
 TROUSERS = (60, 60, 60)
@@ -98,3 +101,33 @@ def test_without_the_frame_ids_are_never_reused():
     for _ in range(5):
         out = tr.update([Person(figure(100, 120), 0.9)])
     assert [t.id for t in out] == [2]
+
+
+class ScriptedPose(PoseEstimatorBase):
+    """Gives each call the next frame's people (one call per frame, in order)."""
+
+    def __init__(self, people_per_frame):
+        self._next = iter(people_per_frame)
+
+    def estimate_timed(self, image):
+        return PoseOutput(next(self._next))
+
+
+def test_the_pipeline_starts_a_resumed_persons_motion_and_segment_afresh():
+    """Lost for three frames and found again 400 px away (a takeover): the action model
+    does not see the jump as motion (FakeAction would call it 'walk'), and the segment
+    before the gap closes where the person was last seen."""
+    specs = [[(100, 120, "red")]] * 20 + [[]] * 3 + [[(500, 130, "red")]] * 20
+    scenes = [scene(*spec) for spec in specs]
+    action = FakeAction()
+    pipe = Pipeline(ScriptedPose([found for _, found in scenes]), action, regions=False,
+                    smoother=False, min_duration=0.3, tracker=Tracker(max_missed=30))
+    results = list(pipe.run(ArraySource([image for image, _ in scenes], fps=10.0)))
+    resumed = [(r.index, r.resumed) for r in results if r.resumed]
+    assert resumed == [(25, [1])]  # confirmed on its third frame back
+    assert action.forgotten[0] == 1 and pipe.tracker.ended == []
+    assert FakeAction.labels[results[25].probabilities[1].argmax()] == "stand"  # no jump
+    segments = [s for r in results for s in r.closed]
+    assert [(s.person, s.label) for s in segments] == [(1, "stand"), (1, "stand")]
+    first, second = segments
+    assert first.end <= 2.1 and second.start >= 2.5  # the gap is in neither

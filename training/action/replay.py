@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -46,7 +46,8 @@ class TrackRecord:
     ``processed`` (T,) whether the frame went through the pose net; per track row (one per
     track per processed frame, in the pipeline's order): ``row_frame`` its frame index,
     ``row_id``, ``row_keypoints`` (N, 18, 3, as smoothed), ``row_score``, ``row_age``,
-    ``row_missed``; ``ended_frame``, ``ended_id``: tracks that ended at a processed frame."""
+    ``row_missed``; ``ended_frame``, ``ended_id``: tracks that ended at a processed frame;
+    ``resumed_frame``, ``resumed_id``: ids given back there to a person seen again."""
 
     fps: float
     width: int
@@ -61,9 +62,12 @@ class TrackRecord:
     row_missed: np.ndarray
     ended_frame: np.ndarray
     ended_id: np.ndarray
+    resumed_frame: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    resumed_id: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     FIELDS = ("times", "processed", "row_frame", "row_id", "row_keypoints", "row_score",
-              "row_age", "row_missed", "ended_frame", "ended_id")
+              "row_age", "row_missed", "ended_frame", "ended_id", "resumed_frame",
+              "resumed_id")
 
     @property
     def frames(self) -> int:
@@ -85,9 +89,17 @@ class TrackRecord:
         return out
 
     def ended_at(self) -> List[List[int]]:
+        """Per processed frame, the ids that ended there."""
+        return self._ids_at(self.ended_frame, self.ended_id)
+
+    def resumed_at(self) -> List[List[int]]:
+        """Per processed frame, the ids given back there."""
+        return self._ids_at(self.resumed_frame, self.resumed_id)
+
+    def _ids_at(self, frames: np.ndarray, ids: np.ndarray) -> List[List[int]]:
         out: List[List[int]] = [[] for _ in range(int(self.processed.sum()))]
         slot = np.cumsum(self.processed) - 1
-        for f, i in zip(self.ended_frame, self.ended_id):
+        for f, i in zip(frames, ids):
             out[slot[f]].append(int(i))
         return out
 
@@ -103,7 +115,7 @@ class TrackRecord:
     def load(cls, path: PathLike) -> "TrackRecord":
         with np.load(path, allow_pickle=False) as z:
             fps, w, h = (float(v) for v in z["meta"])
-            return cls(fps, int(w), int(h), **{k: z[k] for k in cls.FIELDS})
+            return cls(fps, int(w), int(h), **{k: z[k] for k in cls.FIELDS if k in z.files})
 
 
 def record_run(pipeline: Pipeline, source: FrameSource
@@ -115,6 +127,7 @@ def record_run(pipeline: Pipeline, source: FrameSource
     processed: List[bool] = []
     rows: List[Tuple[int, Track]] = []
     ended: List[Tuple[int, int]] = []
+    resumed: List[Tuple[int, int]] = []
     segments: List[Segment] = []
     probs: List[Dict[int, np.ndarray]] = []
     with source:
@@ -128,6 +141,7 @@ def record_run(pipeline: Pipeline, source: FrameSource
             if r.processed:
                 rows += [(r.index, t) for t in r.tracks]
                 ended += [(r.index, i) for i in r.ended]
+                resumed += [(r.index, i) for i in r.resumed]
                 probs.append(dict(r.probabilities))
     kp = (np.stack([np.asarray(t.person.keypoints) for _, t in rows]) if rows
           else np.zeros((0, 18, 3), np.float32))
@@ -140,7 +154,9 @@ def record_run(pipeline: Pipeline, source: FrameSource
         row_age=np.array([t.age for _, t in rows], np.int64),
         row_missed=np.array([t.missed for _, t in rows], np.int64),
         ended_frame=np.array([f for f, _ in ended], np.int64),
-        ended_id=np.array([i for _, i in ended], np.int64))
+        ended_id=np.array([i for _, i in ended], np.int64),
+        resumed_frame=np.array([f for f, _ in resumed], np.int64),
+        resumed_id=np.array([i for _, i in resumed], np.int64))
     return rec, segments, probs
 
 
@@ -157,12 +173,15 @@ class _RecordedTracker:
     def __init__(self, record: TrackRecord):
         self._tracks = iter(record.tracks_at())
         self._ended = iter(record.ended_at())
+        self._resumed = iter(record.resumed_at())
         self.ended: List[int] = []
+        self.resumed: List[int] = []
         self.tentative = 0
 
     def update(self, people: Sequence[Person],
                image: Optional[np.ndarray] = None) -> List[Track]:
         self.ended = next(self._ended)
+        self.resumed = next(self._resumed)
         return next(self._tracks)
 
     def skeletons(self) -> List[np.ndarray]:
