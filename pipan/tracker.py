@@ -254,7 +254,7 @@ class Tracker:
     length may differ from a track's (as a factor) for it to be that person;
     ``recall_frames``: how long an ended track's id may be taken again by a person who
     looks like them; ``min_look``: the look similarity that takes it (0.5: on real
-    footage, two people in the same frame scored at most 0.34, one person 2 s apart
+    footage, two people in the same frame scored at most 0.35, one person 2 s apart
     scored 0.5 or more in 75% of pairs: ``benchmarks/tracking_looks.py``).
     """
 
