@@ -173,9 +173,10 @@ def main() -> None:
     print(f"\nUP-Fall: {len(clips)} clips, one sampled frame a second where BlazePose full "
           f"finds the person; negatives: {', '.join(NEGATIVES)}; "
           f"keypoints-gt: {len(gt_images)} images; {args.threads} thread(s)")
-    head = ("model", "UP-Fall covered", "others/frame", "PCK covered", "ids on the person, "
-            "walk+lie mean/max (clips never covered)", "ids opened mean/max", "negatives people/frame", "PCK JHMDB clip", "PCK keypoints-gt",
-            "teacher recall / PCK", "stage ms / BlazePose ms (ratio)")
+    head = ("model", "UP-Fall covered", "others/frame", "PCK covered",
+            "ids on the person, walk+lie mean/max (clips never covered)",
+            "ids opened mean/max", "negatives people/frame", "PCK JHMDB clip",
+            "PCK keypoints-gt", "teacher recall / PCK", "stage ms / BlazePose ms (ratio)")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for r in results:

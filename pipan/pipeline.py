@@ -203,10 +203,10 @@ class Pipeline:
         resumed = list(self.tracker.resumed)
         for tid in resumed:  # a person seen again: their motion starts afresh
             self.action.forget(tid)
-            if self.smoother is not None:
-                self.smoother.forget(tid)
         if self.smoother is not None:
             sm = self.smoother
+            for tid in resumed:
+                sm.forget(tid)
             tracks = [Track(tr.id, Person(sm.smooth(tr.id, tr.person.keypoints, frame.time),
                                           tr.person.score), tr.age, tr.missed)
                       for tr in tracks]

@@ -169,15 +169,20 @@ def found_pairs(reference: np.ndarray, predicted: Sequence, alpha: float = 0.2
     return len(ref), pairs, n
 
 
+def pair_counts(kept: int, pairs: List[Tuple[int, int, int]], n: np.ndarray,
+                predicted: int) -> Tuple[int, int, int, int, int]:
+    """``found_pairs``' answer for ``predicted`` people as (reference people, found, their
+    correct joints, their counted joints, predicted people matched to nobody)."""
+    correct = sum(c for _, _, c in pairs)
+    total = int(sum(n[i] for i, _, _ in pairs))
+    return kept, len(pairs), correct, total, predicted - len({j for _, j, _ in pairs})
+
+
 def found_people(reference: np.ndarray, predicted: Sequence, alpha: float = 0.2
                  ) -> Tuple[int, int, int, int, int]:
     """(reference people, found, their correct joints, their counted joints, predicted
-    people matched to nobody) for one frame (``found_pairs``)."""
-    kept, pairs, n = found_pairs(reference, predicted, alpha)
-    correct = sum(c for _, _, c in pairs)
-    total = int(sum(n[i] for i, _, _ in pairs))
-    used = {j for _, j, _ in pairs}
-    return kept, len(pairs), correct, total, len(predicted) - len(used)
+    people matched to nobody) for one frame (``found_pairs``, ``pair_counts``)."""
+    return pair_counts(*found_pairs(reference, predicted, alpha), len(predicted))
 
 
 def against_teacher(predict: Predictor, coco_file: PathLike, alpha: float = 0.2
@@ -271,11 +276,12 @@ def upfall(make_pipeline: Callable[[float], object], clips: Sequence[Path],
                 kept, pairs, n = found_pairs(ref[:1], [t.person for t in tracks])
                 if not kept:
                     continue
+                _, f, c, t, x = pair_counts(kept, pairs, n, len(tracks))
                 res.sampled += 1
-                res.covered += len(pairs)
-                res.correct += sum(c for _, _, c in pairs)
-                res.counted += int(sum(n[i] for i, _, _ in pairs))
-                res.others += len(tracks) - len(pairs)
+                res.covered += f
+                res.correct += c
+                res.counted += t
+                res.others += x
                 on_person.update(tracks[j].id for _, j, _ in pairs)
         res.ids[clip.name] = len(ids)
         res.person_ids[clip.name] = len(on_person)
