@@ -6,7 +6,8 @@ one), and BlazePose full (pipan's BlazePose backend). Columns (``training.pose.r
 - UP-Fall camera 1 (33 clips, one person, 640x480): the fraction of sampled frames (one a
   second) where a reported person covers the person BlazePose full finds (its confident
   joints half right at PCK@0.2), other people reported per sampled frame, PCK@0.2 of the
-  covered person, and on the walk and lie-down clips (one person each, others passing
+  covered person, how often the covered person's right shoulder is on the reference's
+  side (of the frames where the reference's shoulders are clearly apart), and on the walk and lie-down clips (one person each, others passing
   behind the glass now and then) the track ids that cover that person (mean over the
   clips where they are covered at all, and how many clips they never are), and all ids
   opened;
@@ -56,6 +57,9 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--whole-frame", action="store_true",
                     help="add a row for each pipan net run on the whole frame always (no "
                          "regions around the tracked people)")
+    ap.add_argument("--no-sides", action="store_true",
+                    help="add a row for each pipan net without the tight looks that give "
+                         "the tracker a person's left and right")
     ap.add_argument("--teacher-labels", default=str(ROOT / "runs" / "teacher-heldout-real"),
                     help="held-out teacher-labelled footage (distill label output)")
     ap.add_argument("--quick", action="store_true",
@@ -65,12 +69,16 @@ def parse_args() -> argparse.Namespace:
     return ap.parse_args()
 
 
-def make_pipeline_factory(pose, action_path, threads, regions: bool = True):
+def make_pipeline_factory(pose, action_path, threads, regions=True):
+    """Pipelines for one pose stage; ``regions``: True (the default policy), False (the
+    whole frame always) or a dict of ``RegionPolicy`` settings (a fresh policy each)."""
     from pipan.pipeline import Pipeline, action_decay, load_action
+    from pipan.region import RegionPolicy
 
     def make(fps: float):
         action = load_action(action_path, threads, action_decay(fps))
-        return Pipeline(pose, action, regions=regions)
+        policy = RegionPolicy(**regions) if isinstance(regions, dict) else regions
+        return Pipeline(pose, action, regions=policy)
     return make
 
 
@@ -134,6 +142,8 @@ def main() -> None:
         estimators.append((name, pose, True))
         if args.whole_frame:
             estimators.append((f"{name}, whole frame", pose, False))
+        if args.no_sides:
+            estimators.append((f"{name}, no tight looks", pose, {"sides_every_s": 0.0}))
     if not args.no_blazepose:
         estimators.append(("BlazePose full", BlazePoseEstimator(BLAZEPOSE_DIR,
                                                                 threads=args.threads), True))
@@ -150,6 +160,8 @@ def main() -> None:
         r = {"name": name, "coverage": up.coverage, "sampled": up.sampled,
              "others": up.others / max(up.sampled, 1),
              "pck_covered": up.correct / max(up.counted, 1),
+             "sides": up.sides_right / max(up.sides_judged, 1),
+             "sides_judged": up.sides_judged,
              "ids_mean": float(np.mean(ids)) if ids else float("nan"),
              "ids_max": max(ids) if ids else 0,
              # over the clips where the person was covered at all; the others counted
@@ -174,6 +186,7 @@ def main() -> None:
           f"finds the person; negatives: {', '.join(NEGATIVES)}; "
           f"keypoints-gt: {len(gt_images)} images; {args.threads} thread(s)")
     head = ("model", "UP-Fall covered", "others/frame", "PCK covered",
+            "shoulders on the reference's sides",
             "ids on the person, walk+lie mean/max (clips never covered)",
             "ids opened mean/max", "negatives people/frame", "PCK JHMDB clip",
             "PCK keypoints-gt", "teacher recall / PCK", "stage ms / BlazePose ms (ratio)")
@@ -183,7 +196,8 @@ def main() -> None:
         teach = (f"{r['teacher_recall']:.2f} / {r['teacher_pck']:.2f}"
                  if "teacher_recall" in r else "-")
         print(f"| {r['name']} | {r['coverage']:.3f} ({r['sampled']}) | {r['others']:.2f} | "
-              f"{r['pck_covered']:.3f} | {r['person_ids_mean']:.1f} / {r['person_ids_max']} "
+              f"{r['pck_covered']:.3f} | {r['sides']:.2f} ({r['sides_judged']}) | "
+              f"{r['person_ids_mean']:.1f} / {r['person_ids_max']} "
               f"({r['person_never']} of {r['person_clips']}) | "
               f"{r['ids_mean']:.1f} / {r['ids_max']} | "
               f"{r['negatives']:.3f} | {r['jhmdb']:.3f} | {r['kgt']:.3f} | {teach} | "

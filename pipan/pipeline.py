@@ -137,8 +137,9 @@ class Pipeline:
     ``smoother``: per-track keypoint smoothing before the action model (and drawing) -- a
     ``KeypointSmoother``, True for the default one, False for none; ``regions``: where the
     pose net looks (``pipan.region``) -- a ``RegionPolicy``, True for the default one
-    (crops around the tracked people, the whole frame every 0.4 s), False for the whole
-    frame always.
+    (crops around the tracked people, the whole frame every 0.4 s, and once a second a
+    tight look at one person for their left and right), False for the whole frame
+    always.
     """
 
     def __init__(self, pose, action, *, tracker: Optional[Tracker] = None, every: int = 1,
@@ -189,11 +190,19 @@ class Pipeline:
             pending=self.tracker.tentative > 0)
         found = self.pose.estimate_timed(crop(frame.image, box))
         people = to_frame(found.people, box)
+        net_s, maps_s = found.net_s, found.maps_s
+        close = None if self.regions is None else self.regions.sides_look(
+            frame.time, self.tracker.expected(), frame.image.shape[:2])
+        if close is not None:  # a tight look at one person: their left and right
+            tid, tight = close
+            near = self.pose.estimate_timed(crop(frame.image, tight))
+            self.tracker.learn_sides(tid, to_frame(near.people, tight))
+            net_s, maps_s = net_s + near.net_s, maps_s + near.maps_s
         t1 = clock()
         # the estimator's split (its own wall clock) applied to this call's time on the
         # pipeline's clock, so CPU-time benchmarks stay consistent
-        total = found.net_s + found.maps_s
-        maps = (t1 - t0) * found.maps_s / total if total > 0 else 0.0
+        total = net_s + maps_s
+        maps = (t1 - t0) * maps_s / total if total > 0 else 0.0
         T.add("pose", t1 - t0 - maps)
         T.add("maps", maps)
         if self.min_score > 0:

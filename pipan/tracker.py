@@ -50,6 +50,18 @@ look is similar enough (``min_look``), the most similar one; the person keeps th
 Two people dressed alike (or everyone, in the dark) can swap ids this way; without the
 frame, ids are never reused.
 
+Left and right: the pose net does not always tell a person's left from right. At the
+size a region shows a person it mostly labels someone facing the camera as if seen from
+behind, the same way frame after frame, and it can swap the arms and not the legs; a
+tight look at the person reads their sides right about nine times in ten
+(``pipan.region``). So a track learns, per group of joints (face, arms, legs), whether
+the ordinary looks swap this person's sides: from the people found in such a look
+(:meth:`Tracker.learn_sides`), by comparing on which side of the body's axis (neck to
+hips) the right joint of the group's first present pair lies in the trusted detection
+and in the last ordinary one (:func:`side_signs`). The first trusted look sets it, later
+ones change it only when ``SIDES_DOUBT`` in a row disagree; the track's detections get
+the groups it says are swapped swapped back.
+
 Greedy matching rather than Hungarian: with the handful of people a Pi sees, the two differ
 only when similarities tie, and the velocity prediction is what separates crossing people.
 
@@ -61,7 +73,7 @@ two people), more than the arithmetic itself. Larger scenes use the vectorised
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
 import math
@@ -82,6 +94,20 @@ Box = Tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels
 HEAD = tuple(JOINT_INDEX[n] for n in ("nose", "right_eye", "left_eye", "right_ear",
                                       "left_ear"))
 HIPS = (JOINT_INDEX["right_hip"], JOINT_INDEX["left_hip"])
+
+def _pairs(*names: str) -> Tuple[Tuple[int, int], ...]:
+    return tuple((JOINT_INDEX[f"right_{n}"], JOINT_INDEX[f"left_{n}"]) for n in names)
+
+
+#: Right and left joints in the groups whose sides the pose net swaps together.
+SIDE_GROUPS = (_pairs("eye", "ear"), _pairs("shoulder", "elbow", "wrist"),
+               _pairs("hip", "knee", "ankle"))
+#: Trusted looks in a row that must disagree with what a track learnt to change it.
+SIDES_DOUBT = 2
+#: A pair's spread across the body's axis, as a fraction of the axis's length, that shows
+#: which joint is on which side (a person seen from the side shows neither).
+MIN_SIDE_SPREAD = 0.15
+_NECK, _RHIP, _LHIP = JOINT_INDEX["neck"], JOINT_INDEX["right_hip"], JOINT_INDEX["left_hip"]
 
 #: Weight of the remembered size given to each new confident detection's size.
 SIZE_SMOOTHING = 0.2
@@ -119,6 +145,12 @@ class _State:
     hits: int = 1
     score: float = 0.0  # smoothed person score of the matched detections
     look: Optional[np.ndarray] = None  # running look (pipan.appearance), if given
+    #: per side group: whether ordinary looks swap this person's sides (None: not known)
+    swapped: List[Optional[bool]] = field(default_factory=lambda: [None] * len(SIDE_GROUPS))
+    #: per side group: the last ordinary detection's side signs (``side_signs``)
+    ordinary: List[Optional[bool]] = field(default_factory=lambda: [None] * len(SIDE_GROUPS))
+    #: per side group: trusted looks in a row that disagreed with ``swapped``
+    doubt: List[int] = field(default_factory=lambda: [0] * len(SIDE_GROUPS))
 
 
 @dataclass
@@ -218,6 +250,47 @@ def _inside(box: Box, other: Box, pad: float) -> float:
     return iw * ih / (w * h) if iw > 0 and ih > 0 else 0.0
 
 
+def side_signs(joints: Joints) -> List[Optional[bool]]:
+    """Per group of ``SIDE_GROUPS``: on which side of the body's axis (neck to the hips'
+    middle) the right joint of its first pair with both joints present lies, relative to
+    the left one (True: as for an upright person facing the camera, the right joint on
+    the image's left); None when the axis or the pair is
+    missing or the pair is under ``MIN_SIDE_SPREAD`` of the axis's length across it."""
+    neck, rh, lh = joints[_NECK], joints[_RHIP], joints[_LHIP]
+    hips = [h for h in (rh, lh) if h[2] > 0]
+    if neck[2] <= 0 or not hips:
+        return [None] * len(SIDE_GROUPS)
+    ax = sum(h[0] for h in hips) / len(hips) - neck[0]
+    ay = sum(h[1] for h in hips) / len(hips) - neck[1]
+    length = math.hypot(ax, ay)
+    if length < 1.0:
+        return [None] * len(SIDE_GROUPS)
+    out: List[Optional[bool]] = []
+    for group in SIDE_GROUPS:
+        sign: Optional[bool] = None
+        for a, b in group:
+            r, l_ = joints[a], joints[b]
+            if r[2] > 0 and l_[2] > 0:
+                across = (ax * (r[1] - l_[1]) - ay * (r[0] - l_[0])) / length
+                if abs(across) >= MIN_SIDE_SPREAD * length:
+                    sign = across > 0
+                break
+        out.append(sign)
+    return out
+
+
+def _swap_groups(d: _Detection, swap: Sequence[bool]) -> _Detection:
+    """``d`` with the right and left joints of the groups marked in ``swap`` exchanged."""
+    if not any(swap):
+        return d
+    kp = d.keypoints.copy()
+    for group, yes in zip(SIDE_GROUPS, swap):
+        if yes:
+            for a, b in group:
+                kp[[a, b]] = kp[[b, a]]
+    return _detection(Person(keypoints=kp, score=d.person.score))
+
+
 def _body_shift(old: Joints, new: Joints, fallback: Tuple[float, float]
                 ) -> Tuple[float, float]:
     """How far the body moved between two skeletons: the mean displacement of the joints
@@ -311,6 +384,10 @@ class Tracker:
             out.append(kp)
         return out
 
+    def expected(self) -> List[Tuple[int, np.ndarray]]:
+        """``(id, expected keypoints)`` of every confirmed track (as :meth:`skeletons`)."""
+        return list(zip([t.id for t in self._tracks if t.id], self.skeletons()))
+
     def _widen(self, t: _State) -> float:
         return min(1.0 + t.missed / 4.0, self.max_widen)
 
@@ -374,6 +451,25 @@ class Tracker:
         return (d.length <= 0.8 * length
                 or oks_py(other.joints, (0.0, 0.0), d.joints, other.area, self.kappa) >= 0.5)
 
+    def learn_sides(self, track_id: int, people: Sequence[Person]) -> None:
+        """People found in a look whose left and right are trusted (a tight crop around
+        the confirmed track ``track_id``, in frame pixels): the one most like where the
+        track is expected teaches it whether ordinary detections swap its sides (see the
+        module docstring). Call before this frame's :meth:`update`."""
+        t = next((t for t in self._tracks if t.id == track_id), None)
+        if t is None or not people:
+            return
+        k = t.missed + 1
+        shift = (t.velocity[0] * k, t.velocity[1] * k)
+        best, joints = self.min_similarity, None
+        for p in people:
+            d = _detection(p)
+            v = oks_py(t.det.joints, shift, d.joints, t.area * self._widen(t) ** 2, self.kappa)
+            if v >= best:
+                best, joints = v, d.joints
+        if joints is not None:
+            self._learn_sides(t, side_signs(joints))
+
     def update(self, people: Sequence[Person],
                image: Optional[np.ndarray] = None) -> List[Track]:
         """Match this frame's detections to tracks; returns matched tracks, sorted by id.
@@ -417,6 +513,9 @@ class Tracker:
         for i, j in pairs:
             t, d = self._tracks[i], dets[j]
             k = t.missed + 1
+            t.ordinary = [n if n is not None else o
+                          for n, o in zip(side_signs(d.joints), t.ordinary)]
+            d = _swap_groups(d, [w is True for w in t.swapped])
             fallback = (d.centre[0] - t.det.centre[0], d.centre[1] - t.det.centre[1])
             mx, my = _body_shift(t.det.joints, d.joints, fallback)
             t.velocity = (a * mx / k + (1 - a) * t.velocity[0],
@@ -474,6 +573,21 @@ class Tracker:
                and (t.det.person.score >= low or t.score >= low)]
         out.sort(key=lambda tr: tr.id)
         return out
+
+    @staticmethod
+    def _learn_sides(t: _State, trusted: Sequence[Optional[bool]]) -> None:
+        """What a trusted detection's side signs say about whether ordinary looks swap
+        ``t``'s sides (see the module docstring)."""
+        for g, (sure, seen) in enumerate(zip(trusted, t.ordinary)):
+            if sure is None or seen is None:
+                continue
+            says = sure != seen
+            if t.swapped[g] is None or says == t.swapped[g]:
+                t.swapped[g], t.doubt[g] = says, 0
+            else:
+                t.doubt[g] += 1
+                if t.doubt[g] >= SIDES_DOUBT:
+                    t.swapped[g], t.doubt[g] = says, 0
 
     def _recall(self, new: _State, live: List[_State]) -> int:
         """The id of the lost person ``new`` looks most like (a confirmed track missed now,

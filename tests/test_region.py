@@ -100,3 +100,48 @@ def test_the_pipeline_looks_in_regions_and_reports_frame_pixels():
         x = 100 + 2 * i
         assert kp[0, :2] == pytest.approx([x, 80], abs=1) and kp[8, :2] == pytest.approx(
             [x + 29, 159], abs=1)
+
+
+def test_a_tight_look_at_each_new_steady_track_then_one_every_sides_every_s_in_turn():
+    rp = RegionPolicy(sides_every_s=0.5, sides_margin=0.15, min_side=64)
+    a, b = skeleton(100, 100, 140, 300), skeleton(400, 120, 440, 320)
+    assert rp.sides_look(0.0, [(1, a)], (480, 640)) is None  # not seen moving yet
+    look = rp.sides_look(0.05, [(1, a)], (480, 640))
+    assert look is not None and look[0] == 1
+    x0, y0, x1, y1 = look[1]
+    assert x0 <= 100 and y0 <= 100 and x1 >= 140 and y1 >= 300  # the person, whole
+    assert (x1 - x0) <= 1.4 * 200 + 2  # and little else: margin 0.15 of their length
+    assert rp.sides_look(0.1, [(1, a)], (480, 640)) is None  # not due
+    rp.sides_look(0.15, [(1, a), (2, b)], (480, 640))
+    assert rp.sides_look(0.2, [(1, a), (2, b)], (480, 640))[0] == 2  # a new track at once
+    assert rp.sides_look(0.5, [(1, a), (2, b)], (480, 640)) is None
+    assert rp.sides_look(0.75, [(1, a), (2, b)], (480, 640))[0] == 1  # looked at longest ago
+    assert rp.sides_look(1.3, [(1, a), (2, b)], (480, 640))[0] == 2
+    walker = RegionPolicy()
+    for i in range(10):  # a person walking a body length a second is never looked at so
+        x = 100 + 20 * i
+        assert walker.sides_look(0.1 * i, [(1, skeleton(x, 100, x + 40, 300))], (480, 640)) is None
+    assert RegionPolicy(sides_every_s=0).sides_look(0.0, [(1, a)], (480, 640)) is None
+
+
+def test_the_pipeline_runs_a_tight_look_besides_the_regions_about_once_a_second():
+    class Recorder(PoseEstimatorBase):
+        def __init__(self):
+            self.shapes = []
+
+        def estimate_timed(self, frame_bgr):
+            self.shapes.append(frame_bgr.shape[:2])
+            return PoseOutput([])
+
+    pose = Recorder()
+    pipe = Pipeline(pose, FakeAction(), regions=RegionPolicy(sides_every_s=1.0))
+    taught = []
+    pipe.tracker.learn_sides = lambda tid, people: taught.append(len(pose.shapes))
+    pipe.tracker.expected = lambda: [(7, skeleton(300, 200, 330, 280))]
+    frames = [np.zeros((480, 640, 3), np.uint8)] * 30
+    for _ in pipe.run(ArraySource(frames, fps=10.0)):
+        pass
+    assert len(taught) == 3  # at 0.1 s, 1.1 s and 2.1 s
+    assert len(pose.shapes) == 30 + 3  # one call a frame, and one more per tight look
+    for n in taught:
+        assert pose.shapes[n - 1][0] < 200  # the tight look: a small crop around them

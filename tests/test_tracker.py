@@ -338,3 +338,56 @@ def test_a_track_found_only_faintly_is_not_reported_but_keeps_its_id():
     assert shown[0] == 1 and shown[-1] == 0  # believed at first, then no longer
     assert tr.active_ids == [1]
     assert [t.id for t in tr.update(people((100, 200)))] == [1]
+
+
+def _labels_swapped(kp):
+    from pipan.skeleton import FLIP
+    return kp[list(FLIP)].copy()
+
+
+def test_side_signs_tell_which_joint_of_each_pair_is_on_which_side_of_the_body():
+    from pipan.tracker import side_signs
+    kp = figure(100, 200)
+    assert side_signs(kp.tolist()) == [True, True, True]  # facing the camera
+    assert side_signs(_labels_swapped(kp).tolist()) == [False, False, False]
+    lying = kp.copy()  # the same body turned a quarter turn: the same answer
+    lying[:, :2] = np.stack([-(kp[:, 1] - 200), kp[:, 0] - 100], 1) + (100, 200)
+    assert side_signs(lying.tolist()) == [True, True, True]
+    side_on = kp.copy()  # seen from the side: the pairs overlap
+    side_on[[JOINT_INDEX["right_shoulder"], JOINT_INDEX["left_shoulder"]], 0] = 100
+    assert side_signs(side_on.tolist())[1] is None
+    no_axis = kp.copy()
+    no_axis[JOINT_INDEX["neck"], 2] = 0
+    assert side_signs(no_axis.tolist()) == [None, None, None]
+
+
+def test_trusted_looks_teach_a_track_that_ordinary_looks_swap_its_sides():
+    """The net labels a person as seen from behind in ordinary looks; a trusted (tight)
+    look reads them right; from then on the ordinary looks are put right, and the track
+    changes its mind only when two trusted looks in a row say so."""
+    tr = Tracker(min_hits=1)
+    wrong = [Person(_labels_swapped(figure(100, 200, "wave")), 0.9)]
+    right = [Person(figure(100, 200, "wave"), 0.9)]
+    elsewhere = [Person(figure(400, 200, "wave"), 0.9)]
+    rwri = JOINT_INDEX["right_wrist"]
+
+    def raised_is_right(out):
+        return out[0].person.keypoints[rwri, 1] < 150
+
+    for _ in range(5):
+        out = tr.update(wrong)
+    assert not raised_is_right(out)  # nothing trusted yet: as found
+    tr.learn_sides(out[0].id, elsewhere)  # somebody else in the tight look: nothing learnt
+    assert not raised_is_right(tr.update(wrong))
+    tr.learn_sides(out[0].id, right + elsewhere)
+    for _ in range(3):
+        out = tr.update(wrong)
+        assert raised_is_right(out)  # put right
+    tr.learn_sides(out[0].id, wrong)  # one trusted look says they were right as found
+    out = tr.update(wrong)
+    assert raised_is_right(out)  # kept
+    tr.learn_sides(out[0].id, wrong)  # and a second in a row
+    out = tr.update(wrong)
+    assert not raised_is_right(out)  # changed
+    tr.learn_sides(99, right)  # an id that is not tracked: nothing
+    assert not raised_is_right(tr.update(wrong))

@@ -187,6 +187,9 @@ class _RecordedTracker:
     def skeletons(self) -> List[np.ndarray]:
         return []
 
+    def expected(self) -> List[Tuple[int, np.ndarray]]:
+        return []
+
     def finish(self) -> List[int]:
         return []
 

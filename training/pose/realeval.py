@@ -17,7 +17,9 @@
   ids each clip opens, and the ids that cover the reference person in the sampled
   frames (the ids one real person gets; the ids opened also count other people, such as
   someone walking past behind the glass of UP-Fall's room, whom the reference leaves
-  out).
+  out); and, of the covered frames where the reference's shoulders are clearly apart
+  (``SIDES_APART``), those where the covering person's right shoulder is on the same side
+  as the reference's (``shoulders_agree``): left and right told apart.
 
 Matching and PCK: ``training.pose.metrics``.
 """
@@ -42,6 +44,10 @@ PathLike = Union[str, os.PathLike]
 Predictor = Callable[[np.ndarray], List[Person]]
 FOUND_FRACTION = 0.5  # of a reference person's joints right at PCK@0.2: that person is found
 REFERENCE_MIN_SCORE = 0.5  # reference (teacher) joints below this confidence do not count
+#: Shoulders this far apart, as a fraction of the neck-to-hips length, show which is which.
+SIDES_APART = 0.3
+_RSHO, _LSHO, _NECK = JOINT_INDEX["right_shoulder"], JOINT_INDEX["left_shoulder"], JOINT_INDEX["neck"]
+_HIPS = (JOINT_INDEX["right_hip"], JOINT_INDEX["left_hip"])
 
 #: How other datasets name COCO-18's joints (lower case, '-' and ' ' as '_').
 _NAME_ALIASES = {"r_shoulder": "right_shoulder", "l_shoulder": "left_shoulder"}
@@ -178,6 +184,26 @@ def pair_counts(kept: int, pairs: List[Tuple[int, int, int]], n: np.ndarray,
     return kept, len(pairs), correct, total, predicted - len({j for _, j, _ in pairs})
 
 
+def shoulders_agree(reference: np.ndarray, predicted: np.ndarray) -> Optional[bool]:
+    """Whether ``predicted`` (18, 3) has its right shoulder on the same side (left or
+    right of its left shoulder in the image) as ``reference``; None when either lacks a
+    shoulder or the reference's shoulders are under ``SIDES_APART`` of its neck-to-hips
+    length apart horizontally (a person seen from the side)."""
+    ref = confident(reference)
+    if ref[_RSHO, 2] <= 0 or ref[_LSHO, 2] <= 0 or predicted[_RSHO, 2] <= 0 \
+            or predicted[_LSHO, 2] <= 0:
+        return None
+    neck = (ref[_RSHO, :2] + ref[_LSHO, :2]) / 2
+    hips = [ref[j, :2] for j in _HIPS if ref[j, 2] > 0]
+    if not hips:
+        return None
+    torso = float(np.linalg.norm(neck - np.mean(hips, axis=0)))
+    dx = float(ref[_LSHO, 0] - ref[_RSHO, 0])
+    if abs(dx) < SIDES_APART * torso:
+        return None
+    return (dx > 0) == (float(predicted[_LSHO, 0] - predicted[_RSHO, 0]) > 0)
+
+
 def found_people(reference: np.ndarray, predicted: Sequence, alpha: float = 0.2
                  ) -> Tuple[int, int, int, int, int]:
     """(reference people, found, their correct joints, their counted joints, predicted
@@ -244,6 +270,8 @@ class UpfallResult:
     ids: Dict[str, int] = field(default_factory=dict)  # clip -> track ids opened
     #: clip -> ids that covered the reference person in a sampled frame
     person_ids: Dict[str, int] = field(default_factory=dict)
+    sides_judged: int = 0  # covered frames whose reference shows which shoulder is which
+    sides_right: int = 0  # of those, the covering person's shoulders on the same sides
 
     @property
     def coverage(self) -> float:
@@ -283,6 +311,11 @@ def upfall(make_pipeline: Callable[[float], object], clips: Sequence[Path],
                 res.counted += t
                 res.others += x
                 on_person.update(tracks[j].id for _, j, _ in pairs)
+                for _, j, _ in pairs:
+                    agree = shoulders_agree(ref[0], tracks[j].person.keypoints)
+                    if agree is not None:
+                        res.sides_judged += 1
+                        res.sides_right += agree
         res.ids[clip.name] = len(ids)
         res.person_ids[clip.name] = len(on_person)
     return res
