@@ -18,7 +18,9 @@ one), and BlazePose full (pipan's BlazePose backend). Columns (``training.pose.r
   truth), and recall / PCK of the teacher's people on held-out teacher-labelled footage
   (``--teacher-labels``);
 - the pose stage's time per frame (region, net, maps) on UP-Fall frames, 1 thread, against
-  BlazePose full's landmark model alone in the same process (median of ``--repeats``).
+  BlazePose full's landmark model alone in the same process (median of ``--repeats``):
+  90 frames of a walker and 90 of a person standing still (who also gets a tight look
+  once a second).
 
     python -m benchmarks.pose_real [--model NAME=POSE.tflite ...] [--no-blazepose]
                                    [--teacher-labels runs/teacher-heldout-real] [--quick]
@@ -42,6 +44,9 @@ from .common import ROOT, SHARED
 DATA = SHARED / "data"
 BLAZEPOSE_DIR = SHARED / "models" / "blazepose"
 NEGATIVES = ("davis/goat", "davis/drift-straight")
+#: The speed is measured on a walker (regions that follow them) and on a person standing
+#: fairly still (who also gets the tight look for their left and right once a second).
+SPEED_CLIPS = (("walk", "a06_walk_t1_cam1.mp4"), ("still", "a07_stand_t1_cam1.mp4"))
 ID_CLIPS = ("a06_walk_t1", "a06_walk_t2", "a06_walk_t3",
             "a11_lie_down_t1", "a11_lie_down_t2", "a11_lie_down_t3")
 
@@ -104,6 +109,18 @@ def speed(pose, frames: List[np.ndarray], landmarker, repeats: int, make) -> Dic
     return {"stage_ms": s, "blazepose_landmark_ms": r, "ratio": s / r}
 
 
+def read_frames(path: Path, n: int) -> List[np.ndarray]:
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while len(frames) < n:
+        ok, f = cap.read()
+        if not ok:
+            break
+        frames.append(f)
+    cap.release()
+    return frames
+
+
 def main() -> None:
     args = parse_args()
     if not DATA.is_dir():
@@ -127,14 +144,7 @@ def main() -> None:
     teacher = Path(args.teacher_labels) / "annotations.json"
     _, lmk = find_model_files(BLAZEPOSE_DIR)
     landmarker = _Net(lmk, args.threads)
-    speed_frames = []
-    cap = cv2.VideoCapture(str(DATA / "upfall" / "a06_walk_t1_cam1.mp4"))
-    while len(speed_frames) < 90:
-        ok, f = cap.read()
-        if not ok:
-            break
-        speed_frames.append(f)
-    cap.release()
+    speed_frames = {name: read_frames(DATA / "upfall" / clip, 90) for name, clip in SPEED_CLIPS}
 
     estimators = []
     for name, path in rows:
@@ -176,8 +186,9 @@ def main() -> None:
         if teacher.is_file():
             t = against_teacher(pose.estimate, teacher)
             r["teacher_recall"], r["teacher_pck"] = t["recall"], t["pck_found"]
-        sp = speed(pose, speed_frames, landmarker, 2 if args.quick else args.repeats, make)
-        r.update(sp)
+        for kind, frames in speed_frames.items():
+            sp = speed(pose, frames, landmarker, 2 if args.quick else args.repeats, make)
+            r.update({f"{k}_{kind}": v for k, v in sp.items()})
         r["seconds"] = time.perf_counter() - t0
         results.append(r)
         print(f"{name}: done in {r['seconds']:.0f} s", flush=True)
@@ -189,7 +200,8 @@ def main() -> None:
             "shoulders on the reference's sides",
             "ids on the person, walk+lie mean/max (clips never covered)",
             "ids opened mean/max", "negatives people/frame", "PCK JHMDB clip",
-            "PCK keypoints-gt", "teacher recall / PCK", "stage ms / BlazePose ms (ratio)")
+            "PCK keypoints-gt", "teacher recall / PCK",
+            "stage ms / BlazePose ms (ratio): walker", "the same: person still")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for r in results:
@@ -201,8 +213,8 @@ def main() -> None:
               f"({r['person_never']} of {r['person_clips']}) | "
               f"{r['ids_mean']:.1f} / {r['ids_max']} | "
               f"{r['negatives']:.3f} | {r['jhmdb']:.3f} | {r['kgt']:.3f} | {teach} | "
-              f"{r['stage_ms']:.2f} / {r['blazepose_landmark_ms']:.2f} "
-              f"({r['ratio']:.2f}) |")
+              + " | ".join(f"{r['stage_ms_' + k]:.2f} / {r['blazepose_landmark_ms_' + k]:.2f} "
+                           f"({r['ratio_' + k]:.2f})" for k in speed_frames) + " |")
 
 
 if __name__ == "__main__":

@@ -164,6 +164,8 @@ class Pipeline:
             smoother if isinstance(smoother, KeypointSmoother) else None)
         if regions is True:
             regions = RegionPolicy()
+        if getattr(pose, "whole_frames", False):
+            regions = False
         self.regions: Optional[RegionPolicy] = (
             regions if isinstance(regions, RegionPolicy) else None)
         self._last: Optional[FrameResult] = None

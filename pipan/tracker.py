@@ -456,19 +456,15 @@ class Tracker:
         the confirmed track ``track_id``, in frame pixels): the one most like where the
         track is expected teaches it whether ordinary detections swap its sides (see the
         module docstring). Call before this frame's :meth:`update`."""
-        t = next((t for t in self._tracks if t.id == track_id), None)
-        if t is None or not people:
+        i = next((i for i, t in enumerate(self._tracks) if t.id == track_id), None)
+        if i is None or not people:
             return
-        k = t.missed + 1
-        shift = (t.velocity[0] * k, t.velocity[1] * k)
-        best, joints = self.min_similarity, None
-        for p in people:
-            d = _detection(p)
-            v = oks_py(t.det.joints, shift, d.joints, t.area * self._widen(t) ** 2, self.kappa)
-            if v >= best:
-                best, joints = v, d.joints
-        if joints is not None:
-            self._learn_sides(t, side_signs(joints))
+        dets = [_detection(p) for p in people]
+        both = dets + [_swap_groups(d, [True] * len(SIDE_GROUPS)) for d in dets]
+        row = self._similarity(both)[i]  # either way round: the sides are in question
+        best = max(range(len(dets)), key=lambda j: max(row[j], row[j + len(dets)]))
+        if max(row[best], row[best + len(dets)]) >= self.min_similarity:
+            self._learn_sides(self._tracks[i], side_signs(dets[best].joints))
 
     def update(self, people: Sequence[Person],
                image: Optional[np.ndarray] = None) -> List[Track]:

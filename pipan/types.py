@@ -101,7 +101,12 @@ class PoseOutput(NamedTuple):
 
 class PoseEstimatorBase(ABC):
     """What the pipeline asks of a pose estimator: ``estimate_timed``. ``estimate`` (the
-    people alone) follows from it."""
+    people alone) follows from it. ``whole_frames``: True for an estimator that reports
+    the people of each frame in turn whatever image it is given (recorded or true
+    skeletons, one call per frame): the pipeline then gives it every frame whole, never a
+    region of it, and never a second look."""
+
+    whole_frames: bool = False
 
     @abstractmethod
     def estimate_timed(self, frame_bgr: np.ndarray) -> PoseOutput:

@@ -104,7 +104,11 @@ class FakePose(PoseEstimatorBase):
     """Pose estimator stand-in: returns the scene's people for the n-th call (frames are
     ignored), or for the frame index written in the image's first pixels when
     ``index_from_image``. ``split``: the (net, maps) seconds it reports, as the real
-    estimator reports its own (default: none, the whole call is the net's)."""
+    estimator reports its own (default: none, the whole call is the net's). It reports the
+    scene's people in frame pixels whatever image it is given, so the pipeline gives it
+    whole frames."""
+
+    whole_frames = True
 
     def __init__(self, scene: Scene, index_from_image: bool = False, fail_at: int = -1,
                  fail_with: BaseException = KeyboardInterrupt(),

@@ -145,3 +145,21 @@ def test_the_pipeline_runs_a_tight_look_besides_the_regions_about_once_a_second(
     assert len(pose.shapes) == 30 + 3  # one call a frame, and one more per tight look
     for n in taught:
         assert pose.shapes[n - 1][0] < 200  # the tight look: a small crop around them
+
+
+def test_an_estimator_that_needs_whole_frames_gets_every_frame_whole_and_once():
+    class FramePose(PoseEstimatorBase):
+        whole_frames = True
+
+        def __init__(self):
+            self.shapes = []
+
+        def estimate_timed(self, frame_bgr):
+            self.shapes.append(frame_bgr.shape[:2])
+            return PoseOutput([Person(skeleton(300, 200, 330, 280), 0.9)])
+
+    pose = FramePose()
+    frames = [np.zeros((480, 640, 3), np.uint8)] * 30
+    for _ in Pipeline(pose, FakeAction()).run(ArraySource(frames, fps=10.0)):
+        pass
+    assert pose.shapes == [(480, 640)] * 30

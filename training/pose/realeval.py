@@ -312,7 +312,8 @@ def upfall(make_pipeline: Callable[[float], object], clips: Sequence[Path],
                 res.others += x
                 on_person.update(tracks[j].id for _, j, _ in pairs)
                 for _, j, _ in pairs:
-                    agree = shoulders_agree(ref[0], tracks[j].person.keypoints)
+                    agree = shoulders_agree(ref[0], np.asarray(
+                        getattr(tracks[j].person, "keypoints", tracks[j].person)))
                     if agree is not None:
                         res.sides_judged += 1
                         res.sides_right += agree

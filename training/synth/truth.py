@@ -112,7 +112,10 @@ def label_runs(segments: Sequence[Segment]) -> int:
 class TruthPose(PoseEstimatorBase):
     """A pose "estimator" returning the sidecar's true skeletons of each frame in turn
     (joints outside the frame dropped, score 0.9; skeletons with < 3 joints left out):
-    everything but the pose net. Yields people in the sidecar's order."""
+    everything but the pose net. Yields people in the sidecar's order, a frame per call,
+    so the pipeline gives it whole frames."""
+
+    whole_frames = True
 
     def __init__(self, truth: Dict):
         self.kp = [np.asarray(p["keypoints"], np.float32) for p in truth["people"]]
