@@ -137,7 +137,7 @@ class Pipeline:
     ``smoother``: per-track keypoint smoothing before the action model (and drawing) -- a
     ``KeypointSmoother``, True for the default one, False for none; ``regions``: where the
     pose net looks (``pipan.region``) -- a ``RegionPolicy``, True for the default one
-    (crops around the tracked people, the whole frame every 0.4 s, and once a second a
+    (crops around the tracked people, the whole frame every 0.4 s, and now and then a
     tight look at one person for their left and right), False for the whole frame
     always.
     """
@@ -198,7 +198,8 @@ class Pipeline:
         if close is not None:  # a tight look at one person: their left and right
             tid, tight = close
             near = self.pose.estimate_timed(crop(frame.image, tight))
-            self.tracker.learn_sides(tid, to_frame(near.people, tight))
+            self.regions.sides_result(
+                tid, self.tracker.learn_sides(tid, to_frame(near.people, tight)))
             net_s, maps_s = net_s + near.net_s, maps_s + near.maps_s
         t1 = clock()
         # the estimator's split (its own wall clock) applied to this call's time on the

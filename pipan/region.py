@@ -16,13 +16,15 @@ When the people are spread over most of the frame the region is the frame.
 Left and right: at the size the region shows a person (a third of the net's input), the
 bundled net cannot read their face and mostly labels a person facing the camera as if
 seen from behind (right shoulder on the image's right): on UP-Fall's room footage, the
-shoulders were on BlazePose's side in 21 of 140 frames at that size, against 93 of 103
-in a tight crop (``sides_margin`` 0.15). So once a second, and as soon as a
-track is confirmed, the pipeline also runs the net on a tight crop around one tracked
-person who stands fairly still (the one checked longest ago):
-:meth:`RegionPolicy.sides_look`. The tracker learns from it whether the ordinary looks
-swap that person's sides and puts them right (``pipan.tracker``). The extra call costs
-a net call a second per video (about 3% of the net's time at 30 fps).
+right shoulder was on BlazePose's side in 12 of 124 people at that size, against 63 of
+70 in a tight crop (``sides_margin`` 0.15; held-out footage: 31 of 58 against 18 of 24;
+``benchmarks/pose_sides.py``). So as soon as a track is confirmed, and again after a
+second, the pipeline also runs the net on a tight crop around a tracked person who
+stands fairly still: :meth:`RegionPolicy.sides_look`. The tracker learns from
+it whether the ordinary looks swap that person's sides and puts them right
+(``pipan.tracker``). Each look that agrees with what was learnt (or shows nothing to go
+by) doubles the time to that person's next one, up to 8 s, so the extra calls soon cost
+about one in a hundred frames.
 """
 from __future__ import annotations
 
@@ -62,7 +64,8 @@ class RegionPolicy:
     past what the net was trained on); ``sides_every_s``: seconds between tight looks at
     one tracked person, whose left and right the tracker then trusts (0: never);
     ``sides_margin``: that look's margin (as ``margin``); ``sides_max_speed``: body
-    lengths a second above which a person is not looked at so.
+    lengths a second above which a person is not looked at so; ``sides_max_every_s``:
+    the longest interval between such looks at a person whose sides keep agreeing.
     """
 
     full_every_s: float = 0.4
@@ -72,9 +75,10 @@ class RegionPolicy:
     sides_every_s: float = 1.0
     sides_margin: float = 0.15
     sides_max_speed: float = 0.3
+    sides_max_every_s: float = 8.0
     _last_full: Optional[float] = None
-    _last_sides: Optional[float] = None
     _sides_checked: Dict[int, float] = field(default_factory=dict)
+    _sides_every: Dict[int, float] = field(default_factory=dict)
     _seen: Dict[int, Tuple[float, float, float]] = field(default_factory=dict)
 
     def region(self, time: float, skeletons: Sequence[np.ndarray],
@@ -111,40 +115,57 @@ class RegionPolicy:
         """A tight look at one tracked person, besides this frame's look, given ``(track
         id, expected keypoints)`` per confirmed track: ``(id, box)``, or None when none is
         due. Only a person moving under ``sides_max_speed`` body lengths a second is
-        looked at (a tight crop around where a walker is expected cuts them); due for
-        such a person never looked at, and otherwise every ``sides_every_s``, at the one
-        looked at longest ago."""
+        looked at (a tight crop around where a walker is expected cuts them). Due for such
+        a person never looked at, and then after their own interval: ``sides_every_s``,
+        doubled after each look that agreed with what the tracker had learnt or showed
+        nothing, up to ``sides_max_every_s`` (:meth:`sides_result`). The one due longest
+        goes first."""
         if self.sides_every_s <= 0:
             return None
         live = {tid for tid, _ in people}
         self._sides_checked = {k: v for k, v in self._sides_checked.items() if k in live}
-        steady = []
+        self._sides_every = {k: v for k, v in self._sides_every.items() if k in live}
+        due = []
         for tid, kp in people:
             b = joint_box(kp)
             if b is None:
                 continue
-            centre, length = ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2), max(b[2] - b[0], b[3] - b[1], 1.0)
+            cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+            length = max(b[2] - b[0], b[3] - b[1], 1.0)
             last = self._seen.get(tid)
-            self._seen[tid] = (time, centre[0], centre[1])
+            self._seen[tid] = (time, cx, cy)
             if last is None or time <= last[0]:
                 continue
-            speed = np.hypot(centre[0] - last[1], centre[1] - last[2]) / (time - last[0])
-            if speed <= self.sides_max_speed * length:
-                steady.append((tid, b))
+            if np.hypot(cx - last[1], cy - last[2]) > \
+                    self.sides_max_speed * length * (time - last[0]):
+                continue
+            checked = self._sides_checked.get(tid)
+            if checked is None or time < checked:
+                due.append((-np.inf, tid, b))
+                continue
+            late = time - checked - self._sides_every.get(tid, self.sides_every_s)
+            if late >= -1e-9:
+                due.append((-late, tid, b))
         self._seen = {k: v for k, v in self._seen.items() if k in live}
-        new = [p for p in steady if p[0] not in self._sides_checked]
-        due = (bool(new) or self._last_sides is None
-               or time - self._last_sides >= self.sides_every_s or time < self._last_sides)
-        if not steady or not due:
+        if not due:
             return None
-        tid, b = new[0] if new else min(steady, key=lambda p: self._sides_checked[p[0]])
-        self._last_sides = self._sides_checked[tid] = time
+        _, tid, b = min(due, key=lambda d: d[0])
+        self._sides_checked[tid] = time
         return tid, square_box(b, self.sides_margin, self.min_side, frame_hw)
+
+    def sides_result(self, track_id: int, agreed: Optional[bool]) -> None:
+        """What the tight look at ``track_id`` taught the tracker (``Tracker.learn_sides``):
+        a look that agreed, or showed nothing to judge by (the person's sides hidden, or
+        not found in the crop), doubles that person's interval; one that taught or
+        contradicted something sets it back."""
+        now = self._sides_every.get(track_id, self.sides_every_s)
+        self._sides_every[track_id] = (self.sides_every_s if agreed is False
+                                       else min(2 * now, self.sides_max_every_s))
 
     def reset(self) -> None:
         self._last_full = None
-        self._last_sides = None
         self._sides_checked = {}
+        self._sides_every = {}
         self._seen = {}
 
 

@@ -451,20 +451,23 @@ class Tracker:
         return (d.length <= 0.8 * length
                 or oks_py(other.joints, (0.0, 0.0), d.joints, other.area, self.kappa) >= 0.5)
 
-    def learn_sides(self, track_id: int, people: Sequence[Person]) -> None:
+    def learn_sides(self, track_id: int, people: Sequence[Person]) -> Optional[bool]:
         """People found in a look whose left and right are trusted (a tight crop around
         the confirmed track ``track_id``, in frame pixels): the one most like where the
         track is expected teaches it whether ordinary detections swap its sides (see the
-        module docstring). Call before this frame's :meth:`update`."""
+        module docstring). Call before this frame's :meth:`update`. Returns True when the
+        look agreed with everything the track had learnt, False when it taught or
+        contradicted something, None when it showed nothing to judge by."""
         i = next((i for i, t in enumerate(self._tracks) if t.id == track_id), None)
         if i is None or not people:
-            return
+            return None
         dets = [_detection(p) for p in people]
         both = dets + [_swap_groups(d, [True] * len(SIDE_GROUPS)) for d in dets]
         row = self._similarity(both)[i]  # either way round: the sides are in question
         best = max(range(len(dets)), key=lambda j: max(row[j], row[j + len(dets)]))
-        if max(row[best], row[best + len(dets)]) >= self.min_similarity:
-            self._learn_sides(self._tracks[i], side_signs(dets[best].joints))
+        if max(row[best], row[best + len(dets)]) < self.min_similarity:
+            return None
+        return self._learn_sides(self._tracks[i], side_signs(dets[best].joints))
 
     def update(self, people: Sequence[Person],
                image: Optional[np.ndarray] = None) -> List[Track]:
@@ -571,19 +574,26 @@ class Tracker:
         return out
 
     @staticmethod
-    def _learn_sides(t: _State, trusted: Sequence[Optional[bool]]) -> None:
+    def _learn_sides(t: _State, trusted: Sequence[Optional[bool]]) -> Optional[bool]:
         """What a trusted detection's side signs say about whether ordinary looks swap
-        ``t``'s sides (see the module docstring)."""
+        ``t``'s sides (see the module docstring); as :meth:`learn_sides` returns."""
+        agreed: Optional[bool] = None
         for g, (sure, seen) in enumerate(zip(trusted, t.ordinary)):
             if sure is None or seen is None:
                 continue
             says = sure != seen
-            if t.swapped[g] is None or says == t.swapped[g]:
+            if says == t.swapped[g]:
+                t.doubt[g] = 0
+                agreed = agreed is not False
+            elif t.swapped[g] is None:
                 t.swapped[g], t.doubt[g] = says, 0
+                agreed = False
             else:
+                agreed = False
                 t.doubt[g] += 1
                 if t.doubt[g] >= SIDES_DOUBT:
                     t.swapped[g], t.doubt[g] = says, 0
+        return agreed
 
     def _recall(self, new: _State, live: List[_State]) -> int:
         """The id of the lost person ``new`` looks most like (a confirmed track missed now,

@@ -117,6 +117,11 @@ def test_a_tight_look_at_each_new_steady_track_then_one_every_sides_every_s_in_t
     assert rp.sides_look(0.5, [(1, a), (2, b)], (480, 640)) is None
     assert rp.sides_look(0.75, [(1, a), (2, b)], (480, 640))[0] == 1  # looked at longest ago
     assert rp.sides_look(1.3, [(1, a), (2, b)], (480, 640))[0] == 2
+    rp.sides_result(1, True)  # agreed: person 1's next look 1 s after the last (0.75 s)
+    assert rp.sides_look(1.6, [(1, a), (2, b)], (480, 640)) is None
+    assert rp.sides_look(1.8, [(1, a), (2, b)], (480, 640))[0] == 1  # due longest
+    assert rp.sides_look(1.8, [(1, a), (2, b)], (480, 640)) is None  # one look at a time
+    assert rp.sides_look(1.85, [(1, a), (2, b)], (480, 640))[0] == 2
     walker = RegionPolicy()
     for i in range(10):  # a person walking a body length a second is never looked at so
         x = 100 + 20 * i
@@ -124,7 +129,7 @@ def test_a_tight_look_at_each_new_steady_track_then_one_every_sides_every_s_in_t
     assert RegionPolicy(sides_every_s=0).sides_look(0.0, [(1, a)], (480, 640)) is None
 
 
-def test_the_pipeline_runs_a_tight_look_besides_the_regions_about_once_a_second():
+def test_the_pipeline_runs_a_tight_look_besides_the_regions_now_and_then():
     class Recorder(PoseEstimatorBase):
         def __init__(self):
             self.shapes = []
@@ -136,12 +141,12 @@ def test_the_pipeline_runs_a_tight_look_besides_the_regions_about_once_a_second(
     pose = Recorder()
     pipe = Pipeline(pose, FakeAction(), regions=RegionPolicy(sides_every_s=1.0))
     taught = []
-    pipe.tracker.learn_sides = lambda tid, people: taught.append(len(pose.shapes))
+    pipe.tracker.learn_sides = lambda tid, people: taught.append(len(pose.shapes)) or False
     pipe.tracker.expected = lambda: [(7, skeleton(300, 200, 330, 280))]
     frames = [np.zeros((480, 640, 3), np.uint8)] * 30
     for _ in pipe.run(ArraySource(frames, fps=10.0)):
         pass
-    assert len(taught) == 3  # at 0.1 s, 1.1 s and 2.1 s
+    assert len(taught) == 3  # at 0.1 s, 1.1 s and 2.1 s (each look taught something)
     assert len(pose.shapes) == 30 + 3  # one call a frame, and one more per tight look
     for n in taught:
         assert pose.shapes[n - 1][0] < 200  # the tight look: a small crop around them
@@ -163,3 +168,22 @@ def test_an_estimator_that_needs_whole_frames_gets_every_frame_whole_and_once():
     for _ in Pipeline(pose, FakeAction()).run(ArraySource(frames, fps=10.0)):
         pass
     assert pose.shapes == [(480, 640)] * 30
+
+
+def test_looks_that_keep_agreeing_come_ever_less_often_and_a_disagreement_resets_them():
+    quiet = RegionPolicy(sides_every_s=1.0)
+    quiet.sides_result(5, None)  # a look that showed nothing: the next one later too
+    assert quiet._sides_every[5] == 2.0
+    rp = RegionPolicy(sides_every_s=1.0, sides_max_every_s=8.0)
+    a = skeleton(100, 100, 140, 300)
+    times = []
+    t = 0.0
+    while t < 40.0:
+        look = rp.sides_look(t, [(1, a)], (480, 640))
+        if look is not None:
+            times.append(round(t, 1))
+            rp.sides_result(1, len(times) > 1 and t < 30.0)  # taught, agreeing, then not
+        t += 0.1
+    gaps = [round(b - a_, 1) for a_, b in zip(times, times[1:])]
+    assert gaps[:4] == [1.0, 2.0, 4.0, 8.0] and max(gaps) == 8.0
+    assert gaps[-1] == 1.0  # disagreeing: back to once a second

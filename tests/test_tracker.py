@@ -391,3 +391,18 @@ def test_trusted_looks_teach_a_track_that_ordinary_looks_swap_its_sides():
     assert not raised_is_right(out)  # changed
     tr.learn_sides(99, right)  # an id that is not tracked: nothing
     assert not raised_is_right(tr.update(wrong))
+
+
+def test_learn_sides_says_whether_the_look_agreed_taught_or_showed_nothing():
+    tr = Tracker(min_hits=1)
+    wrong = [Person(_labels_swapped(figure(100, 200, "wave")), 0.9)]
+    right = [Person(figure(100, 200, "wave"), 0.9)]
+    tr.update(wrong)
+    tid = tr.update(wrong)[0].id  # an ordinary detection matched to the track
+    assert tr.learn_sides(tid, []) is None
+    assert tr.learn_sides(tid, [Person(figure(400, 200), 0.9)]) is None  # somebody else
+    assert tr.learn_sides(tid, right) is False  # taught: ordinary looks swap this person
+    tr.update(wrong)
+    assert tr.learn_sides(tid, right) is True  # and the next look agrees
+    tr.update(wrong)
+    assert tr.learn_sides(tid, wrong) is False  # one that disagrees
