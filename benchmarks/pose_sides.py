@@ -30,6 +30,7 @@ import numpy as np
 from pipan.pose import PoseEstimator
 from pipan.region import crop, joint_box, square_box, to_frame
 from pipan.skeleton import FLIP
+from pipan.types import Person
 
 from .common import ROOT, SHARED, run_benchmark
 
@@ -98,7 +99,7 @@ def study(pose, people: List[Tuple[np.ndarray, np.ndarray]], margins: List[Optio
                 continue
             _, j, c = max(pairs, key=lambda p: p[2])
             kp = predicted[j].keypoints
-            _, swapped, _ = found_pairs(ref[None], [type(predicted[j])(kp[list(FLIP)], 0.0)])
+            _, swapped, _ = found_pairs(ref[None], [Person(kp[list(FLIP)], 0.0)])
             found += 1
             correct += c
             counted += int(n[0])

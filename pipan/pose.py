@@ -33,7 +33,13 @@ class PoseEstimator(PoseEstimatorBase):
     ``model_path``: a pose ``.tflite`` (default: the bundled ``pipan/models/pose.tflite``);
     ``threads``: interpreter threads (default ``pipan.runtime.default_threads()``);
     ``decode_options``: keyword arguments of ``pipan.decode.decode`` (thresholds).
+
+    At a third of its input's height the bundled net mostly labels a person facing the
+    camera as if seen from behind; in a tight crop it reads their sides right
+    (``benchmarks/pose_sides.py``): ``tells_sides`` is False.
     """
+
+    tells_sides = False
 
     def __init__(self, model_path: Optional[Union[str, os.PathLike]] = None,
                  threads: Optional[int] = None, **decode_options):

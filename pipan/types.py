@@ -104,9 +104,13 @@ class PoseEstimatorBase(ABC):
     people alone) follows from it. ``whole_frames``: True for an estimator that reports
     the people of each frame in turn whatever image it is given (recorded or true
     skeletons, one call per frame): the pipeline then gives it every frame whole, never a
-    region of it, and never a second look."""
+    region of it, and never a second look. ``tells_sides``: False for an estimator that
+    cannot tell a person's left from right at the size a region shows them, but can in a
+    tight crop (pipan's net): the pipeline then takes tight looks for the tracker
+    (``pipan.region.RegionPolicy.sides_look``)."""
 
     whole_frames: bool = False
+    tells_sides: bool = True
 
     @abstractmethod
     def estimate_timed(self, frame_bgr: np.ndarray) -> PoseOutput:

@@ -131,6 +131,8 @@ def test_a_tight_look_at_each_new_steady_track_then_one_every_sides_every_s_in_t
 
 def test_the_pipeline_runs_a_tight_look_besides_the_regions_now_and_then():
     class Recorder(PoseEstimatorBase):
+        tells_sides = False  # as pipan's net
+
         def __init__(self):
             self.shapes = []
 
@@ -150,6 +152,13 @@ def test_the_pipeline_runs_a_tight_look_besides_the_regions_now_and_then():
     assert len(pose.shapes) == 30 + 3  # one call a frame, and one more per tight look
     for n in taught:
         assert pose.shapes[n - 1][0] < 200  # the tight look: a small crop around them
+    sure = Recorder()
+    sure.tells_sides = True  # an estimator that tells sides at any size (BlazePose)
+    pipe = Pipeline(sure, FakeAction(), regions=RegionPolicy(sides_every_s=1.0))
+    pipe.tracker.expected = lambda: [(7, skeleton(300, 200, 330, 280))]
+    for _ in pipe.run(ArraySource(frames, fps=10.0)):
+        pass
+    assert len(sure.shapes) == 30  # never a second look
 
 
 def test_an_estimator_that_needs_whole_frames_gets_every_frame_whole_and_once():
