@@ -126,3 +126,21 @@ def test_a_laid_down_cut_out_keeps_its_joints_on_their_pixels(turns):
     assert flat.shape == (8, 40, 3)
     assert squashed[:2, 0] == pytest.approx(moved[:2, 0])
     assert squashed[:2, 1] == pytest.approx(moved[:2, 1] * 0.5)
+
+
+def test_shoulders_agree_tells_whether_the_right_shoulder_is_on_the_reference_side():
+    from pipan.skeleton import FLIP
+    from training.pose.realeval import shoulders_agree
+    ref = np.zeros((18, 3), np.float32)
+    for name, xy in (("neck", (100, 50)), ("right_shoulder", (80, 50)),
+                     ("left_shoulder", (120, 50)), ("right_hip", (90, 130)),
+                     ("left_hip", (110, 130))):
+        ref[JOINT_INDEX[name]] = (*xy, 0.9)
+    assert shoulders_agree(ref, ref) is True
+    assert shoulders_agree(ref, ref[list(FLIP)]) is False  # sides swapped
+    side_on = ref.copy()
+    side_on[[JOINT_INDEX["right_shoulder"], JOINT_INDEX["left_shoulder"]], 0] = 98, 102
+    assert shoulders_agree(side_on, ref) is None  # the reference shows neither side
+    no_shoulder = ref.copy()
+    no_shoulder[JOINT_INDEX["left_shoulder"], 2] = 0
+    assert shoulders_agree(ref, no_shoulder) is None
