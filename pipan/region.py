@@ -14,8 +14,8 @@ One region for everybody, not one per person: the net's cost stays one call per 
 When the people are spread over most of the frame the region is the frame.
 
 Left and right: at the size the region shows a person (a third of the net's input), the
-bundled net cannot read their face and mostly labels a person facing the camera as if
-seen from behind (right shoulder on the image's right): on UP-Fall's room footage, the
+bundled net mostly labels a person facing the camera as if seen from behind (right
+shoulder on the image's right): on UP-Fall's room footage, the
 right shoulder was on BlazePose's side in 12 of 124 people at that size, against 63 of
 70 in a tight crop (``sides_margin`` 0.15; held-out footage: 31 of 58 against 18 of 24;
 ``benchmarks/pose_sides.py``). So as soon as a track is confirmed, and again after a
