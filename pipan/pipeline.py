@@ -193,7 +193,7 @@ class Pipeline:
         found = self.pose.estimate_timed(crop(frame.image, box))
         people = to_frame(found.people, box)
         net_s, maps_s = found.net_s, found.maps_s
-        close = None if self.regions is None or self.pose.tells_sides \
+        close = None if self.regions is None or getattr(self.pose, "tells_sides", True) \
             else self.regions.sides_look(frame.time, self.tracker.expected(),
                                          frame.image.shape[:2])
         if close is not None:  # a tight look at one person: their left and right
