@@ -7,10 +7,10 @@ one), and BlazePose full (pipan's BlazePose backend). Columns (``training.pose.r
   second) where a reported person covers the person BlazePose full finds (its confident
   joints half right at PCK@0.2), other people reported per sampled frame, PCK@0.2 of the
   covered person, how often the covered person's right shoulder is on the reference's
-  side (of the frames where the reference's shoulders are clearly apart), and on the walk and lie-down clips (one person each, others passing
-  behind the glass now and then) the track ids that cover that person (mean over the
-  clips where they are covered at all, and how many clips they never are), and all ids
-  opened;
+  side (of the frames where the reference's shoulders are clearly apart), and on the
+  walk and lie-down clips (one person each, others passing behind the glass now and
+  then) the track ids that cover that person (mean over the clips where they are covered
+  at all, and how many clips they never are), and all ids opened;
   through the whole pipeline, as ``pipan recognize --frames-json`` reports people;
 - people reported per frame on held-out footage with nobody in it (DAVIS goat and
   drift-straight), through the pipeline;

@@ -95,6 +95,7 @@ HEAD = tuple(JOINT_INDEX[n] for n in ("nose", "right_eye", "left_eye", "right_ea
                                       "left_ear"))
 HIPS = (JOINT_INDEX["right_hip"], JOINT_INDEX["left_hip"])
 
+
 def _pairs(*names: str) -> Tuple[Tuple[int, int], ...]:
     return tuple((JOINT_INDEX[f"right_{n}"], JOINT_INDEX[f"left_{n}"]) for n in names)
 
@@ -254,8 +255,8 @@ def side_signs(joints: Joints) -> List[Optional[bool]]:
     """Per group of ``SIDE_GROUPS``: on which side of the body's axis (neck to the hips'
     middle) the right joint of its first pair with both joints present lies, relative to
     the left one (True: as for an upright person facing the camera, the right joint on
-    the image's left); None when the axis or the pair is
-    missing or the pair is under ``MIN_SIDE_SPREAD`` of the axis's length across it."""
+    the image's left); None when the axis or the pair is missing or the pair is under
+    ``MIN_SIDE_SPREAD`` of the axis's length across it."""
     neck, rh, lh = joints[_NECK], joints[_RHIP], joints[_LHIP]
     hips = [h for h in (rh, lh) if h[2] > 0]
     if neck[2] <= 0 or not hips:

@@ -46,7 +46,7 @@ FOUND_FRACTION = 0.5  # of a reference person's joints right at PCK@0.2: that pe
 REFERENCE_MIN_SCORE = 0.5  # reference (teacher) joints below this confidence do not count
 #: Shoulders this far apart, as a fraction of the neck-to-hips length, show which is which.
 SIDES_APART = 0.3
-_RSHO, _LSHO, _NECK = JOINT_INDEX["right_shoulder"], JOINT_INDEX["left_shoulder"], JOINT_INDEX["neck"]
+_RSHO, _LSHO = JOINT_INDEX["right_shoulder"], JOINT_INDEX["left_shoulder"]
 _HIPS = (JOINT_INDEX["right_hip"], JOINT_INDEX["left_hip"])
 
 #: How other datasets name COCO-18's joints (lower case, '-' and ' ' as '_').
