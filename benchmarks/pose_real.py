@@ -31,6 +31,7 @@ The BlazePose references of the sampled UP-Fall frames are cached in
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import time
 from pathlib import Path
@@ -109,24 +110,13 @@ def speed(pose, frames: List[np.ndarray], landmarker, repeats: int, make) -> Dic
     return {"stage_ms": s, "blazepose_landmark_ms": r, "ratio": s / r}
 
 
-def read_frames(path: Path, n: int) -> List[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while len(frames) < n:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
-    return frames
-
-
 def main() -> None:
     args = parse_args()
     if not DATA.is_dir():
         raise SystemExit(f"{DATA}: the shared data is not here")
     from pipan.blazepose import BlazePoseEstimator, _Net, find_model_files
     from pipan.pose import DEFAULT_MODEL, PoseEstimator
+    from training.distill.label import read_frames
     from training.pose.evaluate import evaluate_clip
     from training.pose.realeval import (ReferenceCache, against_teacher, keypoints_gt,
                                         pck_on_images, people_on_negatives, upfall)
@@ -144,7 +134,8 @@ def main() -> None:
     teacher = Path(args.teacher_labels) / "annotations.json"
     _, lmk = find_model_files(BLAZEPOSE_DIR)
     landmarker = _Net(lmk, args.threads)
-    speed_frames = {name: read_frames(DATA / "upfall" / clip, 90) for name, clip in SPEED_CLIPS}
+    speed_frames = {name: list(itertools.islice(read_frames(DATA / "upfall" / clip), 90))
+                    for name, clip in SPEED_CLIPS}
 
     estimators = []
     for name, path in rows:

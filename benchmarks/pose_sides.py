@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
-import cv2
 import numpy as np
 
 from pipan.pose import PoseEstimator
@@ -59,26 +58,22 @@ def teacher_people(folder: Path) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
 
 def upfall_people(cache: Path) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
     """(frame, BlazePose full's person) on UP-Fall's upright activities."""
-    with np.load(cache, allow_pickle=False) as z:
-        table = {k: z[k] for k in z.files}
-    wanted = {}
+    from training.distill.label import read_frames
+    from training.pose.realeval import ReferenceCache
+    table = ReferenceCache(cache, None).table
+    wanted: Dict[str, List[int]] = {}
     for key, ref in table.items():
         clip, index = key.split(":")
         if len(ref) and clip.startswith(UPRIGHT):
             wanted.setdefault(clip, []).append(int(index))
     for clip, indices in sorted(wanted.items()):
         keep = set(sorted(indices)[::3])
-        cap = cv2.VideoCapture(str(SHARED / "data" / "upfall" / clip))
-        i = 0
-        while keep:
-            ok, frame = cap.read()
-            if not ok:
-                break
+        for i, frame in enumerate(read_frames(SHARED / "data" / "upfall" / clip)):
             if i in keep:
                 keep.discard(i)
                 yield frame, table[f"{clip}:{i}"][0]
-            i += 1
-        cap.release()
+            if not keep:
+                break
 
 
 def study(pose, people: List[Tuple[np.ndarray, np.ndarray]], margins: List[Optional[float]]

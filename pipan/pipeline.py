@@ -168,6 +168,10 @@ class Pipeline:
             regions = False
         self.regions: Optional[RegionPolicy] = (
             regions if isinstance(regions, RegionPolicy) else None)
+        #: where to take tight looks for left and right: only for an estimator that cannot
+        #: tell them at region size (``PoseEstimatorBase.tells_sides``)
+        self._sides: Optional[RegionPolicy] = (
+            None if getattr(pose, "tells_sides", True) else self.regions)
         self._last: Optional[FrameResult] = None
         #: times (s) of the frame before the latest and of the latest frame read
         self._frame_times: Tuple[Optional[float], Optional[float]] = (None, None)
@@ -193,13 +197,12 @@ class Pipeline:
         found = self.pose.estimate_timed(crop(frame.image, box))
         people = to_frame(found.people, box)
         net_s, maps_s = found.net_s, found.maps_s
-        close = None if self.regions is None or getattr(self.pose, "tells_sides", True) \
-            else self.regions.sides_look(frame.time, self.tracker.expected(),
-                                         frame.image.shape[:2])
+        close = None if self._sides is None else self._sides.sides_look(
+            frame.time, self.tracker.expected(), frame.image.shape[:2])
         if close is not None:  # a tight look at one person: their left and right
             tid, tight = close
             near = self.pose.estimate_timed(crop(frame.image, tight))
-            self.regions.sides_result(
+            self._sides.sides_result(
                 tid, self.tracker.learn_sides(tid, to_frame(near.people, tight)))
             net_s, maps_s = net_s + near.net_s, maps_s + near.maps_s
         t1 = clock()
