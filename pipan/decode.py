@@ -20,7 +20,7 @@ the training targets too.
 """
 from __future__ import annotations
 
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -29,6 +29,10 @@ from .types import Person
 
 STRIDE = 8  # net-input pixels per map cell
 _OFFSET = (STRIDE - 1) / 2.0  # the centre of cell 0 in input pixels
+#: A limb candidate is valid when this share of its samples align with it by more than
+#: ``MIN_ALIGNMENT`` (``score_limbs``).
+MIN_FRACTION = 0.8
+MIN_ALIGNMENT = 0.05
 
 
 def map_to_net(xy_map: np.ndarray) -> np.ndarray:
@@ -94,21 +98,46 @@ def _refine(pad: np.ndarray, ys: np.ndarray, xs: np.ndarray, cs: np.ndarray,
     return np.clip(off, -0.5, 0.5).astype(np.float32)
 
 
-def _bilinear(field: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Sample (H, W, C) at float (x, y) cells (clamped to the map) -> (..., C)."""
+def _bilinear(field: np.ndarray, x: np.ndarray, y: np.ndarray,
+              channels: np.ndarray) -> np.ndarray:
+    """Sample (H, W, C) at float (x, y) cells (clamped to the map) in ``channels``, an
+    integer array broadcastable against ``x`` and ``y`` -> the samples' shape."""
     H, W = field.shape[:2]
     x = np.clip(x, 0, W - 1)
     y = np.clip(y, 0, H - 1)
     x0 = np.floor(x).astype(np.int64)
     y0 = np.floor(y).astype(np.int64)
     x1, y1 = np.minimum(x0 + 1, W - 1), np.minimum(y0 + 1, H - 1)
-    wx, wy = (x - x0)[..., None], (y - y0)[..., None]
-    return ((1 - wy) * ((1 - wx) * field[y0, x0] + wx * field[y0, x1])
-            + wy * ((1 - wx) * field[y1, x0] + wx * field[y1, x1]))
+    wx, wy = x - x0, y - y0
+    return ((1 - wy) * ((1 - wx) * field[y0, x0, channels] + wx * field[y0, x1, channels])
+            + wy * ((1 - wx) * field[y1, x0, channels] + wx * field[y1, x1, channels]))
+
+
+def _score_pairs(pafs: np.ndarray, pa: np.ndarray, pb: np.ndarray, limb: np.ndarray,
+                 samples: int, min_fraction: float, min_alignment: float
+                 ) -> Tuple[np.ndarray, np.ndarray]:
+    """Line-integral scores of candidate limbs from points ``pa`` (N, 2) to ``pb`` (N, 2),
+    pair n being limb ``limb[n]`` of ``pafs`` (H, W, 2L): ``score`` (N,) and ``valid`` (N,)
+    (see ``score_limbs``). One vectorised pass over every pair of every limb."""
+    H = pafs.shape[0]
+    d = pb - pa  # (N, 2)
+    norm = np.linalg.norm(d, axis=-1)
+    unit = d / np.maximum(norm, 1e-6)[..., None]
+    t = np.linspace(0.0, 1.0, samples, dtype=np.float32)
+    pts = pa[:, None, :] + t[None, :, None] * d[:, None, :]  # (N, S, 2)
+    ch = 2 * limb[:, None]
+    vx = _bilinear(pafs, pts[..., 0], pts[..., 1], ch)  # (N, S)
+    vy = _bilinear(pafs, pts[..., 0], pts[..., 1], ch + 1)
+    align = vx * unit[:, None, 0] + vy * unit[:, None, 1]  # (N, S)
+    # OpenPose's prior: limbs longer than half the image are unlikely.
+    penalty = np.minimum(0.5 * H / np.maximum(norm, 1e-6) - 1.0, 0.0)
+    score = align.mean(-1) + penalty
+    valid = ((align > min_alignment).mean(-1) >= min_fraction) & (score > 0) & (norm > 1e-6)
+    return score.astype(np.float32), valid
 
 
 def score_limbs(paf: np.ndarray, pa: np.ndarray, pb: np.ndarray, samples: int = 10,
-                min_fraction: float = 0.8, min_alignment: float = 0.05
+                min_fraction: float = MIN_FRACTION, min_alignment: float = MIN_ALIGNMENT
                 ) -> Tuple[np.ndarray, np.ndarray]:
     """Line-integral scores of every candidate limb from peaks ``pa`` (A, 2) to ``pb`` (B, 2).
 
@@ -116,19 +145,39 @@ def score_limbs(paf: np.ndarray, pa: np.ndarray, pb: np.ndarray, samples: int = 
     valid when at least ``min_fraction`` of the samples align with the segment by more
     than ``min_alignment`` and the score (mean alignment with a length penalty) is > 0.
     """
-    H, W = paf.shape[:2]
-    d = pb[None, :, :] - pa[:, None, :]  # (A, B, 2)
-    norm = np.linalg.norm(d, axis=-1)
-    unit = d / np.maximum(norm, 1e-6)[..., None]
-    t = np.linspace(0.0, 1.0, samples, dtype=np.float32)
-    pts = pa[:, None, None, :] + t[None, None, :, None] * d[:, :, None, :]  # (A, B, S, 2)
-    vec = _bilinear(paf, pts[..., 0], pts[..., 1])  # (A, B, S, 2)
-    align = (vec * unit[:, :, None, :]).sum(-1)  # (A, B, S)
-    # OpenPose's prior: limbs longer than half the image are unlikely.
-    penalty = np.minimum(0.5 * H / np.maximum(norm, 1e-6) - 1.0, 0.0)
-    score = align.mean(-1) + penalty
-    valid = ((align > min_alignment).mean(-1) >= min_fraction) & (score > 0) & (norm > 1e-6)
-    return score.astype(np.float32), valid
+    A, B = len(pa), len(pb)
+    ia, ib = np.divmod(np.arange(A * B), B)
+    score, valid = _score_pairs(np.asarray(paf, np.float32), pa[ia], pb[ib],
+                                np.zeros(A * B, np.int64), samples, min_fraction,
+                                min_alignment)
+    return score.reshape(A, B), valid.reshape(A, B)
+
+
+def _all_limb_candidates(pafs: np.ndarray, peaks: List[np.ndarray], samples: int
+                         ) -> List[Optional[Tuple[np.ndarray, np.ndarray]]]:
+    """Per limb of ``LIMBS``: its ``score_limbs`` (score, valid), or None when one of its
+    joints has no peak; every limb's pairs scored in one pass."""
+    pa, pb, limb, spans = [], [], [], []
+    n = 0
+    for k, (a, b) in enumerate(LIMBS):
+        A, B = len(peaks[a]), len(peaks[b])
+        if A == 0 or B == 0:
+            spans.append(None)
+            continue
+        ia, ib = np.divmod(np.arange(A * B), B)
+        pa.append(peaks[a][ia, :2])
+        pb.append(peaks[b][ib, :2])
+        limb.append(np.full(A * B, k, np.int64))
+        spans.append((n, A, B))
+        n += A * B
+    if n == 0:
+        return [None] * len(LIMBS)
+    score, valid = _score_pairs(pafs, np.concatenate(pa), np.concatenate(pb),
+                                np.concatenate(limb), samples, MIN_FRACTION, MIN_ALIGNMENT)
+    return [None if sp is None else
+            (score[sp[0]:sp[0] + sp[1] * sp[2]].reshape(sp[1], sp[2]),
+             valid[sp[0]:sp[0] + sp[1] * sp[2]].reshape(sp[1], sp[2]))
+            for sp in spans]
 
 
 def decode(heatmaps: np.ndarray, pafs: np.ndarray, *, peak_threshold: float = 0.1,
@@ -161,11 +210,11 @@ def decode(heatmaps: np.ndarray, pafs: np.ndarray, *, peak_threshold: float = 0.
     # people: (P, 18) peak index per joint (-1 = none) and accumulated limb score
     people: List[np.ndarray] = []
     limb_score: List[float] = []
-    for k, (a, b) in enumerate(LIMBS):
-        A, B = peaks[a], peaks[b]
-        if len(A) == 0 or len(B) == 0:
+    candidates = _all_limb_candidates(pf, peaks, samples)
+    for (a, b), cand in zip(LIMBS, candidates):
+        if cand is None:
             continue
-        score, valid = score_limbs(pf[..., 2 * k:2 * k + 2], A[:, :2], B[:, :2], samples)
+        score, valid = cand
         ia, ib = np.nonzero(valid)
         if len(ia) == 0:
             continue
@@ -181,14 +230,14 @@ def decode(heatmaps: np.ndarray, pafs: np.ndarray, *, peak_threshold: float = 0.
 
     out: List[Person] = []
     for person in people:
-        kp = np.zeros((NUM_JOINTS, 3), np.float32)
         have = person >= 0
         if have.sum() < min_joints:
             continue
-        for j in np.nonzero(have)[0]:
-            x, y, v = peaks[j][person[j]]
-            kp[j, :2] = map_to_net(np.float32([x, y]))
-            kp[j, 2] = np.clip(v, 1e-3, 1.0)
+        joints = np.nonzero(have)[0]
+        rows = np.stack([peaks[j][person[j]] for j in joints])  # x, y, value
+        kp = np.zeros((NUM_JOINTS, 3), np.float32)
+        kp[joints, :2] = map_to_net(rows[:, :2])
+        kp[joints, 2] = np.clip(rows[:, 2], 1e-3, 1.0)
         mean = float(kp[have, 2].mean())
         if mean < min_score:
             continue

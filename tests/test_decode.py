@@ -113,3 +113,26 @@ def test_all_channel_peaks_equal_per_channel_peaks():
     for c, rows in enumerate(find_all_peaks(maps, 0.5)):
         np.testing.assert_array_equal(rows, find_peaks(maps[..., c], 0.5))
         assert len(rows) > 0
+
+
+def test_all_limbs_scored_at_once_equal_each_limb_alone():
+    """Decoding scores every limb's candidates in one pass; each limb's scores must be
+    those of its own two field channels."""
+    from pipan.decode import _all_limb_candidates, find_all_peaks, score_limbs
+    from pipan.skeleton import LIMBS
+    rng = np.random.default_rng(3)
+    hm = rng.random((28, 28, NUM_JOINTS)).astype(np.float32) ** 8
+    pafs = rng.normal(0, 0.6, (28, 28, 2 * len(LIMBS))).astype(np.float32)
+    peaks = find_all_peaks(hm, 0.1)
+    together = _all_limb_candidates(pafs, peaks, 10)
+    scored = 0
+    for k, (a, b) in enumerate(LIMBS):
+        if len(peaks[a]) == 0 or len(peaks[b]) == 0:
+            assert together[k] is None
+            continue
+        score, valid = score_limbs(pafs[..., 2 * k:2 * k + 2], peaks[a][:, :2],
+                                   peaks[b][:, :2], 10)
+        np.testing.assert_array_equal(together[k][0], score)
+        np.testing.assert_array_equal(together[k][1], valid)
+        scored += 1
+    assert scored == len(LIMBS)
