@@ -174,6 +174,8 @@ FEATURE_LIMIT = 6.0
 _HIPS = [JOINT_INDEX["right_hip"], JOINT_INDEX["left_hip"]]
 _SHOULDERS = [JOINT_INDEX["right_shoulder"], JOINT_INDEX["left_shoulder"]]
 _NECK = JOINT_INDEX["neck"]
+_TORSO = np.isin(np.arange(NUM_JOINTS), _HIPS + _SHOULDERS)
+_BIG = np.float32(1e9)
 
 
 def body_frame(keypoints: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -187,19 +189,17 @@ def body_frame(keypoints: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """
     kp = np.asarray(keypoints, np.float32)
     xy, present = kp[..., :2], kp[..., 2] > 0
-    torso = np.zeros(present.shape, bool)
-    torso[..., _HIPS + _SHOULDERS] = True
-    use = np.where((present & torso).any(-1, keepdims=True), present & torso, present)
+    in_torso = present & _TORSO
+    use = np.where(in_torso.any(-1, keepdims=True), in_torso, present)
     n = use.sum(-1)
     centre = (xy * use[..., None]).sum(-2) / np.maximum(n, 1)[..., None]
 
-    hips_ok = present[..., _HIPS].all(-1)
-    mid_hip = xy[..., _HIPS, :].mean(-2)
-    torso_len = np.linalg.norm(xy[..., _NECK, :] - mid_hip, axis=-1)
-    torso_ok = hips_ok & present[..., _NECK]
-    big = np.float32(1e9)
+    hips = xy[..., _HIPS, :]
+    torso_len = np.linalg.norm(xy[..., _NECK, :] - (hips[..., 0, :] + hips[..., 1, :]) / 2,
+                               axis=-1)
+    torso_ok = present[..., _HIPS[0]] & present[..., _HIPS[1]] & present[..., _NECK]
     y = xy[..., 1]
-    height = np.where(present, y, -big).max(-1) - np.where(present, y, big).min(-1)
+    height = np.where(present, y, -_BIG).max(-1) - np.where(present, y, _BIG).min(-1)
     height = np.where(n > 0, height, 0.0)
     scale = np.where(torso_ok, torso_len, height / 3.0)
     scale = np.where(n > 0, np.maximum(scale, 1e-3), 1.0)
