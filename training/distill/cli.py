@@ -108,3 +108,26 @@ def backgrounds(labels, out, per_image, only, seed, model_dir):
                          command=command)
     click.echo(f"{s.path}: {s.regions} regions with nobody from {s.frames} frames "
                f"({s.rejected_by_detector} dropped: the detector saw someone)")
+
+
+@group.command("masks")
+@click.option("--labels", required=True,
+              type=click.Path(exists=True, file_okay=False, readable=True),
+              help="A teacher-labelled folder (`distill label` output).")
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Output folder: images/, masks/ and annotations.json.")
+def masks(labels, out):
+    """Cut a mask for each frame whose one labelled person is seen whole (GrabCut from the
+    teacher's skeleton), so that `training pose train --paste` can paste that person
+    elsewhere. Frames that already have a mask (DAVIS) are left to their own.
+
+    \b
+    Example:
+      python -m training distill masks --labels runs/teacher-real --out runs/teacher-masks
+    """
+    from pathlib import Path
+
+    from .masks import make_masks
+    c = make_masks(Path(labels), Path(out))
+    click.echo(f"{out}: {c['masked']} masks of the {c['one_whole_person']} frames with one "
+               f"person seen whole ({c['frames']} frames)")
