@@ -9,7 +9,7 @@ action, velocity). "walk" moves the figure, "wave" raises its right wrist above 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np

@@ -41,7 +41,7 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 import numpy as np
 
 from pipan.errors import PipanError
-from pipan.skeleton import COCO18, JOINT_INDEX, NUM_JOINTS, body_frame
+from pipan.skeleton import JOINT_INDEX, NUM_JOINTS, body_frame
 
 FORMAT = "pipan-pose-noise/1"
 #: Left/right joint pairs whose swaps are measured and applied.
@@ -485,7 +485,7 @@ def fit_noise_model(series: Sequence[TrackSeries]) -> Tuple[PoseNoise, Dict]:
     tail_sigma = np.array([math.sqrt(float(np.mean(norm[tail[:, j], j] ** 2)) / 2)
                            if tail[:, j].any() else 0.0 for j in range(NUM_JOINTS)])
 
-    jit_parts, miss, swap, outl, gaps, off_parts, sc_parts = [], [], [], [], [], [], []
+    jit_parts, miss, swap, outl, gaps, off_parts = [], [], [], [], [], []
     for (fps, g, e), life in zip(errs, lives):
         r = e.resid - bias
         n = np.linalg.norm(r, axis=-1)

@@ -26,7 +26,7 @@ from pipan.skeleton import FEATURES
 
 from ..provenance import git_commit
 from .pose_noise import PoseNoise
-from .data import (NO_AUGMENT, Augment, augment_clip, clip_list, crop, crop_start,
+from .data import (Augment, augment_clip, clip_list, crop, crop_start,
                    features_of, frame_weights, label_indices, pad_features, split,
                    subsample, with_pose_noise)
 
