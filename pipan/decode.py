@@ -174,10 +174,15 @@ def _all_limb_candidates(pafs: np.ndarray, peaks: List[np.ndarray], samples: int
         return [None] * len(LIMBS)
     score, valid = _score_pairs(pafs, np.concatenate(pa), np.concatenate(pb),
                                 np.concatenate(limb), samples, MIN_FRACTION, MIN_ALIGNMENT)
-    return [None if sp is None else
-            (score[sp[0]:sp[0] + sp[1] * sp[2]].reshape(sp[1], sp[2]),
-             valid[sp[0]:sp[0] + sp[1] * sp[2]].reshape(sp[1], sp[2]))
-            for sp in spans]
+    out: List[Optional[Tuple[np.ndarray, np.ndarray]]] = []
+    for sp in spans:
+        if sp is None:
+            out.append(None)
+        else:
+            start, A, B = sp
+            rows = slice(start, start + A * B)
+            out.append((score[rows].reshape(A, B), valid[rows].reshape(A, B)))
+    return out
 
 
 def decode(heatmaps: np.ndarray, pafs: np.ndarray, *, peak_threshold: float = 0.1,

@@ -9,6 +9,12 @@ import click
 from pipan.cli import PipanGroup
 
 
+#: The teacher-labelled folder a command reads.
+LABELS = click.option("--labels", required=True,
+                      type=click.Path(exists=True, file_okay=False, readable=True),
+                      help="A teacher-labelled folder (`distill label` output).")
+
+
 @click.group(name="distill", cls=PipanGroup)
 def group() -> None:
     """Learn the pose net from a teacher (BlazePose) on real, unlabelled video."""
@@ -75,9 +81,7 @@ def label(videos, out, every, workers, model_dir, max_side, max_people, min_scor
 
 
 @group.command("backgrounds")
-@click.option("--labels", required=True,
-              type=click.Path(exists=True, file_okay=False, readable=True),
-              help="A teacher-labelled folder (`distill label` output).")
+@LABELS
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Output folder: images/ and annotations.json (negatives).")
 @click.option("--per-image", default=1, show_default=True, type=click.IntRange(1, 8),
@@ -111,11 +115,10 @@ def backgrounds(labels, out, per_image, only, seed, model_dir):
 
 
 @group.command("masks")
-@click.option("--labels", required=True,
-              type=click.Path(exists=True, file_okay=False, readable=True),
-              help="A teacher-labelled folder (`distill label` output).")
+@LABELS
 @click.option("--out", required=True, type=click.Path(file_okay=False),
-              help="Output folder: images/, masks/ and annotations.json.")
+              help="Output folder: masks/ and annotations.json (the images stay where "
+                   "the labels have them).")
 def masks(labels, out):
     """Cut a mask for each frame whose one labelled person is seen whole (GrabCut from the
     teacher's skeleton), so that `training pose train --paste` can paste that person

@@ -9,8 +9,9 @@ border as sure background. A mask is kept only when it holds the skeleton's join
 neither a sliver nor the whole box.
 
 ``python -m training distill masks --labels runs/teacher-real --out runs/teacher-masks``
-writes the frames that got a mask, each with its one person and ``mask`` image, as a
-COCO file that ``training pose train --data`` reads and ``--paste`` cuts people from.
+writes the frames that got a mask (by their path; the images are not copied), each with its
+one person and ``mask`` image, as a COCO file that ``training pose train --data`` reads and
+``--paste`` cuts people from.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from typing import Dict, List, Optional, Tuple
 import cv2
 import numpy as np
 
-from pipan.skeleton import JOINT_INDEX, LIMBS
+from pipan.skeleton import COCO17, COCO18, JOINT_INDEX, LIMBS
 
 J = JOINT_INDEX
 _TORSO = [J["right_shoulder"], J["left_shoulder"], J["left_hip"], J["right_hip"]]
@@ -130,9 +131,10 @@ def _pt(p: np.ndarray) -> Tuple[int, int]:
 def make_masks(labels: Path, out: Path, rules: MaskRules = MaskRules(),
                progress=None) -> Dict[str, int]:
     """Masks for every frame of the COCO set ``labels`` (a folder with annotations.json,
-    or the file) with exactly one annotated person seen whole; writes ``out`` (images/,
-    masks/, annotations.json: those frames, their person and mask) through a temporary
-    folder, so nothing half-written is left. Returns counts."""
+    or the file) with exactly one annotated person seen whole; writes ``out`` (masks/ and
+    annotations.json: those frames, named by their path relative to ``out``, their person
+    and mask) through a temporary folder beside it, so nothing half-written is left.
+    Returns counts."""
     from training.pose.coco import CocoPoseData  # the reader training uses
 
     src = labels / "annotations.json" if labels.is_dir() else labels
@@ -140,8 +142,7 @@ def make_masks(labels: Path, out: Path, rules: MaskRules = MaskRules(),
     tmp = out.with_name(out.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
-    (tmp / "images").mkdir(parents=True)
-    (tmp / "masks").mkdir()
+    (tmp / "masks").mkdir(parents=True)
     images: List[dict] = []
     anns: List[dict] = []
     counts = {"frames": len(data.items), "one_whole_person": 0, "masked": 0}
@@ -159,13 +160,14 @@ def make_masks(labels: Path, out: Path, rules: MaskRules = MaskRules(),
         if mask is None:
             continue
         k = len(images) + 1
-        name = f"{k:06d}.jpg"
-        if not cv2.imwrite(str(tmp / "images" / name), image):
-            raise OSError(f"cannot write {tmp / 'images' / name}")
-        cv2.imwrite(str(tmp / "masks" / f"{k:06d}.png"), mask.astype(np.uint8) * 255)
+        if not cv2.imwrite(str(tmp / "masks" / f"{k:06d}.png"), mask.astype(np.uint8) * 255):
+            raise OSError(f"cannot write {tmp / 'masks' / f'{k:06d}.png'}")
         H, W = image.shape[:2]
-        images.append({"id": k, "file_name": name, "width": W, "height": H,
-                       "mask": f"masks/{k:06d}.png", "source": str(item.path.name)})
+        # the frame itself stays where the labels keep it (no lossy copy); tmp and out
+        # share a parent, so the path relative to tmp holds for out
+        images.append({"id": k, "file_name": os.path.relpath(item.path.resolve(),
+                                                              tmp.resolve()),
+                       "width": W, "height": H, "mask": f"masks/{k:06d}.png"})
         anns.append(_annotation(k, person))
         counts["masked"] += 1
     coco = {"info": {"description": f"person masks cut by GrabCut from {src}"},
@@ -180,7 +182,6 @@ def make_masks(labels: Path, out: Path, rules: MaskRules = MaskRules(),
 
 def _annotation(k: int, person: np.ndarray) -> dict:
     """A COCO-17 keypoint annotation (with the teacher's scores) of one COCO-18 person."""
-    from pipan.skeleton import COCO17, COCO18
     idx = [COCO18.index(name) for name in COCO17]
     kp17 = person[idx]
     have = kp17[:, 2] > 0
