@@ -24,6 +24,7 @@ takes: :meth:`StreamingAction.descriptor` returns them, the input of a learned h
 """
 from __future__ import annotations
 
+import math
 import os
 from collections import deque
 from dataclasses import dataclass, field
@@ -127,7 +128,7 @@ class StreamingAction:
         if st is None:
             st = self._tracks[track_id] = _TrackState(h=np.zeros((1, self.hidden), np.float32))
         gap = None if time is None or st.previous_time is None else time - st.previous_time
-        feats = frame_features(kp, st.previous, elapsed_frames(gap))[None].astype(np.float32)
+        feats = frame_features(kp, st.previous, elapsed_frames(gap))[None]
         inputs = {"features": feats, "h_prev": st.h}
         values = None
         if self.stats or self.embed:
@@ -161,8 +162,8 @@ class StreamingAction:
             return softmax(mean + extra)
         # Running softmax-weighted mean, rescaled whenever a new maximum arrives.
         m_new = max(st.m, e)
-        rescale = np.exp(st.m - m_new) * self.decay if st.n is not None else 0.0
-        w = np.exp(e - m_new)
+        rescale = math.exp(st.m - m_new) * self.decay if st.n is not None else 0.0
+        w = math.exp(e - m_new)
         st.n = (st.n * rescale if st.n is not None else 0.0) + w * logits
         st.d = st.d * rescale + w
         st.m = m_new

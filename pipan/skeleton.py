@@ -194,13 +194,11 @@ def body_frame(keypoints: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     n = use.sum(-1)
     centre = (xy * use[..., None]).sum(-2) / np.maximum(n, 1)[..., None]
 
-    hips = xy[..., _HIPS, :]
-    torso_len = np.linalg.norm(xy[..., _NECK, :] - (hips[..., 0, :] + hips[..., 1, :]) / 2,
-                               axis=-1)
+    d = xy[..., _NECK, :] - (xy[..., _HIPS[0], :] + xy[..., _HIPS[1], :]) / 2
+    torso_len = np.sqrt(d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1])
     torso_ok = present[..., _HIPS[0]] & present[..., _HIPS[1]] & present[..., _NECK]
     y = xy[..., 1]
     height = np.where(present, y, -_BIG).max(-1) - np.where(present, y, _BIG).min(-1)
-    height = np.where(n > 0, height, 0.0)
     scale = np.where(torso_ok, torso_len, height / 3.0)
     scale = np.where(n > 0, np.maximum(scale, 1e-3), 1.0)
     return centre.astype(np.float32), scale.astype(np.float32)
@@ -225,19 +223,21 @@ def frame_features(keypoints: np.ndarray, previous: np.ndarray | None = None,
     kp = np.asarray(keypoints, np.float32)
     centre, scale = body_frame(kp)
     present = (kp[..., 2] > 0)[..., None]
-    pos = (kp[..., :2] - centre[..., None, :]) / scale[..., None, None]
+    scale = scale[..., None, None]
+    lim = FEATURE_LIMIT
+    pos = (kp[..., :2] - centre[..., None, :]) / scale
     out = np.zeros((*kp.shape[:-1], NUM_FEATURES), np.float32)
-    out[..., 0:2] = np.clip(np.where(present, pos, 0.0), -FEATURE_LIMIT, FEATURE_LIMIT)
+    out[..., 0:2] = np.minimum(np.maximum(np.where(present, pos, 0.0), -lim), lim)
     out[..., 2] = kp[..., 2]
     if previous is not None:
         prev = np.asarray(previous, np.float32)
         both = present & (prev[..., 2] > 0)[..., None]
         el = np.asarray(elapsed, np.float64)
-        if not np.all(el > 0):
+        if not (el > 0).all():
             raise ValueError(f"elapsed must be positive, got {elapsed}")
         gain = (VELOCITY_GAIN / el).astype(np.float32)[..., None, None]
-        vel = gain * (kp[..., :2] - prev[..., :2]) / scale[..., None, None]
-        out[..., 3:5] = np.clip(np.where(both, vel, 0.0), -FEATURE_LIMIT, FEATURE_LIMIT)
+        vel = gain * (kp[..., :2] - prev[..., :2]) / scale
+        out[..., 3:5] = np.minimum(np.maximum(np.where(both, vel, 0.0), -lim), lim)
     return out
 
 
