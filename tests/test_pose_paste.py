@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from pipan.skeleton import JOINT_INDEX
-from training.pose.paste import lay_down, paste, person_in_mask
+import training.pose.paste as paste_module
+from training.pose.paste import Cutout, lay_down, paste, paste_random, person_in_mask
 from training.pose.realeval import found_people, load_gt_file, upfall
 
 
@@ -126,6 +127,24 @@ def test_a_laid_down_cut_out_keeps_its_joints_on_their_pixels(turns):
     assert flat.shape == (8, 40, 3)
     assert squashed[:2, 0] == pytest.approx(moved[:2, 0])
     assert squashed[:2, 1] == pytest.approx(moved[:2, 1] * 0.5)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_person_laid_across_the_bottom_edge_is_cut_by_it(monkeypatch, seed):
+    patch = np.full((60, 20, 3), 200, np.uint8)
+    cut = person([(10, 5), (10, 55)])  # head and foot: lying, they are side by side
+    monkeypatch.setattr(paste_module, "cut",
+                        lambda data, c: (patch, np.ones((60, 20), np.float32), cut))
+    rng = np.random.default_rng(seed)
+    out, people = paste_random(np.zeros((100, 200, 3), np.uint8),
+                               np.zeros((0, 18, 3), np.float32), None, [Cutout(0, 0)], rng,
+                               max_people=1, lying=1.0, lying_edge=1.0)
+    rows = np.flatnonzero(out[..., 0].any(1))
+    cols = np.flatnonzero(out[..., 0].any(0))
+    assert rows.max() == 99 and rows.min() > 50  # low, and cut by the bottom edge
+    assert cols.max() - cols.min() > 2 * (rows.max() - rows.min())  # lying: long, not tall
+    have = people[0, :, 2] > 0
+    assert (people[0, have, 1] < 100).all()  # labelled joints are the ones in the image
 
 
 def test_shoulders_agree_tells_whether_the_right_shoulder_is_on_the_reference_side():

@@ -80,13 +80,18 @@ def _command(ctx: click.Context) -> str:
 @click.option("--paste-lying", default=0.0, show_default=True, type=click.FloatRange(0, 1),
               help="augmentation: fraction of the pasted people laid down on the floor (a "
               "quarter turn, flattened, low in the image)")
+@click.option("--paste-lying-edge", default=0.0, show_default=True,
+              type=click.FloatRange(0, 1),
+              help="augmentation: fraction of the people laid down who lie across the "
+              "image's bottom edge, cut by it (a floor at the lower edge of a camera high "
+              "on a wall)")
 @click.option("--init", type=click.Path(exists=True, file_okay=False), default=None,
               help="start from this trained pose model directory's weights (same builder "
               "options), e.g. to fine-tune on teacher labels")
 @click.option("--resume", is_flag=True, help="continue from OUT/checkpoint.keras")
 def train(data, val, out, epochs, steps_per_epoch, batch_size, learning_rate, seed, stages,
           stage_width, stage_depth, backbone_widths, sigma, limb_width, rotate, lying, zoom,
-          scale_range, shift, paste, paste_lying, init, resume) -> None:
+          scale_range, shift, paste, paste_lying, paste_lying_edge, init, resume) -> None:
     """Train the pose net on COCO-format data and write a model directory.
 
     \b
@@ -108,7 +113,8 @@ def train(data, val, out, epochs, steps_per_epoch, batch_size, learning_rate, se
                  learning_rate=learning_rate, seed=seed, resume=resume, val_data=list(val),
                  augment=Augment(scale=tuple(scale_range) if scale_range else (1 - zoom, 1 + zoom),
                                  rotate_deg=rotate, shift=shift,
-                                 paste=paste, lying=lying, paste_lying=paste_lying),
+                                 paste=paste, lying=lying, paste_lying=paste_lying,
+                                 paste_lying_edge=paste_lying_edge),
                  sigma=sigma, limb_width=limb_width, command=command, init=init)
     m = config["metrics"]
     click.echo(f"wrote {out}/model.keras and config.json (final loss {m.get('loss')})")

@@ -12,7 +12,10 @@ they are occluded now.
 A share of the pasted people can be laid down (``paste_random(lying=...)``): the cut-out
 is given a quarter turn either way and flattened across the body by up to half (a body
 on the floor seen from a camera high on a wall), its length drawn like a standing
-person's height, and placed in the lower part of the image, where floors are. The whole
+person's height, and placed in the lower part of the image, where floors are; a share of
+them (``paste_random(lying_edge=...)``) lies across the image's bottom edge, cut by it: a
+camera high on a wall has the floor at its lower edge, and there a fallen person is seen
+only in part (every UP-Fall camera-1 frame of a person lying is so). The whole
 image turned (``Augment.lying``) shows lying people against a turned room; these lie in
 an upright one, as a fallen person does.
 """
@@ -154,11 +157,13 @@ def lay_down(patch: np.ndarray, alpha: np.ndarray, person: np.ndarray, turns: in
 
 def paste_random(image: np.ndarray, people: np.ndarray, data: CocoPoseData,
                  cutouts: Sequence[Cutout], rng: np.random.Generator, max_people: int = 3,
-                 height_range: Tuple[float, float] = (0.2, 0.9), lying: float = 0.0
-                 ) -> Tuple[np.ndarray, np.ndarray]:
+                 height_range: Tuple[float, float] = (0.2, 0.9), lying: float = 0.0,
+                 lying_edge: float = 0.0) -> Tuple[np.ndarray, np.ndarray]:
     """Paste 1 to ``max_people`` random cut-outs at random sizes (``height_range`` of the
     image's height; a lying person's length) and places onto ``image``; each is laid down
-    (:func:`lay_down`) with probability ``lying``."""
+    (:func:`lay_down`) with probability ``lying``, and a laid-down one is put across the
+    image's bottom edge, 15-50% of the body's thickness below it, with probability
+    ``lying_edge``."""
     for _ in range(int(rng.integers(1, max_people + 1))):
         patch, alpha, person = cut(data, cutouts[int(rng.integers(len(cutouts)))])
         if rng.random() < 0.5:  # mirrored: the person's sides swap
@@ -174,6 +179,9 @@ def paste_random(image: np.ndarray, people: np.ndarray, data: CocoPoseData,
                                             float(rng.uniform(0.5, 1.0)))
             size *= patch.shape[0] / length  # the body's length, not its thickness
             where = (where[0], float(rng.uniform(0.55, 0.9)))
+            if lying_edge > 0 and rng.random() < lying_edge:  # cut by the bottom edge
+                # ``size`` is now the body's thickness as a fraction of the image height
+                where = (where[0], 1.0 + size * (float(rng.uniform(0.15, 0.5)) - 0.5))
         image, people = paste(image, people, np.ascontiguousarray(patch),
                               np.ascontiguousarray(alpha), person, size, where)
     return image, people

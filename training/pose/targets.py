@@ -102,6 +102,7 @@ class Augment:
     paste: float = 0.0  # probability of pasting cut-out real people (training.pose.paste)
     lying: float = 0.0  # probability of a quarter turn (either way) added to the rotation
     paste_lying: float = 0.0  # probability that a pasted person is laid down (paste.py)
+    paste_lying_edge: float = 0.0  # chance one laid down lies across the bottom edge
 
 
 NO_AUGMENT = Augment(scale=(1.0, 1.0), rotate_deg=0.0, flip=0.0, shift=0.0, colour=0.0)

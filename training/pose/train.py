@@ -48,7 +48,8 @@ def batches(data: CocoPoseData, batch_size: int, seed: int, start_epoch: int,
                 image, people = item.load_image(), item.people
                 if cutouts and rng.random() < aug.paste:
                     image, people = paste_random(image, people, data, cutouts, rng,
-                                                 lying=aug.paste_lying)
+                                                 lying=aug.paste_lying,
+                                                 lying_edge=aug.paste_lying_edge)
                 x, h, p, m, _ = make_sample(image, people, data.ignore_mask(item), aug, rng,
                                             sigma, limb_width)
                 xs.append(x), hs.append(h), ps.append(p), ms.append(m)
