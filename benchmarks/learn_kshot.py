@@ -12,7 +12,8 @@ Data (read from ../shared; skipped with a note when absent):
   teach and the third (11 clips) is scored, each in turn. Skeletons come from the videos through
   pipan's pipeline (pose net -> tracker -> smoothing, the main person of each clip, as
   `pipan learn` does), with pipan's pose net and with BlazePose; extracted once and cached
-  under runs/learn_kshot/ (git-ignored), the extraction time reported separately.
+  under runs/learn_kshot/ (git-ignored; pipan's per bundled pose model), the extraction
+  time reported separately.
 
 Methods, in the same run on the same examples:
 
@@ -171,7 +172,10 @@ def upfall_examples(backend: str):
     """Trial and main-person skeletons of every UP-Fall clip through pipan's pipeline
     (cached); plus the extraction's seconds and frame count."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    cache = CACHE / f"upfall_{backend}.npz"
+    # keyed by the pose model: skeletons from another bundled net are not these
+    from pipan.pose import DEFAULT_MODEL as POSE_MODEL
+    key = file_sha256(POSE_MODEL)[:12] if backend == "pipan" else "ref"
+    cache = CACHE / f"upfall_{backend}_{key}.npz"
     if not cache.is_file():
         from pipan.pipeline import load_pose
         pose = load_pose(backend, str(BLAZEPOSE) if backend == "blazepose" else None, 1)
