@@ -56,6 +56,7 @@ from pipan.learn import (NUM_VIEWS, ClipSpec, Example, clip_example,  # noqa: E4
                          describe_example,
                          descriptors, fit_head, learn)
 from pipan.linear import fit_logistic, standardiser  # noqa: E402
+from pipan.pose import DEFAULT_MODEL as POSE_MODEL  # noqa: E402
 from pipan.skeleton import clip_features, clip_stats  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
@@ -173,7 +174,6 @@ def upfall_examples(backend: str):
     (cached); plus the extraction's seconds and frame count."""
     CACHE.mkdir(parents=True, exist_ok=True)
     # keyed by the pose model: skeletons from another bundled net are not these
-    from pipan.pose import DEFAULT_MODEL as POSE_MODEL
     key = file_sha256(POSE_MODEL)[:12] if backend == "pipan" else "ref"
     cache = CACHE / f"upfall_{backend}_{key}.npz"
     if not cache.is_file():
