@@ -10,7 +10,7 @@ import numpy as np
 
 from .decode import decode
 from .errors import ModelError
-from .image import Letterbox, letterbox, to_net_input
+from .image import Letterbox, letterbox, takes_pixels, to_net_input, to_net_input_int8
 from .types import Person, PoseEstimatorBase, PoseOutput
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "pose.tflite"
@@ -55,6 +55,8 @@ class PoseEstimator(PoseEstimatorBase):
                              f"'heatmaps', 'pafs' (has {sorted(names)} -> "
                              f"{sorted(self.model.output_names)})")
         self.input_size = self.model.input_shape("image")[1]
+        #: the net's int8 input holds pixel values - 128: fed without the float round trip
+        self._pixels = takes_pixels(*self.model.input_quantization("image"))
         self.decode_options = decode_options
 
     def estimate_timed(self, frame_bgr: np.ndarray) -> PoseOutput:
@@ -69,7 +71,8 @@ class PoseEstimator(PoseEstimatorBase):
             return PoseOutput([])
         t0 = time.perf_counter()
         rgb, lb = letterbox(frame, self.input_size)
-        out = self.model(image=to_net_input(rgb)[None])
+        out = self.model(image=(to_net_input_int8(rgb) if self._pixels
+                                else to_net_input(rgb))[None])
         t1 = time.perf_counter()
         people = to_frame(decode(out["heatmaps"], out["pafs"], **self.decode_options), lb)
         return PoseOutput(people, net_s=t1 - t0, maps_s=time.perf_counter() - t1)

@@ -14,7 +14,7 @@ import json
 import os
 import struct
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Union
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
@@ -296,6 +296,11 @@ class TFLiteModel:
     @property
     def output_names(self) -> tuple:
         return tuple(sorted(self.output_details))
+
+    def input_quantization(self, name: str) -> Tuple[np.dtype, float, int]:
+        """(dtype, scale, zero point) of input ``name``; scale 0.0 when not quantised.
+        An input given in that dtype is fed as it is."""
+        return self._qin[name]
 
     def input_shape(self, name: str) -> tuple:
         return tuple(int(d) for d in self.input_details[name]["shape"])

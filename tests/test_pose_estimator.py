@@ -41,6 +41,20 @@ def test_bundled_model_loads_and_handles_odd_frames():
         est.estimate(np.zeros((10, 10), np.uint8))
 
 
+def test_bundled_model_is_fed_pixels_as_int8_with_the_float_inputs_results():
+    from pipan.image import letterbox, to_net_input
+    est = pose.PoseEstimator(threads=1)
+    assert est._pixels  # the converter quantises the input as pixel value - 128
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    rgb, _ = letterbox(frame, est.input_size)
+    want = est.model(image=to_net_input(rgb)[None])
+    got = est.model(image=(rgb ^ np.uint8(0x80)).view(np.int8)[None])
+    for k in want:
+        np.testing.assert_array_equal(got[k], want[k])
+    assert [p.score for p in est.estimate(frame)] == [p.score for p in est.estimate(frame)]
+
+
 @pytest.mark.skipif(not BUNDLED.is_file(), reason="no bundled pose model in this checkout")
 def test_bundled_model_finds_synthetic_people():
     """Golden-level check of net + decode + letterbox together on frames rendered with a
