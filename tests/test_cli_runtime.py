@@ -248,12 +248,24 @@ def test_benchmark_json(fakes, video):
     assert set(d["ms_per_frame"]) == set(pipan.pipeline.STAGES)
     assert d["fps"] > 0 and d["reference_fps"] > 0 and d["ratio_to_reference"] > 0
     assert d["ms_per_frame"]["drawing"] > 0
+    assert 0 < d["pose_stage_share"] < 1
+
+
+def test_pose_stage_share_counts_decoding_and_the_pose_stage_only():
+    from pipan.benchmark import pose_stage_share
+    t = pipan.pipeline.StageTimes(frames=10, wall=2.0)
+    for stage, s in {"decode": 0.1, "pose": 1.2, "maps": 0.2, "tracking": 0.2,
+                     "action": 0.2, "segments": 0.05, "drawing": 0.05}.items():
+        t.add(stage, s)
+    assert pose_stage_share(t) == pytest.approx(0.75)
+    assert pose_stage_share(pipan.pipeline.StageTimes()) == 0.0
 
 
 def test_benchmark_text(fakes, video):
     r = invoke("benchmark", video, "--repeats", "1", "--no-reference", "--clock", "cpu")
     assert r.exit_code == 0, r.stderr
     assert "end to end" in r.stdout and "action step" in r.stdout and "cpu clock" in r.stdout
+    assert "of the pipeline's time" in r.stdout and "alone" not in r.stdout
 
 
 def test_live_picamera_with_fake_module_stamps_segments_with_wall_time(fakes, monkeypatch):
