@@ -18,7 +18,11 @@ similarity to a detection is the best of:
   or of the last place seen) relative to the remembered body length: a person who falls,
   sits or lies down changes shape and the joints move far, but the body stays about
   where it was. It is capped well below a good OKS so that it only decides when the
-  keypoints do not (people crossing are told apart by their keypoints and velocity).
+  keypoints do not (people crossing are told apart by their keypoints and velocity). It
+  is given only to a detection confident enough to start a track (``min_start_score``):
+  a faint one continues a track by its keypoints alone, so a lost person's track does not
+  drift onto a false person found faintly nearby (on UP-Fall, a walker's track that took
+  over a stool's legs 150 px away: 3 ids on one walker, 2 without that).
 
 A detection more than ``max_size_change`` times longer or shorter than the track's
 remembered length is never that person, whatever its joints say (a bottle or a chair leg
@@ -434,6 +438,8 @@ class Tracker:
                 if not lo <= d.length <= hi:
                     row[j] = 0.0  # not the same person, whatever their joints say
                     continue
+                if d.person.score < self.min_start_score:
+                    continue  # a faint detection: by its joints only
                 dx, dy = d.centre
                 d2 = min((dx - px) ** 2 + (dy - py) ** 2, (dx - lx) ** 2 + (dy - ly) ** 2)
                 v = self.centre_weight * math.exp(d2 * c)

@@ -192,6 +192,25 @@ def test_weak_detections_only_continue_confirmed_tracks():
     assert [t.id for t in tr.update(faded)] == [1]  # the confirmed track goes on
 
 
+def test_a_faint_detection_takes_a_lost_track_by_its_joints_not_by_its_place():
+    # a person leaves view; ten frames later the pose net sees something else faintly
+    # (a stool's legs) some 100 px away, shaped nothing like them. Only a confident
+    # detection there (the person fallen, say) continues the track by where it is.
+    def after_gap(score):
+        tr = Tracker()
+        for _ in range(5):
+            tr.update(people((100, 100)))
+        for _ in range(10):
+            assert tr.update([]) == []
+        other = _part(_rotated(150, 80, 90), HEAD_AND_TORSO)
+        return tr, tr.update([Person(other, score)])
+    tr, out = after_gap(0.9)
+    assert [t.id for t in out] == [1]  # within reach of the centre-distance fallback
+    tr, out = after_gap(0.13)
+    assert out == [] and tr.tentative == 0
+    assert tr.update(people((104, 100))) and tr.active_ids == [1]  # the person is back
+
+
 def _rotated(cx, cy, degrees):
     """The standing figure turned by ``degrees`` about its feet, the feet at (cx, cy + 50):
     90 is lying on the floor, head to the right."""
