@@ -5,7 +5,9 @@ one), and BlazePose full (pipan's BlazePose backend). Columns (``training.pose.r
 
 - UP-Fall camera 1 (33 clips, one person, 640x480): the fraction of sampled frames (one a
   second) where a reported person covers the person BlazePose full finds (its confident
-  joints half right at PCK@0.2), other people reported per sampled frame, PCK@0.2 of the
+  joints half right at PCK@0.2) and the fraction where the covering person has half of
+  the reference's hips and knees right too (a person lying along the picture is covered
+  by their head alone), other people reported per sampled frame, PCK@0.2 of the
   covered person, how often the covered person's right shoulder is on the reference's
   side (of the frames where the reference's shoulders are clearly apart), and on the
   walk and lie-down clips (one person each, others passing behind the glass now and
@@ -159,6 +161,7 @@ def main() -> None:
                      if k.rsplit("_cam", 1)[0] in ID_CLIPS]
         neg = people_on_negatives(make, [DATA / "footage" / n for n in NEGATIVES])
         r = {"name": name, "coverage": up.coverage, "sampled": up.sampled,
+             "body_coverage": up.body_coverage,
              "others": up.others / max(up.sampled, 1),
              "pck_covered": up.correct / max(up.counted, 1),
              "sides": up.sides_right / max(up.sides_judged, 1),
@@ -187,7 +190,8 @@ def main() -> None:
     print(f"\nUP-Fall: {len(clips)} clips, one sampled frame a second where BlazePose full "
           f"finds the person; negatives: {', '.join(NEGATIVES)}; "
           f"keypoints-gt: {len(gt_images)} images; {args.threads} thread(s)")
-    head = ("model", "UP-Fall covered", "others/frame", "PCK covered",
+    head = ("model", "UP-Fall covered", "the same with hips and knees", "others/frame",
+            "PCK covered",
             "shoulders on the reference's sides",
             "ids on the person, walk+lie mean/max (clips never covered)",
             "ids opened mean/max", "negatives people/frame", "PCK JHMDB clip",
@@ -198,7 +202,8 @@ def main() -> None:
     for r in results:
         teach = (f"{r['teacher_recall']:.2f} / {r['teacher_pck']:.2f}"
                  if "teacher_recall" in r else "-")
-        print(f"| {r['name']} | {r['coverage']:.3f} ({r['sampled']}) | {r['others']:.2f} | "
+        print(f"| {r['name']} | {r['coverage']:.3f} ({r['sampled']}) | "
+              f"{r['body_coverage']:.3f} | {r['others']:.2f} | "
               f"{r['pck_covered']:.3f} | {r['sides']:.2f} ({r['sides_judged']}) | "
               f"{r['person_ids_mean']:.1f} / {r['person_ids_max']} "
               f"({r['person_never']} of {r['person_clips']}) | "

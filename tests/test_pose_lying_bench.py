@@ -35,3 +35,17 @@ def test_a_head_alone_is_no_body():
     body[:, 0] += 10  # 10 px off on a 325 px body: within 0.1 of it
     assert judge(ref, [Person(keypoints=body, score=0.3)]) == (True, 4)
     assert judge(ref, []) == (False, 0)
+
+
+def test_the_body_rule_asks_for_hips_and_knees_that_the_covered_rule_does_not():
+    from training.pose.realeval import body_found, found_people
+    ref = _lying_person()
+    head_only = np.zeros_like(ref)
+    for j in (0, 1, 2, 5, 14, 15):  # face and shoulders where they are, nothing else
+        head_only[j] = ref[j]
+    assert found_people(ref[None], [head_only])[1] == 1  # "covered" by the head alone
+    assert not body_found(ref, head_only)
+    assert body_found(ref, ref)
+    no_legs = ref.copy()
+    no_legs[[8, 9, 11, 12], 2] = 0.0  # a reference showing no hips or knees
+    assert body_found(no_legs, head_only)

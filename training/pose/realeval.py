@@ -13,7 +13,9 @@
 - ``upfall``: on fixed-camera room video with one person (UP-Fall), through the whole
   pipeline: the fraction of sampled frames where a reported person covers the reference
   person (a reference detection, BlazePose full, whose confident joints a reported person
-  gets half right at PCK@0.2), the other people reported in those frames, the track
+  gets half right at PCK@0.2; and of those, the frames where it has the body too, half
+  of the reference's hips and knees, ``body_found``), the other people reported in those
+  frames, the track
   ids each clip opens, and the ids that cover the reference person in the sampled
   frames (the ids one real person gets; the ids opened also count other people, such as
   someone walking past behind the glass of UP-Fall's room, whom the reference leaves
@@ -184,6 +186,25 @@ def pair_counts(kept: int, pairs: List[Tuple[int, int, int]], n: np.ndarray,
     return kept, len(pairs), correct, total, predicted - len({j for _, j, _ in pairs})
 
 
+#: COCO-18 hips and knees: what shows the body was found, not only the head and shoulders
+BODY_JOINTS = (JOINT_INDEX["right_hip"], JOINT_INDEX["left_hip"],
+               JOINT_INDEX["right_knee"], JOINT_INDEX["left_knee"])
+
+
+def body_found(reference: np.ndarray, predicted: np.ndarray, alpha: float = 0.2) -> bool:
+    """Whether ``predicted`` (18, 3) gets at least half of the reference's confident hips
+    and knees right at PCK@``alpha`` (the size being the reference's whole joint box, as
+    ``found_pairs`` measures it); a reference showing fewer than two of them asks nothing
+    more. The covered rule alone is met by the head and shoulders of a person lying along
+    the picture, five face joints and two shoulders being half of what the reference
+    gives of them (``benchmarks/pose_lying.py``)."""
+    ref = confident(reference)
+    hits, counted = pck_hits(np.asarray(predicted, np.float32)[None], ref[None], alpha)
+    idx = list(BODY_JOINTS)
+    n = int(counted[0, idx].sum())
+    return n < 2 or 2 * int(hits[0, idx].sum()) >= n
+
+
 def shoulders_agree(reference: np.ndarray, predicted: np.ndarray) -> Optional[bool]:
     """Whether ``predicted`` (18, 3) has its right shoulder on the same side (left or
     right of its left shoulder in the image) as ``reference``; None when either lacks a
@@ -272,10 +293,16 @@ class UpfallResult:
     person_ids: Dict[str, int] = field(default_factory=dict)
     sides_judged: int = 0  # covered frames whose reference shows which shoulder is which
     sides_right: int = 0  # of those, the covering person's shoulders on the same sides
+    #: covered frames where the covering person also has the body (``body_found``)
+    covered_body: int = 0
 
     @property
     def coverage(self) -> float:
         return self.covered / self.sampled if self.sampled else float("nan")
+
+    @property
+    def body_coverage(self) -> float:
+        return self.covered_body / self.sampled if self.sampled else float("nan")
 
 
 def upfall(make_pipeline: Callable[[float], object], clips: Sequence[Path],
@@ -312,6 +339,8 @@ def upfall(make_pipeline: Callable[[float], object], clips: Sequence[Path],
                 res.others += x
                 on_person.update(tracks[j].id for _, j, _ in pairs)
                 for _, j, _ in pairs:
+                    res.covered_body += body_found(ref[0], np.asarray(
+                        getattr(tracks[j].person, "keypoints", tracks[j].person)))
                     agree = shoulders_agree(ref[0], np.asarray(
                         getattr(tracks[j].person, "keypoints", tracks[j].person)))
                     if agree is not None:
