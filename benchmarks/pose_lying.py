@@ -25,13 +25,14 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
+from pipan.skeleton import JOINT_INDEX
+from training.pose.realeval import BODY_JOINTS as BODY
+
 from .common import ROOT, SHARED
 
 DATA = SHARED / "data"
 BLAZEPOSE_DIR = SHARED / "models" / "blazepose"
-#: the joints that show a body was found, not only a head (COCO-18: hips, knees)
-BODY = (8, 11, 9, 12)
-NOSE = 0
+NOSE = JOINT_INDEX["nose"]
 NEAR = 0.1  # of the body's length
 CONFIDENT = 0.5
 

@@ -91,14 +91,14 @@ def benchmark(path: str, pose, action, *, frames: Optional[int] = None, repeats:
     return out
 
 
+#: The stages :func:`pose_stage_share` counts: reading frames and finding people in them.
+POSE_STAGE = ("decode", "pose", "maps")
+
+
 def pose_stage_share(times: StageTimes) -> float:
     """Share of a pass's time (``times.wall``) spent decoding and in the pose stage."""
     inside = sum(times.seconds[s] for s in POSE_STAGE)
     return inside / times.wall if times.wall > 0 else 0.0
-
-
-#: The stages :func:`pose_stage_share` counts: reading frames and finding people in them.
-POSE_STAGE = ("decode", "pose", "maps")
 
 
 def format_report(result: Dict) -> str:

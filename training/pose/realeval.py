@@ -339,10 +339,9 @@ def upfall(make_pipeline: Callable[[float], object], clips: Sequence[Path],
                 res.others += x
                 on_person.update(tracks[j].id for _, j, _ in pairs)
                 for _, j, _ in pairs:
-                    res.covered_body += body_found(ref[0], np.asarray(
-                        getattr(tracks[j].person, "keypoints", tracks[j].person)))
-                    agree = shoulders_agree(ref[0], np.asarray(
-                        getattr(tracks[j].person, "keypoints", tracks[j].person)))
+                    kp = np.asarray(getattr(tracks[j].person, "keypoints", tracks[j].person))
+                    res.covered_body += body_found(ref[0], kp)
+                    agree = shoulders_agree(ref[0], kp)
                     if agree is not None:
                         res.sides_judged += 1
                         res.sides_right += agree
