@@ -90,7 +90,7 @@ def baseline(train, test) -> np.ndarray:
 def head_on(X, names, base, sha):
     """pipan learn's head (pipan.learn.fit_head, what `pipan learn` runs after computing
     the descriptors) on descriptors X (N, 2, D)."""
-    return fit_head(X, names, hidden=base.hidden, base_labels=base.labels, base_path=None,
+    return fit_head(X, names, base_labels=base.labels, base_path=None,
                     base_sha256=sha, sources=["bench"]).head
 
 

@@ -247,7 +247,7 @@ def test_mirrored_views_are_chosen_by_cross_validation():
     y = np.repeat(np.arange(3), 4)
     centres = rng.normal(0, 3, (3, 8))
     X = np.repeat((centres[y] + rng.normal(0, 0.3, (12, 8)))[:, None], 6, axis=1)
-    common = dict(hidden=0, base_labels=["a", "b"], base_path=None, base_sha256="0" * 64)
+    common = dict(base_labels=["a", "b"], base_path=None, base_sha256="0" * 64)
     names = np.array(["left", "right", "stay"])[y]
     agree = fit_head(X, names, **common)
     assert agree.mirrored and agree.mirror_choice == "cross-validation"
