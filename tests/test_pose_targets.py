@@ -152,3 +152,16 @@ def test_lying_turns_an_upright_person_on_their_side():
                                                                flip=0, shift=0, colour=0),
                                      np.random.default_rng(0))
     assert abs(people[0, JOINT_INDEX["right_ankle"], 0] - people[0, 0, 0]) < 1e-3
+
+
+def test_swapped_channels_are_the_targets_of_the_person_labelled_the_other_way_round():
+    from training.pose.targets import SWAPPED_HEATMAP_CHANNELS, SWAPPED_PAF_CHANNELS
+    rng = np.random.default_rng(3)
+    people = np.concatenate([rng.uniform(40, 180, (2, NUM_JOINTS, 2)),
+                             np.ones((2, NUM_JOINTS, 1))], -1).astype(np.float32)
+    swapped = people[:, list(FLIP)]
+    h, hs = heatmap_targets(people, sigma=1.5), heatmap_targets(swapped, sigma=1.5)
+    p, ps = paf_targets(people, limb_width=1.5), paf_targets(swapped, limb_width=1.5)
+    assert not np.allclose(h, hs) and not np.allclose(p, ps)
+    np.testing.assert_allclose(h[..., list(SWAPPED_HEATMAP_CHANNELS)], hs, atol=1e-6)
+    np.testing.assert_allclose(p[..., list(SWAPPED_PAF_CHANNELS)], ps, atol=1e-6)

@@ -112,3 +112,39 @@ def test_init_may_add_refinement_stages(trained, tmp_path):
                                  str(tmp_path / "back"), "--epochs", "0", "--init",
                                  str(new), *TINY])
     assert r.exit_code != 0 and "builder" in r.output
+
+
+def test_either_side_loss_forgives_a_person_labelled_the_other_way_round():
+    """Per image: a prediction with left and right swapped costs nothing with
+    ``either_side`` and the full mismatch without it; a hedge (the same map in both
+    channels of each pair) costs something either way."""
+    from pipan.skeleton import FLIP, NUM_JOINTS
+    from training.pose.targets import heatmap_targets, paf_targets
+    from training.pose.train import _loss_fn
+    rng = np.random.default_rng(0)
+    person = np.concatenate([rng.uniform(40, 180, (1, NUM_JOINTS, 2)),
+                             np.ones((1, NUM_JOINTS, 1))], -1).astype(np.float32)
+    mirrored = person[:, list(FLIP)]
+    plain, either = _loss_fn(False), _loss_fn(True)
+    for make in (lambda p: heatmap_targets(p, sigma=1.5),
+                 lambda p: paf_targets(p, limb_width=1.5)):
+        target, swapped = make(person), make(mirrored)
+        hedge = (target + swapped) / 2
+        y = np.stack([np.concatenate([target, np.ones_like(target[..., :1])], -1)] * 3)
+        pred = np.stack([target, swapped, hedge])
+        a = np.asarray(plain(tf.constant(y), tf.constant(pred)))
+        b = np.asarray(either(tf.constant(y), tf.constant(pred)))
+        assert a[0] == 0 and a[1] > 0 and a[2] > 0
+        assert b[0] == 0 and b[1] == 0 and 0 < b[2] < a[1]
+
+
+def test_either_side_is_a_setting_of_the_run(trained, tmp_path):
+    data, out = trained
+    new = tmp_path / "either"
+    run = ["pose", "train", "--data", str(data.parent), "--out", str(new), *TINY]
+    r = CliRunner().invoke(cli, [*run, "--epochs", "1", "--either-side"])
+    assert r.exit_code == 0, r.output
+    assert json.loads((new / "history.json").read_text())["settings"]["either_side"]
+    # resuming without it would change the loss half way: refused
+    r = CliRunner().invoke(cli, [*run, "--epochs", "2", "--resume"])
+    assert r.exit_code != 0 and "other settings" in r.output

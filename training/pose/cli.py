@@ -88,10 +88,15 @@ def _command(ctx: click.Context) -> str:
 @click.option("--init", type=click.Path(exists=True, file_okay=False), default=None,
               help="start from this trained pose model directory's weights (same builder "
               "options), e.g. to fine-tune on teacher labels")
+@click.option("--either-side", is_flag=True,
+              help="loss: per image, the lower of the loss against the targets and against "
+              "them with left and right swapped (the net may swap a person's sides, but "
+              "keeps a pair's two joints apart instead of blurring them into one place)")
 @click.option("--resume", is_flag=True, help="continue from OUT/checkpoint.keras")
 def train(data, val, out, epochs, steps_per_epoch, batch_size, learning_rate, seed, stages,
           stage_width, stage_depth, backbone_widths, sigma, limb_width, rotate, lying, zoom,
-          scale_range, shift, paste, paste_lying, paste_lying_edge, init, resume) -> None:
+          scale_range, shift, paste, paste_lying, paste_lying_edge, init, either_side,
+          resume) -> None:
     """Train the pose net on COCO-format data and write a model directory.
 
     \b
@@ -115,7 +120,8 @@ def train(data, val, out, epochs, steps_per_epoch, batch_size, learning_rate, se
                                  rotate_deg=rotate, shift=shift,
                                  paste=paste, lying=lying, paste_lying=paste_lying,
                                  paste_lying_edge=paste_lying_edge),
-                 sigma=sigma, limb_width=limb_width, command=command, init=init)
+                 sigma=sigma, limb_width=limb_width, command=command, init=init,
+                 either_side=either_side)
     m = config["metrics"]
     click.echo(f"wrote {out}/model.keras and config.json (final loss {m.get('loss')})")
 

@@ -36,6 +36,26 @@ from pipan.skeleton import FLIP, LIMBS, NUM_JOINTS
 MAP_SIZE = INPUT_SIZE // 8
 
 
+def _swapped_limbs() -> Tuple[int, ...]:
+    """Per limb, the limb that joins the same joints with left and right swapped (every
+    OpenPose limb has its mirror image in ``LIMBS``, in the same direction)."""
+    out = []
+    for a, b in LIMBS:
+        swapped = (FLIP[a], FLIP[b])
+        if swapped not in LIMBS:
+            raise AssertionError(f"limb {(a, b)} has no mirror image in LIMBS")
+        out.append(LIMBS.index(swapped))
+    return tuple(out)
+
+
+#: Channel order of the heatmap targets (18 joints + background) with every person's
+#: left and right joints swapped, as if each had been labelled the other way round.
+SWAPPED_HEATMAP_CHANNELS: Tuple[int, ...] = tuple(FLIP) + (NUM_JOINTS,)
+#: The same for the PAF targets (limb i owns channels 2i, 2i + 1; the vectors stay).
+SWAPPED_PAF_CHANNELS: Tuple[int, ...] = tuple(
+    2 * j + c for j in _swapped_limbs() for c in (0, 1))
+
+
 def heatmap_targets(people: np.ndarray, size: int = MAP_SIZE, sigma: float = 1.0
                     ) -> np.ndarray:
     """(size, size, 19) joint heatmaps + background from people (N, 18, 3) in net pixels.

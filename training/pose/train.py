@@ -59,16 +59,35 @@ def batches(data: CocoPoseData, batch_size: int, seed: int, start_epoch: int,
         epoch += 1
 
 
-def _loss_fn():
+def _loss_fn(either_side: bool = False):
+    """The loss of every output. ``either_side``: per image, the lower of the loss against
+    the targets and against the targets with every person's left and right swapped.
+
+    Why either side: a net that cannot tell a person's left from right (seen from the
+    front or the back, at a third of the input) is taught, by the plain loss, to put the
+    same blob in both channels of a pair, between the two joints. The bundled net did so:
+    on UP-Fall its left and right hip, knee and ankle maps correlate at 0.99, so a
+    sitting or walking person's legs are decoded as one leg down the middle. With either
+    side allowed, the net is free to get the sides wrong but must keep the joints apart;
+    the tracker's tight looks (``pipan.region``) put sides right."""
     import keras
     import tensorflow as tf
+
+    from .targets import SWAPPED_HEATMAP_CHANNELS, SWAPPED_PAF_CHANNELS
 
     @keras.saving.register_keras_serializable(package="pipan")
     def masked_l2(y_true, y_pred):
         """Masked L2 of one stage's maps: y_true = targets + the loss mask channel.
         Per image: sum over cells and channels of mask * (pred - target)^2."""
         target, mask = y_true[..., :-1], y_true[..., -1:]
-        return tf.reduce_sum(mask * tf.square(y_pred - target), axis=[1, 2, 3])
+        loss = tf.reduce_sum(mask * tf.square(y_pred - target), axis=[1, 2, 3])
+        if either_side:
+            order = (SWAPPED_HEATMAP_CHANNELS if target.shape[-1] == len(
+                SWAPPED_HEATMAP_CHANNELS) else SWAPPED_PAF_CHANNELS)
+            swapped = tf.gather(target, list(order), axis=-1)
+            loss = tf.minimum(loss, tf.reduce_sum(mask * tf.square(y_pred - swapped),
+                                                  axis=[1, 2, 3]))
+        return loss
 
     return masked_l2
 
@@ -138,11 +157,13 @@ def train(data: Sequence[PathLike], out: PathLike, *, builder: Optional[dict] = 
           learning_rate: float = 2e-3, seed: int = 0, resume: bool = False,
           val_data: Sequence[PathLike] = (), augment: Augment = Augment(),
           sigma: float = 1.0, limb_width: float = 1.0, command: str = "",
-          init: Optional[PathLike] = None, verbose: Optional[int] = None) -> Dict:
+          init: Optional[PathLike] = None, verbose: Optional[int] = None,
+          either_side: bool = False) -> Dict:
     """Train a pose net on COCO-format ``data`` and write the model directory ``out``.
 
     ``init``: a trained pose model directory with the same builder config whose weights
     start this run (fine-tuning, e.g. on teacher labels) instead of the seeded random ones.
+    ``either_side``: the loss lets the net swap a person's left and right (``_loss_fn``).
 
     Returns the config written to ``out/config.json``.
     """
@@ -166,7 +187,9 @@ def train(data: Sequence[PathLike], out: PathLike, *, builder: Optional[dict] = 
          "augment": augment.__dict__}))
     if init is not None:  # only when given, so older checkpoints still resume
         settings["init"] = str(init)
-    loss = _loss_fn()
+    if either_side:
+        settings["either_side"] = True
+    loss = _loss_fn(either_side)
     if resume:
         if not ckpt.is_file() or not hist_path.is_file():
             raise DataError(f"{out}: nothing to resume (no checkpoint.keras/history.json)")
