@@ -9,7 +9,9 @@ one), and BlazePose full (pipan's BlazePose backend). Columns (``training.pose.r
   the reference's hips and knees right too (a person lying along the picture is covered
   by their head alone), other people reported per sampled frame, PCK@0.2 of the
   covered person, how often the covered person's right shoulder is on the reference's
-  side (of the frames where the reference's shoulders are clearly apart), and on the
+  side (of the frames where the reference's shoulders are clearly apart), how far apart
+  the covered person's hips, knees and ankles are against the reference's (median over
+  the covered frames; 1 is as far, 0 one joint for two), and on the
   walk and lie-down clips (one person each, others passing behind the glass now and
   then) the track ids that cover that person (mean over the clips where they are covered
   at all, and how many clips they never are), and all ids opened;
@@ -166,6 +168,7 @@ def main() -> None:
              "pck_covered": up.correct / max(up.counted, 1),
              "sides": up.sides_right / max(up.sides_judged, 1),
              "sides_judged": up.sides_judged,
+             "legs_apart": up.legs_apart,
              "ids_mean": float(np.mean(ids)) if ids else float("nan"),
              "ids_max": max(ids) if ids else 0,
              # over the clips where the person was covered at all; the others counted
@@ -192,7 +195,7 @@ def main() -> None:
           f"keypoints-gt: {len(gt_images)} images; {args.threads} thread(s)")
     head = ("model", "UP-Fall covered", "the same with hips and knees", "others/frame",
             "PCK covered",
-            "shoulders on the reference's sides",
+            "shoulders on the reference's sides", "legs apart / the reference's (median)",
             "ids on the person, walk+lie mean/max (clips never covered)",
             "ids opened mean/max", "negatives people/frame", "PCK JHMDB clip",
             "PCK keypoints-gt", "teacher recall / PCK",
@@ -205,6 +208,7 @@ def main() -> None:
         print(f"| {r['name']} | {r['coverage']:.3f} ({r['sampled']}) | "
               f"{r['body_coverage']:.3f} | {r['others']:.2f} | "
               f"{r['pck_covered']:.3f} | {r['sides']:.2f} ({r['sides_judged']}) | "
+              f"{r['legs_apart']:.2f} | "
               f"{r['person_ids_mean']:.1f} / {r['person_ids_max']} "
               f"({r['person_never']} of {r['person_clips']}) | "
               f"{r['ids_mean']:.1f} / {r['ids_max']} | "

@@ -163,3 +163,25 @@ def test_shoulders_agree_tells_whether_the_right_shoulder_is_on_the_reference_si
     no_shoulder = ref.copy()
     no_shoulder[JOINT_INDEX["left_shoulder"], 2] = 0
     assert shoulders_agree(ref, no_shoulder) is None
+
+
+def test_legs_apart_compares_each_leg_pair_with_the_reference():
+    from pipan.skeleton import FLIP
+    from training.pose.realeval import legs_apart
+    ref = np.zeros((18, 3), np.float32)
+    for name, xy in (("right_hip", (90, 130)), ("left_hip", (110, 130)),
+                     ("right_knee", (85, 180)), ("left_knee", (115, 180)),
+                     ("right_ankle", (80, 230)), ("left_ankle", (120, 230))):
+        ref[JOINT_INDEX[name]] = (*xy, 0.9)
+    assert legs_apart(ref, ref) == pytest.approx(1.0)
+    assert legs_apart(ref, ref[list(FLIP)]) == pytest.approx(1.0)  # sides swapped: as far
+    one_leg = ref.copy()  # both joints of each pair put between them
+    for r, l_ in (("right_hip", "left_hip"), ("right_knee", "left_knee"),
+                  ("right_ankle", "left_ankle")):
+        mid = (ref[JOINT_INDEX[r], :2] + ref[JOINT_INDEX[l_], :2]) / 2
+        one_leg[JOINT_INDEX[r], :2] = one_leg[JOINT_INDEX[l_], :2] = mid
+    assert legs_apart(ref, one_leg) == pytest.approx(0.0)
+    no_legs = ref.copy()
+    no_legs[JOINT_INDEX["left_hip"], 2] = no_legs[JOINT_INDEX["left_knee"], 2] = 0
+    no_legs[JOINT_INDEX["left_ankle"], 2] = 0
+    assert legs_apart(ref, no_legs) is None

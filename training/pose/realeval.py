@@ -21,7 +21,10 @@
   someone walking past behind the glass of UP-Fall's room, whom the reference leaves
   out); and, of the covered frames where the reference's shoulders are clearly apart
   (``SIDES_APART``), those where the covering person's right shoulder is on the same side
-  as the reference's (``shoulders_agree``): left and right told apart.
+  as the reference's (``shoulders_agree``): left and right told apart; and how far
+  apart the covering person's two hips, knees and ankles are against the reference's
+  (``legs_apart``): a net unsure of left and right can put both joints of a pair in one
+  place between them, which PCK@0.2 of a standing person barely notices.
 
 Matching and PCK: ``training.pose.metrics``.
 """
@@ -225,6 +228,26 @@ def shoulders_agree(reference: np.ndarray, predicted: np.ndarray) -> Optional[bo
     return (dx > 0) == (float(predicted[_LSHO, 0] - predicted[_RSHO, 0]) > 0)
 
 
+#: COCO-18 (right, left) hips, knees and ankles
+LEG_PAIRS = tuple((JOINT_INDEX[f"right_{j}"], JOINT_INDEX[f"left_{j}"])
+                  for j in ("hip", "knee", "ankle"))
+
+
+def legs_apart(reference: np.ndarray, predicted: np.ndarray) -> Optional[float]:
+    """How far apart ``predicted`` (18, 3) has the two joints of each leg pair (hips,
+    knees, ankles) against ``reference``: the sum of the right-left distances of the
+    pairs both show whole, over the reference's (1: as far apart; 0: one joint for two);
+    None when they share no such pair or the reference's pairs are under a pixel apart."""
+    ref = confident(reference)
+    pred = np.asarray(predicted, np.float32)
+    mine = theirs = 0.0
+    for r, l_ in LEG_PAIRS:
+        if min(ref[r, 2], ref[l_, 2], pred[r, 2], pred[l_, 2]) > 0:
+            mine += float(np.linalg.norm(pred[r, :2] - pred[l_, :2]))
+            theirs += float(np.linalg.norm(ref[r, :2] - ref[l_, :2]))
+    return mine / theirs if theirs >= 1.0 else None
+
+
 def found_people(reference: np.ndarray, predicted: Sequence, alpha: float = 0.2
                  ) -> Tuple[int, int, int, int, int]:
     """(reference people, found, their correct joints, their counted joints, predicted
@@ -295,6 +318,8 @@ class UpfallResult:
     sides_right: int = 0  # of those, the covering person's shoulders on the same sides
     #: covered frames where the covering person also has the body (``body_found``)
     covered_body: int = 0
+    #: per covered frame, the covering person's ``legs_apart`` (where it says)
+    legs: List[float] = field(default_factory=list)
 
     @property
     def coverage(self) -> float:
@@ -303,6 +328,11 @@ class UpfallResult:
     @property
     def body_coverage(self) -> float:
         return self.covered_body / self.sampled if self.sampled else float("nan")
+
+    @property
+    def legs_apart(self) -> float:
+        """The median of ``legs`` (NaN without any)."""
+        return float(np.median(self.legs)) if self.legs else float("nan")
 
 
 def upfall(make_pipeline: Callable[[float], object], clips: Sequence[Path],
@@ -341,6 +371,9 @@ def upfall(make_pipeline: Callable[[float], object], clips: Sequence[Path],
                 for _, j, _ in pairs:
                     kp = np.asarray(getattr(tracks[j].person, "keypoints", tracks[j].person))
                     res.covered_body += body_found(ref[0], kp)
+                    apart = legs_apart(ref[0], kp)
+                    if apart is not None:
+                        res.legs.append(apart)
                     agree = shoulders_agree(ref[0], kp)
                     if agree is not None:
                         res.sides_judged += 1
