@@ -65,9 +65,10 @@ def _loss_fn(either_side: bool = False):
 
     Why either side: a net that cannot tell a person's left from right (seen from the
     front or the back, at a third of the input) is taught, by the plain loss, to put the
-    same blob in both channels of a pair, between the two joints. The bundled net did so:
-    on UP-Fall its left and right hip, knee and ankle maps correlate at 0.99, so a
-    sitting or walking person's legs are decoded as one leg down the middle. With either
+    same blob in both channels of a pair, between the two joints. Run 9 of
+    pipan/models/MODEL_CARD.md did so: on UP-Fall its left and right hip, knee and ankle
+    maps correlate at 0.99, so a sitting or walking person's legs are decoded as one leg
+    down the middle. With either
     side allowed, the net is free to get the sides wrong but must keep the joints apart;
     the tracker's tight looks (``pipan.region``) put sides right."""
     import keras
