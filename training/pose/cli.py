@@ -172,3 +172,33 @@ def evaluate(model, data, alpha, threads, as_json) -> None:
         if "ap" in r:
             line += f", AP {r['ap']:.3f}"
         click.echo(line)
+
+
+@group.command()
+@click.argument("tflite", type=click.Path(exists=True, dir_okay=False))
+@click.option("--images", "images", multiple=True, required=True,
+              type=click.Path(exists=True),
+              help="COCO keypoints JSON file or folder whose images set the batch "
+              "normalisations' statistics (repeat for more; real footage is best)")
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="output model directory (model.keras + config.json)")
+@click.option("--count", default=64, show_default=True, type=click.IntRange(1),
+              help="images to draw")
+@click.option("--seed", default=0, show_default=True, help="which images are drawn")
+def thaw(tflite, images, out, count, seed) -> None:
+    """Rebuild a trainable model directory from a converted pose .tflite (e.g. the bundled
+    pipan/models/pose.tflite), to fine-tune it with ``train --init``.
+
+    \b
+    Example:
+      python -m training pose thaw pipan/models/pose.tflite \\
+          --images runs/teacher-real --out runs/pose-bundled
+    """
+    from .thaw import thaw as run
+    config = run(tflite, list(images), out, count=count, seed=seed,
+                 command=_command(click.get_current_context()))
+    t = config["thawed"]
+    click.echo(f"wrote {out}/model.keras and config.json ({config['builder']['stages']} "
+               f"stages); maps against the int8 model's on {t['images']} images: heatmaps "
+               f"{t['heatmap_mean_abs_diff']} mean / {t['heatmap_max_abs_diff']} largest "
+               f"difference, fields {t['paf_mean_abs_diff']} / {t['paf_max_abs_diff']}")
