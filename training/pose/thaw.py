@@ -39,6 +39,9 @@ PathLike = Union[str, os.PathLike]
 #: which is the layer "conv2_dw" with the suffix TensorFlow adds to names it saw before.
 _LAYER = re.compile(r"/([A-Za-z0-9_]+)/(?:convolution|depthwise)")
 _SUFFIX = re.compile(r"_\d+$")
+#: ``build_pose_net``'s stem width, which training's builder options leave at this default
+STEM_FILTERS = 24
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
 class ThawError(PipanError):
@@ -136,23 +139,37 @@ def infer_builder(convs: Dict[str, ConvWeights]) -> dict:
     first = next(n for n in convs if re.fullmatch(r"stage1_S_1_pw(?:_\d+)?", n)) \
         if depth else None
     width = int(convs[first].kernel.shape[-1]) if first else 0
-    return {"stages": stages, "stage_width": width, "stage_depth": depth,
-            "backbone_widths": widths}
+    builder = {"stages": stages, "stage_width": width, "stage_depth": depth,
+               "backbone_widths": widths}
+    stem = next((n for n in ("conv1", "conv1_1") if n in convs), None)
+    if stem is None:
+        raise ThawError("no stem layer conv1: not a pipan pose net")
+    if int(convs[stem].kernel.shape[-1]) != STEM_FILTERS:  # training's builder never sets it
+        builder["stem_filters"] = int(convs[stem].kernel.shape[-1])
+    return builder
+
+
+def _image_paths(source: Path) -> list:
+    """The images of a COCO keypoints source, or of a plain folder of images."""
+    from .coco import CocoPoseData
+    if source.is_dir() and not any(source.glob("*.json")):
+        return sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    return [item.path for item in CocoPoseData(source, require_people=False).items]
 
 
 def _net_inputs(images: Sequence[PathLike], count: int, seed: int) -> np.ndarray:
-    """Up to ``count`` letterboxed net inputs (N, 224, 224, 3) from COCO sources."""
+    """Up to ``count`` letterboxed net inputs (N, 224, 224, 3) drawn from the images of
+    COCO sources or image folders."""
     import cv2
 
     from pipan.image import letterbox, to_net_input
 
-    from .coco import CocoPoseData
-    data = CocoPoseData(list(images), require_people=False)
+    paths = [p for source in images for p in _image_paths(Path(source))]
     rng = np.random.default_rng(seed)
-    pick = np.sort(rng.permutation(len(data))[:count])
+    pick = np.sort(rng.permutation(len(paths))[:count])
     out = []
     for i in pick:
-        frame = cv2.imread(str(data.items[int(i)].path), cv2.IMREAD_COLOR)
+        frame = cv2.imread(str(paths[int(i)]), cv2.IMREAD_COLOR)
         if frame is None:
             continue
         rgb, _ = letterbox(frame)
