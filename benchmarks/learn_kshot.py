@@ -28,6 +28,7 @@ Time to learn from 10 clips (5 actions x 2 JHMDB clips) on one core: median of 5
 pipan.learn.learn (descriptors, cross-validation and the final fit; videos already read).
 
     nice -n 5 python -m benchmarks.learn_kshot [--seeds 5] [--no-upfall] [--extract-only]
+        [--pose-model POSE.tflite] [--action-model ACTION.tflite]
 """
 from __future__ import annotations
 
@@ -169,16 +170,18 @@ def jhmdb_open_set(base, sha, seeds, ks):
     return rows
 
 
-def upfall_examples(backend: str):
+def upfall_examples(backend: str, pose_model: Path = POSE_MODEL):
     """Trial and main-person skeletons of every UP-Fall clip through pipan's pipeline
-    (cached); plus the extraction's seconds and frame count."""
+    (cached); plus the extraction's seconds and frame count. ``pose_model``: pipan's pose
+    net (the pipan backend)."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    # keyed by the pose model: skeletons from another bundled net are not these
-    key = file_sha256(POSE_MODEL)[:12] if backend == "pipan" else "ref"
+    # keyed by the pose model: skeletons from another net are not these
+    key = file_sha256(pose_model)[:12] if backend == "pipan" else "ref"
     cache = CACHE / f"upfall_{backend}_{key}.npz"
     if not cache.is_file():
         from pipan.pipeline import load_pose
-        pose = load_pose(backend, str(BLAZEPOSE) if backend == "blazepose" else None, 1)
+        pose = load_pose(backend, str(BLAZEPOSE) if backend == "blazepose"
+                         else str(pose_model), 1)
         rows = [line.split("\t") for line in
                 (UPFALL / "labels.tsv").read_text().splitlines()[1:] if line.strip()]
         kps, times, labels, trials, frames = [], [], [], [], 0
@@ -214,11 +217,11 @@ def upfall_examples(backend: str):
         return exs, float(z["seconds"]), int(z["frames"]), int(z["lengths"].sum())
 
 
-def upfall_rows(base, sha, backend):
+def upfall_rows(base, sha, backend, pose_model: Path = POSE_MODEL):
     """k = 1: each trial in turn teaches, the other two are scored; k = 2: two trials
     teach, the third is scored, each in turn (three draws either way). A clip in which
     the pose stage found nobody teaches nothing and counts as wrong when tested."""
-    exs, seconds, frames, kept = upfall_examples(backend)
+    exs, seconds, frames, kept = upfall_examples(backend, pose_model)
     trials = sorted({t for t, _ in exs})
     rows = []
     for k in (1, 2):
@@ -299,6 +302,10 @@ def main() -> None:
     ap.add_argument("--backends", nargs="+", default=["pipan", "blazepose"],
                     choices=["pipan", "blazepose"], help="Pose backends for UP-Fall.")
     ap.add_argument("--no-jhmdb", action="store_true")
+    ap.add_argument("--pose-model", type=Path, default=POSE_MODEL,
+                    help="pipan pose .tflite for the pipan backend (default: the bundled one)")
+    ap.add_argument("--action-model", type=Path, default=Path(DEFAULT_MODEL),
+                    help="the base action model .tflite (default: the bundled one)")
     ap.add_argument("--full-training", action="store_true",
                     help="Also train the full TensorFlow model on k=5 clips per class "
                          "(seed 0) and score it on the same test clips (minutes of CPU).")
@@ -310,10 +317,10 @@ def main() -> None:
             pass
     if args.extract_only:
         for backend in args.backends:
-            upfall_examples(backend)
+            upfall_examples(backend, args.pose_model)
         return
-    base = ActionRecognizer(threads=1, embed=True)
-    sha = file_sha256(DEFAULT_MODEL)
+    base = ActionRecognizer(args.action_model, threads=1, embed=True)
+    sha = file_sha256(args.action_model)
     rows, extraction = [], []
     jhmdb = JHMDB.is_file() and not args.no_jhmdb
     if jhmdb:
@@ -325,7 +332,7 @@ def main() -> None:
             if backend == "blazepose" and not BLAZEPOSE.is_dir():
                 print(f"(UP-Fall with BlazePose skipped: {BLAZEPOSE} not found)")
                 continue
-            r, e = upfall_rows(base, sha, backend)
+            r, e = upfall_rows(base, sha, backend, args.pose_model)
             rows += r
             extraction.append(e)
     print("k-shot top-1 accuracy (mean over seeds, min-max in brackets); 'unknown' = "
