@@ -145,6 +145,10 @@ def test_either_side_is_a_setting_of_the_run(trained, tmp_path):
     r = CliRunner().invoke(cli, [*run, "--epochs", "1", "--either-side"])
     assert r.exit_code == 0, r.output
     assert json.loads((new / "history.json").read_text())["settings"]["either_side"]
+    # the recorded command runs as it is: a flag is written without a value
+    command = json.loads((new / "config.json").read_text())["command"].split()
+    after = command[command.index("--either-side") + 1:]
+    assert not after or after[0].startswith("--"), after[:1]
     # resuming without it would change the loss half way: refused
     r = CliRunner().invoke(cli, [*run, "--epochs", "2", "--resume"])
     assert r.exit_code != 0 and "other settings" in r.output

@@ -31,6 +31,10 @@ def _command(ctx: click.Context) -> str:
         flag = param.opts[0]
         if value is None or param.name == "resume" or value == ():
             continue
+        if getattr(param, "is_flag", False):  # a flag takes no value: there or not
+            if value:
+                parts.append(flag)
+            continue
         if param.nargs > 1:  # one option, several values: --scale 0.6 1.8
             parts += [flag, *(shlex.quote(str(v)) for v in value)]
             continue
