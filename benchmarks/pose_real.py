@@ -11,7 +11,8 @@ one), and BlazePose full (pipan's BlazePose backend). Columns (``training.pose.r
   covered person, how often the covered person's right shoulder is on the reference's
   side (of the frames where the reference's shoulders are clearly apart), how far apart
   the covered person's hips, knees and ankles are against the reference's (median over
-  the covered frames; 1 is as far, 0 one joint for two), and on the
+  the covered frames; 1 is as far, 0 one joint for two), the same of the shoulders,
+  elbows and wrists, and on the
   walk and lie-down clips (one person each, others passing behind the glass now and
   then) the track ids that cover that person (mean over the clips where they are covered
   at all, and how many clips they never are), and all ids opened;
@@ -168,7 +169,7 @@ def main() -> None:
              "pck_covered": up.correct / max(up.counted, 1),
              "sides": up.sides_right / max(up.sides_judged, 1),
              "sides_judged": up.sides_judged,
-             "legs_apart": up.legs_apart,
+             "legs_apart": up.legs_apart, "arms_apart": up.arms_apart,
              "ids_mean": float(np.mean(ids)) if ids else float("nan"),
              "ids_max": max(ids) if ids else 0,
              # over the clips where the person was covered at all; the others counted
@@ -196,6 +197,7 @@ def main() -> None:
     head = ("model", "UP-Fall covered", "the same with hips and knees", "others/frame",
             "PCK covered",
             "shoulders on the reference's sides", "legs apart / the reference's (median)",
+            "arms apart / the reference's (median)",
             "ids on the person, walk+lie mean/max (clips never covered)",
             "ids opened mean/max", "negatives people/frame", "PCK JHMDB clip",
             "PCK keypoints-gt", "teacher recall / PCK",
@@ -208,7 +210,7 @@ def main() -> None:
         print(f"| {r['name']} | {r['coverage']:.3f} ({r['sampled']}) | "
               f"{r['body_coverage']:.3f} | {r['others']:.2f} | "
               f"{r['pck_covered']:.3f} | {r['sides']:.2f} ({r['sides_judged']}) | "
-              f"{r['legs_apart']:.2f} | "
+              f"{r['legs_apart']:.2f} | {r['arms_apart']:.2f} | "
               f"{r['person_ids_mean']:.1f} / {r['person_ids_max']} "
               f"({r['person_never']} of {r['person_clips']}) | "
               f"{r['ids_mean']:.1f} / {r['ids_max']} | "

@@ -185,3 +185,21 @@ def test_legs_apart_compares_each_leg_pair_with_the_reference():
     no_legs[JOINT_INDEX["left_hip"], 2] = no_legs[JOINT_INDEX["left_knee"], 2] = 0
     no_legs[JOINT_INDEX["left_ankle"], 2] = 0
     assert legs_apart(ref, no_legs) is None
+
+
+def test_arms_apart_reads_the_arms_alone():
+    """A skeleton with its legs apart and both arms drawn down the middle: legs 1, arms 0."""
+    from training.pose.realeval import arms_apart, legs_apart
+    ref = np.zeros((18, 3), np.float32)
+    for name, xy in (("right_shoulder", (80, 60)), ("left_shoulder", (120, 60)),
+                     ("right_elbow", (75, 95)), ("left_elbow", (125, 95)),
+                     ("right_wrist", (72, 125)), ("left_wrist", (128, 125)),
+                     ("right_hip", (90, 130)), ("left_hip", (110, 130))):
+        ref[JOINT_INDEX[name]] = (*xy, 0.9)
+    merged = ref.copy()
+    for j in ("shoulder", "elbow", "wrist"):
+        r, l_ = JOINT_INDEX[f"right_{j}"], JOINT_INDEX[f"left_{j}"]
+        merged[r, :2] = merged[l_, :2] = (ref[r, :2] + ref[l_, :2]) / 2
+    assert legs_apart(ref, merged) == pytest.approx(1.0)
+    assert arms_apart(ref, merged) == pytest.approx(0.0)
+    assert arms_apart(ref, ref) == pytest.approx(1.0)

@@ -23,8 +23,9 @@
   (``SIDES_APART``), those where the covering person's right shoulder is on the same side
   as the reference's (``shoulders_agree``): left and right told apart; and how far
   apart the covering person's two hips, knees and ankles are against the reference's
-  (``legs_apart``): a net unsure of left and right can put both joints of a pair in one
-  place between them, which PCK@0.2 of a standing person barely notices.
+  (``legs_apart``), and its shoulders, elbows and wrists (``arms_apart``): a net unsure of
+  left and right can put both joints of a pair in one place between them, which PCK@0.2
+  of a standing person barely notices.
 
 Matching and PCK: ``training.pose.metrics``.
 """
@@ -231,21 +232,35 @@ def shoulders_agree(reference: np.ndarray, predicted: np.ndarray) -> Optional[bo
 #: COCO-18 (right, left) hips, knees and ankles
 LEG_PAIRS = tuple((JOINT_INDEX[f"right_{j}"], JOINT_INDEX[f"left_{j}"])
                   for j in ("hip", "knee", "ankle"))
+#: COCO-18 (right, left) shoulders, elbows and wrists
+ARM_PAIRS = tuple((JOINT_INDEX[f"right_{j}"], JOINT_INDEX[f"left_{j}"])
+                  for j in ("shoulder", "elbow", "wrist"))
 
 
-def legs_apart(reference: np.ndarray, predicted: np.ndarray) -> Optional[float]:
-    """How far apart ``predicted`` (18, 3) has the two joints of each leg pair (hips,
-    knees, ankles) against ``reference``: the sum of the right-left distances of the
-    pairs both show whole, over the reference's (1: as far apart; 0: one joint for two);
-    None when they share no such pair or the reference's pairs are under a pixel apart."""
+def pairs_apart(reference: np.ndarray, predicted: np.ndarray,
+                pairs: Sequence[Tuple[int, int]]) -> Optional[float]:
+    """How far apart ``predicted`` (18, 3) has the two joints of each (right, left) pair
+    of ``pairs`` against ``reference``: the sum of the right-left distances of the pairs
+    both show whole, over the reference's (1: as far apart; 0: one joint for two); None
+    when they share no such pair or the reference's pairs are under a pixel apart."""
     ref = confident(reference)
     pred = np.asarray(predicted, np.float32)
     mine = theirs = 0.0
-    for r, l_ in LEG_PAIRS:
+    for r, l_ in pairs:
         if min(ref[r, 2], ref[l_, 2], pred[r, 2], pred[l_, 2]) > 0:
             mine += float(np.linalg.norm(pred[r, :2] - pred[l_, :2]))
             theirs += float(np.linalg.norm(ref[r, :2] - ref[l_, :2]))
     return mine / theirs if theirs >= 1.0 else None
+
+
+def legs_apart(reference: np.ndarray, predicted: np.ndarray) -> Optional[float]:
+    """``pairs_apart`` of the hips, knees and ankles."""
+    return pairs_apart(reference, predicted, LEG_PAIRS)
+
+
+def arms_apart(reference: np.ndarray, predicted: np.ndarray) -> Optional[float]:
+    """``pairs_apart`` of the shoulders, elbows and wrists."""
+    return pairs_apart(reference, predicted, ARM_PAIRS)
 
 
 def found_people(reference: np.ndarray, predicted: Sequence, alpha: float = 0.2
@@ -318,8 +333,10 @@ class UpfallResult:
     sides_right: int = 0  # of those, the covering person's shoulders on the same sides
     #: covered frames where the covering person also has the body (``body_found``)
     covered_body: int = 0
-    #: per covered frame, the covering person's ``legs_apart`` (where it says)
+    #: per covered frame, the covering person's ``legs_apart`` / ``arms_apart`` (where
+    #: they say)
     legs: List[float] = field(default_factory=list)
+    arms: List[float] = field(default_factory=list)
 
     @property
     def coverage(self) -> float:
@@ -333,6 +350,11 @@ class UpfallResult:
     def legs_apart(self) -> float:
         """The median of ``legs`` (NaN without any)."""
         return float(np.median(self.legs)) if self.legs else float("nan")
+
+    @property
+    def arms_apart(self) -> float:
+        """The median of ``arms`` (NaN without any)."""
+        return float(np.median(self.arms)) if self.arms else float("nan")
 
 
 def upfall(make_pipeline: Callable[[float], object], clips: Sequence[Path],
@@ -374,6 +396,9 @@ def upfall(make_pipeline: Callable[[float], object], clips: Sequence[Path],
                     apart = legs_apart(ref[0], kp)
                     if apart is not None:
                         res.legs.append(apart)
+                    apart = arms_apart(ref[0], kp)
+                    if apart is not None:
+                        res.arms.append(apart)
                     agree = shoulders_agree(ref[0], kp)
                     if agree is not None:
                         res.sides_judged += 1
