@@ -152,3 +152,43 @@ def test_either_side_is_a_setting_of_the_run(trained, tmp_path):
     # resuming without it would change the loss half way: refused
     r = CliRunner().invoke(cli, [*run, "--epochs", "2", "--resume"])
     assert r.exit_code != 0 and "other settings" in r.output
+
+
+def test_per_group_either_side_forgives_arms_read_the_other_way_alone():
+    """Arms swapped, legs and face not: the whole-person choice must pay for one or the
+    other; the per-group choice pays nothing for the joints, and for the limbs only the
+    two from ear to shoulder (which then cross the body: no channel swap draws them). A
+    fully swapped person costs nothing with both, and a hedge costs the same."""
+    from pipan.skeleton import FLIP, JOINT_INDEX, NUM_JOINTS
+    from training.pose.targets import heatmap_targets, paf_targets
+    from training.pose.train import _loss_fn
+    rng = np.random.default_rng(1)
+    person = np.concatenate([rng.uniform(40, 180, (1, NUM_JOINTS, 2)),
+                             np.ones((1, NUM_JOINTS, 1))], -1).astype(np.float32)
+    arms_only = person.copy()
+    for j in ("shoulder", "elbow", "wrist"):
+        r, l_ = JOINT_INDEX[f"right_{j}"], JOINT_INDEX[f"left_{j}"]
+        arms_only[:, [r, l_]] = person[:, [l_, r]]
+    whole, groups = _loss_fn(True), _loss_fn(True, per_group=True)
+    for make, left in ((lambda p: heatmap_targets(p, sigma=1.5), 0.0),
+                       (lambda p: paf_targets(p, limb_width=1.5), 0.15)):
+        target = make(person)
+        preds = [make(arms_only), make(person[:, list(FLIP)]),
+                 (target + make(person[:, list(FLIP)])) / 2]
+        y = np.stack([np.concatenate([target, np.ones_like(target[..., :1])], -1)] * 3)
+        a = np.asarray(whole(tf.constant(y), tf.constant(np.stack(preds))))
+        b = np.asarray(groups(tf.constant(y), tf.constant(np.stack(preds))))
+        assert a[0] > 0 and b[0] <= left * a[0] + 1e-6, (a[0], b[0])
+        assert a[1] == pytest.approx(0, abs=1e-6) and b[1] == pytest.approx(0, abs=1e-6)
+        assert b[2] == pytest.approx(a[2], rel=1e-5)
+
+
+def test_side_groups_are_closed_under_the_swap():
+    from training.pose.targets import (HEATMAP_CHANNEL_GROUPS, PAF_CHANNEL_GROUPS,
+                                       SWAPPED_HEATMAP_CHANNELS, SWAPPED_PAF_CHANNELS)
+    for groups, order in ((HEATMAP_CHANNEL_GROUPS, SWAPPED_HEATMAP_CHANNELS),
+                          (PAF_CHANNEL_GROUPS, SWAPPED_PAF_CHANNELS)):
+        assert len(groups) == len(order)
+        assert all(groups[c] == groups[order[c]] for c in range(len(order)))
+        assert all(groups[c] == -1 for c in range(len(order)) if order[c] == c)
+    assert sorted(set(HEATMAP_CHANNEL_GROUPS)) == [-1, 0, 1, 2]

@@ -96,11 +96,15 @@ def _command(ctx: click.Context) -> str:
               help="loss: per image, the lower of the loss against the targets and against "
               "them with left and right swapped (the net may swap a person's sides, but "
               "keeps a pair's two joints apart instead of blurring them into one place)")
+@click.option("--either-side-per-group", "per_group", is_flag=True,
+              help="--either-side, with the choice made for the face, the arms and the "
+              "legs apart (a person's arms may read as seen from the front and their legs "
+              "as seen from behind)")
 @click.option("--resume", is_flag=True, help="continue from OUT/checkpoint.keras")
 def train(data, val, out, epochs, steps_per_epoch, batch_size, learning_rate, seed, stages,
           stage_width, stage_depth, backbone_widths, sigma, limb_width, rotate, lying, zoom,
           scale_range, shift, paste, paste_lying, paste_lying_edge, init, either_side,
-          resume) -> None:
+          per_group, resume) -> None:
     """Train the pose net on COCO-format data and write a model directory.
 
     \b
@@ -125,7 +129,7 @@ def train(data, val, out, epochs, steps_per_epoch, batch_size, learning_rate, se
                                  paste=paste, lying=lying, paste_lying=paste_lying,
                                  paste_lying_edge=paste_lying_edge),
                  sigma=sigma, limb_width=limb_width, command=command, init=init,
-                 either_side=either_side)
+                 either_side=either_side, per_group=per_group)
     m = config["metrics"]
     click.echo(f"wrote {out}/model.keras and config.json (final loss {m.get('loss')})")
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from pipan.decode import net_to_map
 from pipan.image import INPUT_SIZE, letterbox, letterbox_params, to_net_input
-from pipan.skeleton import FLIP, LIMBS, NUM_JOINTS
+from pipan.skeleton import FLIP, JOINT_INDEX, LIMBS, NUM_JOINTS
 
 MAP_SIZE = INPUT_SIZE // 8
 
@@ -54,6 +54,39 @@ SWAPPED_HEATMAP_CHANNELS: Tuple[int, ...] = tuple(FLIP) + (NUM_JOINTS,)
 #: The same for the PAF targets (limb i owns channels 2i, 2i + 1; the vectors stay).
 SWAPPED_PAF_CHANNELS: Tuple[int, ...] = tuple(
     2 * j + c for j in _swapped_limbs() for c in (0, 1))
+
+#: Groups of joints whose left and right a net may swap independently of the others: the
+#: face, the arms, the legs (a person's arms can read as seen from the front while their
+#: legs read as seen from behind).
+SIDE_GROUPS: Tuple[Tuple[str, ...], ...] = (
+    ("eye", "ear"), ("shoulder", "elbow", "wrist"), ("hip", "knee", "ankle"))
+
+
+def _joint_group(j: int) -> int:
+    """The ``SIDE_GROUPS`` index of joint ``j``, or -1 (nose, neck: no side)."""
+    name = next(n for n, i in JOINT_INDEX.items() if i == j)
+    for g, parts in enumerate(SIDE_GROUPS):
+        if any(name.endswith("_" + part) for part in parts):
+            return g
+    return -1
+
+
+def _limb_group(a: int, b: int) -> int:
+    """A limb's group: the legs' if it touches a leg joint, else the arms' if it touches an
+    arm joint (neck to shoulder, ear to shoulder), else its joints' (-1: nose to neck)."""
+    groups = {_joint_group(a), _joint_group(b)} - {-1}
+    for g in (2, 1, 0):
+        if g in groups:
+            return g
+    return -1
+
+
+#: Per heatmap channel (18 joints + background) and per PAF channel: its ``SIDE_GROUPS``
+#: index, -1 for channels without a side. Each group is closed under the swaps above.
+HEATMAP_CHANNEL_GROUPS: Tuple[int, ...] = tuple(
+    _joint_group(j) for j in range(NUM_JOINTS)) + (-1,)
+PAF_CHANNEL_GROUPS: Tuple[int, ...] = tuple(
+    _limb_group(a, b) for a, b in LIMBS for _ in (0, 1))
 
 
 def heatmap_targets(people: np.ndarray, size: int = MAP_SIZE, sigma: float = 1.0

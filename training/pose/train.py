@@ -59,9 +59,12 @@ def batches(data: CocoPoseData, batch_size: int, seed: int, start_epoch: int,
         epoch += 1
 
 
-def _loss_fn(either_side: bool = False):
+def _loss_fn(either_side: bool = False, per_group: bool = False):
     """The loss of every output. ``either_side``: per image, the lower of the loss against
-    the targets and against the targets with every person's left and right swapped.
+    the targets and against the targets with every person's left and right swapped;
+    ``per_group`` too: that choice made for the face, the arms and the legs apart
+    (``targets.SIDE_GROUPS``), so a net that reads a person's arms as seen from the front
+    and their legs as seen from behind is not taught to hedge one of them.
 
     Why either side: a net that cannot tell a person's left from right (seen from the
     front or the back, at a third of the input) is taught, by the plain loss, to put the
@@ -74,7 +77,12 @@ def _loss_fn(either_side: bool = False):
     import keras
     import tensorflow as tf
 
-    from .targets import SWAPPED_HEATMAP_CHANNELS, SWAPPED_PAF_CHANNELS
+    from .targets import (HEATMAP_CHANNEL_GROUPS, PAF_CHANNEL_GROUPS,
+                          SWAPPED_HEATMAP_CHANNELS, SWAPPED_PAF_CHANNELS)
+
+    def one_hot(groups):  # (channels, 1 + groups): column 0 the channels without a side
+        n = max(groups) + 2
+        return tf.constant([[1.0 if g + 1 == k else 0.0 for k in range(n)] for g in groups])
 
     @keras.saving.register_keras_serializable(package="pipan")
     def masked_l2(y_true, y_pred):
@@ -83,11 +91,16 @@ def _loss_fn(either_side: bool = False):
         target, mask = y_true[..., :-1], y_true[..., -1:]
         loss = tf.reduce_sum(mask * tf.square(y_pred - target), axis=[1, 2, 3])
         if either_side:
-            order = (SWAPPED_HEATMAP_CHANNELS if target.shape[-1] == len(
-                SWAPPED_HEATMAP_CHANNELS) else SWAPPED_PAF_CHANNELS)
+            heat = target.shape[-1] == len(SWAPPED_HEATMAP_CHANNELS)
+            order = SWAPPED_HEATMAP_CHANNELS if heat else SWAPPED_PAF_CHANNELS
             swapped = tf.gather(target, list(order), axis=-1)
-            loss = tf.minimum(loss, tf.reduce_sum(mask * tf.square(y_pred - swapped),
-                                                  axis=[1, 2, 3]))
+            if not per_group:
+                return tf.minimum(loss, tf.reduce_sum(mask * tf.square(y_pred - swapped),
+                                                      axis=[1, 2, 3]))
+            groups = one_hot(HEATMAP_CHANNEL_GROUPS if heat else PAF_CHANNEL_GROUPS)
+            plain = tf.reduce_sum(mask * tf.square(y_pred - target), axis=[1, 2]) @ groups
+            other = tf.reduce_sum(mask * tf.square(y_pred - swapped), axis=[1, 2]) @ groups
+            return plain[:, 0] + tf.reduce_sum(tf.minimum(plain[:, 1:], other[:, 1:]), -1)
         return loss
 
     return masked_l2
@@ -159,12 +172,13 @@ def train(data: Sequence[PathLike], out: PathLike, *, builder: Optional[dict] = 
           val_data: Sequence[PathLike] = (), augment: Augment = Augment(),
           sigma: float = 1.0, limb_width: float = 1.0, command: str = "",
           init: Optional[PathLike] = None, verbose: Optional[int] = None,
-          either_side: bool = False) -> Dict:
+          either_side: bool = False, per_group: bool = False) -> Dict:
     """Train a pose net on COCO-format ``data`` and write the model directory ``out``.
 
     ``init``: a trained pose model directory with the same builder config whose weights
     start this run (fine-tuning, e.g. on teacher labels) instead of the seeded random ones.
-    ``either_side``: the loss lets the net swap a person's left and right (``_loss_fn``).
+    ``either_side``: the loss lets the net swap a person's left and right (``_loss_fn``);
+    ``per_group``: of the face, arms and legs apart (implies ``either_side``).
 
     Returns the config written to ``out/config.json``.
     """
@@ -188,9 +202,12 @@ def train(data: Sequence[PathLike], out: PathLike, *, builder: Optional[dict] = 
          "augment": augment.__dict__}))
     if init is not None:  # only when given, so older checkpoints still resume
         settings["init"] = str(init)
+    either_side = either_side or per_group
     if either_side:
         settings["either_side"] = True
-    loss = _loss_fn(either_side)
+    if per_group:
+        settings["either_side_per_group"] = True
+    loss = _loss_fn(either_side, per_group)
     if resume:
         if not ckpt.is_file() or not hist_path.is_file():
             raise DataError(f"{out}: nothing to resume (no checkpoint.keras/history.json)")
