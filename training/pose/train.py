@@ -64,7 +64,9 @@ def _loss_fn(either_side: bool = False, per_group: bool = False):
     the targets and against the targets with every person's left and right swapped;
     ``per_group`` too: that choice made for the face, the arms and the legs apart
     (``targets.SIDE_GROUPS``), so a net that reads a person's arms as seen from the front
-    and their legs as seen from behind is not taught to hedge one of them.
+    and their legs as seen from behind is not pushed to hedge one of them (measured on
+    real footage, run 14 of pipan/models/MODEL_CARD.md: the legs further apart, the arms
+    closer together than with the whole-person choice).
 
     Why either side: a net that cannot tell a person's left from right (seen from the
     front or the back, at a third of the input) is taught, by the plain loss, to put the
