@@ -143,6 +143,17 @@ def make_pose_dir(path: Path, images: Path, seed: int = 0) -> Path:
                                "layout": "coco18", "input_size": 224})
 
 
+def convert_tiny_pose(folder: Path, latency_runs: int = 3):
+    """(images, model directory, conversion): the tiny pose net of ``make_pose_dir``
+    converted to int8. A random net's decoded "people" are noise, so the accuracy gate
+    is off (max_drop=100); tests compare maps."""
+    from converters import convert as C
+    images = make_images(folder / "images")
+    model_dir = make_pose_dir(folder / "model", images)
+    return images, model_dir, C.convert(model_dir, images, max_drop=100,
+                                        latency_runs=latency_runs)
+
+
 def _save(path: Path, model, config: dict) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     model.save(path / "model.keras")

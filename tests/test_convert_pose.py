@@ -18,14 +18,10 @@ MIN_CORRELATION, MAP_TOLERANCE = 0.8, 0.5
 @pytest.fixture(scope="module")
 def pose(tmp_path_factory):
     pytest.importorskip("tensorflow")
-    from convert_fixtures import make_images, make_pose_dir
-    from converters import convert as C
+    from convert_fixtures import convert_tiny_pose
     d = tmp_path_factory.mktemp("pose")
-    images = make_images(d / "images")
-    model_dir = make_pose_dir(d / "model", images)
-    # A random net's decoded "people" are noise, so the gate is off here (max_drop=100);
-    # the maps are compared below.
-    return d, model_dir, C.convert(model_dir, images, max_drop=100, latency_runs=3)
+    _, model_dir, conv = convert_tiny_pose(d)
+    return d, model_dir, conv
 
 
 def test_int8_maps_match_the_float_model(pose):

@@ -8,13 +8,10 @@ import pytest
 @pytest.fixture(scope="module")
 def thawed(tmp_path_factory):
     pytest.importorskip("tensorflow")
-    from convert_fixtures import make_images, make_pose_dir
-    from converters import convert as C
+    from convert_fixtures import convert_tiny_pose
     from training.pose.thaw import thaw
     d = tmp_path_factory.mktemp("thaw")
-    images = make_images(d / "images")
-    model_dir = make_pose_dir(d / "model", images)
-    conv = C.convert(model_dir, images, max_drop=100, latency_runs=1)
+    images, model_dir, conv = convert_tiny_pose(d, latency_runs=1)
     tflite = d / "pose.tflite"
     tflite.write_bytes(conv.model_bytes)
     config = thaw(tflite, [images], d / "thawed", count=8)

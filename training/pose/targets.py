@@ -31,7 +31,7 @@ import numpy as np
 
 from pipan.decode import net_to_map
 from pipan.image import INPUT_SIZE, letterbox, letterbox_params, to_net_input
-from pipan.skeleton import FLIP, JOINT_INDEX, LIMBS, NUM_JOINTS
+from pipan.skeleton import COCO18, FLIP, LIMBS, NUM_JOINTS
 
 MAP_SIZE = INPUT_SIZE // 8
 
@@ -64,21 +64,16 @@ SIDE_GROUPS: Tuple[Tuple[str, ...], ...] = (
 
 def _joint_group(j: int) -> int:
     """The ``SIDE_GROUPS`` index of joint ``j``, or -1 (nose, neck: no side)."""
-    name = next(n for n, i in JOINT_INDEX.items() if i == j)
     for g, parts in enumerate(SIDE_GROUPS):
-        if any(name.endswith("_" + part) for part in parts):
+        if any(COCO18[j].endswith("_" + part) for part in parts):
             return g
     return -1
 
 
 def _limb_group(a: int, b: int) -> int:
-    """A limb's group: the legs' if it touches a leg joint, else the arms' if it touches an
-    arm joint (neck to shoulder, ear to shoulder), else its joints' (-1: nose to neck)."""
-    groups = {_joint_group(a), _joint_group(b)} - {-1}
-    for g in (2, 1, 0):
-        if g in groups:
-            return g
-    return -1
+    """A limb's group: the later of its joints' groups in ``SIDE_GROUPS`` (ear to shoulder
+    goes with the arms; -1: nose to neck)."""
+    return max(_joint_group(a), _joint_group(b))
 
 
 #: Per heatmap channel (18 joints + background) and per PAF channel: its ``SIDE_GROUPS``

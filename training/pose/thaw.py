@@ -27,7 +27,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Union
+from typing import Dict, Sequence, Union
 
 import numpy as np
 
@@ -36,7 +36,8 @@ from pipan.errors import PipanError
 PathLike = Union[str, os.PathLike]
 
 #: A layer name inside a tensor name: "pose_net_1/conv2_dw_1/depthwise" -> "conv2_dw_1",
-#: which is the layer "conv2_dw" with the suffix TensorFlow adds to names it saw before.
+#: which is the layer "conv2_dw" with the suffix TensorFlow adds to names it saw before
+#: (``_SUFFIX``; no convolution of the pose net has a name ending in "_<digits>").
 _LAYER = re.compile(r"/([A-Za-z0-9_]+)/(?:convolution|depthwise)")
 _SUFFIX = re.compile(r"_\d+$")
 #: ``build_pose_net``'s stem width, which training's builder options leave at this default
@@ -96,56 +97,36 @@ def read_convolutions(tflite_path: PathLike) -> Dict[str, ConvWeights]:
         channels = w.shape[0] if kind == "CONV_2D" else w.shape[3]
         bias = (_dequantise(details[b_idx], it.get_tensor(b_idx)) if b_idx >= 0
                 else np.zeros(channels, np.float32))
-        out[names[-1]] = ConvWeights(kernel=kernel, bias=bias.reshape(-1))
+        out[_SUFFIX.sub("", names[-1])] = ConvWeights(kernel=kernel, bias=bias.reshape(-1))
     if not out:
         raise ThawError(f"{tflite_path}: no convolutions (not a pose net)")
     return out
 
 
-def _layer_name(tensor_layer: str, known: Sequence[str]) -> Optional[str]:
-    if tensor_layer in known:
-        return tensor_layer
-    stripped = _SUFFIX.sub("", tensor_layer)
-    return stripped if stripped in known else None
-
-
-def _by_layer(convs: Dict[str, ConvWeights], known: Sequence[str]) -> Dict[str, ConvWeights]:
-    named = {}
-    for tensor_layer, w in convs.items():
-        name = _layer_name(tensor_layer, known)
-        if name is not None:
-            named[name] = w
-    return named
-
-
 def infer_builder(convs: Dict[str, ConvWeights]) -> dict:
     """The ``build_pose_net`` options (stages, stage width and depth, backbone widths) of
     the converted net, from its convolutions' names and shapes."""
-    names = set(convs)
     widths = []
     for i in range(2, 13):
-        layer = next((n for n in (f"conv{i}_pw", f"conv{i}_pw_1") if n in convs), None)
-        if layer is None:
+        if f"conv{i}_pw" not in convs:
             raise ThawError(f"no backbone layer conv{i}_pw: not a pipan pose net")
-        widths.append(int(convs[layer].kernel.shape[-1]))
+        widths.append(int(convs[f"conv{i}_pw"].kernel.shape[-1]))
     stages = 0
-    while any(re.fullmatch(rf"stage{stages + 1}_S_out_pw(?:_\d+)?", n) for n in names):
+    while f"stage{stages + 1}_S_out_pw" in convs:
         stages += 1
     if stages == 0:
         raise ThawError("no stage1_S_out_pw layer: not a pipan pose net")
     depth = 0
-    while any(re.fullmatch(rf"stage1_S_{depth + 1}_pw(?:_\d+)?", n) for n in names):
+    while f"stage1_S_{depth + 1}_pw" in convs:
         depth += 1
-    first = next(n for n in convs if re.fullmatch(r"stage1_S_1_pw(?:_\d+)?", n)) \
-        if depth else None
-    width = int(convs[first].kernel.shape[-1]) if first else 0
+    width = int(convs["stage1_S_1_pw"].kernel.shape[-1]) if depth else 0
     builder = {"stages": stages, "stage_width": width, "stage_depth": depth,
                "backbone_widths": widths}
-    stem = next((n for n in ("conv1", "conv1_1") if n in convs), None)
-    if stem is None:
+    if "conv1" not in convs:
         raise ThawError("no stem layer conv1: not a pipan pose net")
-    if int(convs[stem].kernel.shape[-1]) != STEM_FILTERS:  # training's builder never sets it
-        builder["stem_filters"] = int(convs[stem].kernel.shape[-1])
+    stem = int(convs["conv1"].kernel.shape[-1])
+    if stem != STEM_FILTERS:  # training's builder never sets it
+        builder["stem_filters"] = stem
     return builder
 
 
@@ -197,17 +178,16 @@ def thaw(tflite_path: PathLike, images: Sequence[PathLike], out: PathLike, *,
     builder = infer_builder(convs)
     model = build_pose_net(**builder)
     layers = {layer.name: layer for layer in model.layers}
-    named = _by_layer(convs, list(layers))
     wanted = [n for n, layer in layers.items()
               if isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D))]
-    missing = [n for n in wanted if n not in named]
+    missing = [n for n in wanted if n not in convs]
     if missing:
         raise ThawError(f"{tflite_path}: no weights for {', '.join(missing[:4])} "
                         f"(not this code's pose net)")
     followers: Dict[str, str] = {}
     for name in wanted:
         layer = layers[name]
-        w = named[name]
+        w = convs[name]
         if tuple(layer.kernel.shape) != w.kernel.shape:
             raise ThawError(f"{tflite_path}: {name} has shape {w.kernel.shape}, this code "
                             f"builds {tuple(layer.kernel.shape)}")
@@ -221,25 +201,23 @@ def thaw(tflite_path: PathLike, images: Sequence[PathLike], out: PathLike, *,
             raise ThawError(f"{name}: no bias and no batch normalisation after it")
 
     x = _net_inputs(images, count, seed)
-    probe = keras.Model(model.input, [layers[n].output for n in followers])
-    # Layer by layer: each BN's statistics depend on the layers before it being set.
+    # Every BN first computes x + bias at inference (mean 0, variance 1, gamma sqrt(1 +
+    # eps)): the thawed net, whose convolutions' outputs one pass then measures.
     for name, bn_name in followers.items():
         bn = layers[bn_name]
-        eps = float(bn.epsilon)
-        bias = named[name].bias
-        # Identity BN first (inference: x + bias), so later probes see the thawed net.
-        bn.set_weights([np.full_like(bias, np.sqrt(1.0 + eps)), bias,
+        bias = convs[name].bias
+        bn.set_weights([np.full_like(bias, np.sqrt(1.0 + float(bn.epsilon))), bias,
                         np.zeros_like(bias), np.ones_like(bias)])
+    probe = keras.Model(model.input, [layers[n].output for n in followers])
     outs = probe.predict(x, batch_size=16, verbose=0)
     if not isinstance(outs, list):
         outs = [outs]
     for (name, bn_name), y in zip(followers.items(), outs):
         bn = layers[bn_name]
-        eps = float(bn.epsilon)
-        mean = y.reshape(-1, y.shape[-1]).mean(0)
-        var = y.reshape(-1, y.shape[-1]).var(0)
-        bias = named[name].bias
-        bn.set_weights([np.sqrt(var + eps).astype(np.float32),
+        flat = y.reshape(-1, y.shape[-1])
+        mean, var = flat.mean(0), flat.var(0)
+        bias = convs[name].bias
+        bn.set_weights([np.sqrt(var + float(bn.epsilon)).astype(np.float32),
                         (bias + mean).astype(np.float32),
                         mean.astype(np.float32), var.astype(np.float32)])
 

@@ -86,24 +86,26 @@ def _loss_fn(either_side: bool = False, per_group: bool = False):
         n = max(groups) + 2
         return tf.constant([[1.0 if g + 1 == k else 0.0 for k in range(n)] for g in groups])
 
+    group_of = {len(SWAPPED_HEATMAP_CHANNELS): one_hot(HEATMAP_CHANNEL_GROUPS),
+                len(SWAPPED_PAF_CHANNELS): one_hot(PAF_CHANNEL_GROUPS)}
+    swap_of = {len(SWAPPED_HEATMAP_CHANNELS): list(SWAPPED_HEATMAP_CHANNELS),
+               len(SWAPPED_PAF_CHANNELS): list(SWAPPED_PAF_CHANNELS)}
+
     @keras.saving.register_keras_serializable(package="pipan")
     def masked_l2(y_true, y_pred):
         """Masked L2 of one stage's maps: y_true = targets + the loss mask channel.
         Per image: sum over cells and channels of mask * (pred - target)^2."""
         target, mask = y_true[..., :-1], y_true[..., -1:]
-        loss = tf.reduce_sum(mask * tf.square(y_pred - target), axis=[1, 2, 3])
-        if either_side:
-            heat = target.shape[-1] == len(SWAPPED_HEATMAP_CHANNELS)
-            order = SWAPPED_HEATMAP_CHANNELS if heat else SWAPPED_PAF_CHANNELS
-            swapped = tf.gather(target, list(order), axis=-1)
-            if not per_group:
-                return tf.minimum(loss, tf.reduce_sum(mask * tf.square(y_pred - swapped),
-                                                      axis=[1, 2, 3]))
-            groups = one_hot(HEATMAP_CHANNEL_GROUPS if heat else PAF_CHANNEL_GROUPS)
-            plain = tf.reduce_sum(mask * tf.square(y_pred - target), axis=[1, 2]) @ groups
-            other = tf.reduce_sum(mask * tf.square(y_pred - swapped), axis=[1, 2]) @ groups
-            return plain[:, 0] + tf.reduce_sum(tf.minimum(plain[:, 1:], other[:, 1:]), -1)
-        return loss
+        if not either_side:
+            return tf.reduce_sum(mask * tf.square(y_pred - target), axis=[1, 2, 3])
+        channels = target.shape[-1]
+        swapped = tf.gather(target, swap_of[channels], axis=-1)
+        plain = tf.reduce_sum(mask * tf.square(y_pred - target), axis=[1, 2])  # (B, C)
+        other = tf.reduce_sum(mask * tf.square(y_pred - swapped), axis=[1, 2])
+        if not per_group:
+            return tf.minimum(tf.reduce_sum(plain, -1), tf.reduce_sum(other, -1))
+        plain, other = plain @ group_of[channels], other @ group_of[channels]
+        return plain[:, 0] + tf.reduce_sum(tf.minimum(plain[:, 1:], other[:, 1:]), -1)
 
     return masked_l2
 
