@@ -192,3 +192,44 @@ def test_side_groups_are_closed_under_the_swap():
         assert all(groups[c] == groups[order[c]] for c in range(len(order)))
         assert all(groups[c] == -1 for c in range(len(order)) if order[c] == c)
     assert sorted(set(HEATMAP_CHANNEL_GROUPS)) == [-1, 0, 1, 2]
+
+
+def test_either_side_for_the_legs_only_forgives_legs_not_arms():
+    """``groups=("legs",)``: legs read the other way round cost nothing, arms read the
+    other way round cost what the plain loss charges; an unknown group is refused."""
+    from pipan.skeleton import JOINT_INDEX, NUM_JOINTS
+    from training.pose.targets import heatmap_targets
+    from training.pose.train import _loss_fn
+    rng = np.random.default_rng(2)
+    person = np.concatenate([rng.uniform(40, 180, (1, NUM_JOINTS, 2)),
+                             np.ones((1, NUM_JOINTS, 1))], -1).astype(np.float32)
+
+    def swapped(parts):
+        out = person.copy()
+        for j in parts:
+            r, l_ = JOINT_INDEX[f"right_{j}"], JOINT_INDEX[f"left_{j}"]
+            out[:, [r, l_]] = person[:, [l_, r]]
+        return out
+    target = heatmap_targets(person, sigma=1.5)
+    preds = np.stack([heatmap_targets(swapped(("hip", "knee", "ankle")), sigma=1.5),
+                      heatmap_targets(swapped(("shoulder", "elbow", "wrist")), sigma=1.5)])
+    y = np.stack([np.concatenate([target, np.ones_like(target[..., :1])], -1)] * 2)
+    plain = np.asarray(_loss_fn(False)(tf.constant(y), tf.constant(preds)))
+    legs = np.asarray(_loss_fn(groups=("legs",))(tf.constant(y), tf.constant(preds)))
+    assert plain[0] > 0 and legs[0] == pytest.approx(0, abs=1e-6)
+    assert legs[1] == pytest.approx(plain[1], rel=1e-5) and plain[1] > 0
+    with pytest.raises(ValueError, match="side groups"):
+        _loss_fn(groups=("tail",))
+
+
+def test_either_side_group_is_a_setting_of_the_run(trained, tmp_path):
+    data, _ = trained
+    new = tmp_path / "legs"
+    r = CliRunner().invoke(cli, ["pose", "train", "--data", str(data.parent), "--out",
+                                 str(new), *TINY, "--epochs", "1",
+                                 "--either-side-group", "legs"])
+    assert r.exit_code == 0, r.output
+    settings = json.loads((new / "history.json").read_text())["settings"]
+    assert settings["either_side_groups"] == ["legs"] and settings["either_side_per_group"]
+    command = json.loads((new / "config.json").read_text())["command"]
+    assert "--either-side-group legs" in command

@@ -100,11 +100,16 @@ def _command(ctx: click.Context) -> str:
               help="--either-side, with the choice made for the face, the arms and the "
               "legs apart (a person's arms may read as seen from the front and their legs "
               "as seen from behind)")
+@click.option("--either-side-group", "side_groups", multiple=True,
+              type=click.Choice(["face", "arms", "legs"]),
+              help="--either-side-per-group for this group only (repeatable); the other "
+              "groups keep the plain loss (e.g. legs: their two joints kept apart, the arms "
+              "trained as before)")
 @click.option("--resume", is_flag=True, help="continue from OUT/checkpoint.keras")
 def train(data, val, out, epochs, steps_per_epoch, batch_size, learning_rate, seed, stages,
           stage_width, stage_depth, backbone_widths, sigma, limb_width, rotate, lying, zoom,
           scale_range, shift, paste, paste_lying, paste_lying_edge, init, either_side,
-          per_group, resume) -> None:
+          per_group, side_groups, resume) -> None:
     """Train the pose net on COCO-format data and write a model directory.
 
     \b
@@ -129,7 +134,8 @@ def train(data, val, out, epochs, steps_per_epoch, batch_size, learning_rate, se
                                  paste=paste, lying=lying, paste_lying=paste_lying,
                                  paste_lying_edge=paste_lying_edge),
                  sigma=sigma, limb_width=limb_width, command=command, init=init,
-                 either_side=either_side, per_group=per_group)
+                 either_side=either_side, per_group=per_group,
+                 side_groups=list(side_groups) or None)
     m = config["metrics"]
     click.echo(f"wrote {out}/model.keras and config.json (final loss {m.get('loss')})")
 

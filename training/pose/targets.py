@@ -60,6 +60,8 @@ SWAPPED_PAF_CHANNELS: Tuple[int, ...] = tuple(
 #: legs read as seen from behind).
 SIDE_GROUPS: Tuple[Tuple[str, ...], ...] = (
     ("eye", "ear"), ("shoulder", "elbow", "wrist"), ("hip", "knee", "ankle"))
+#: What the groups are called (``pose train --either-side-group``).
+SIDE_GROUP_NAMES: Tuple[str, ...] = ("face", "arms", "legs")
 
 
 def _joint_group(j: int) -> int:

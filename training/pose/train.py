@@ -59,14 +59,18 @@ def batches(data: CocoPoseData, batch_size: int, seed: int, start_epoch: int,
         epoch += 1
 
 
-def _loss_fn(either_side: bool = False, per_group: bool = False):
+def _loss_fn(either_side: bool = False, per_group: bool = False,
+             groups: Optional[Sequence[str]] = None):
     """The loss of every output. ``either_side``: per image, the lower of the loss against
     the targets and against the targets with every person's left and right swapped;
     ``per_group`` too: that choice made for the face, the arms and the legs apart
     (``targets.SIDE_GROUPS``), so a net that reads a person's arms as seen from the front
     and their legs as seen from behind is not pushed to hedge one of them (measured on
     real footage, run 14 of pipan/models/MODEL_CARD.md: the legs further apart, the arms
-    closer together than with the whole-person choice).
+    closer together than with the whole-person choice). ``groups``: only these of
+    ``targets.SIDE_GROUP_NAMES`` get the choice (implies ``per_group``); the others keep
+    the plain loss, which on real footage kept a person's arms apart where either side
+    drew them together (runs 13-15 of the card).
 
     Why either side: a net that cannot tell a person's left from right (seen from the
     front or the back, at a third of the input) is taught, by the plain loss, to put the
@@ -79,8 +83,18 @@ def _loss_fn(either_side: bool = False, per_group: bool = False):
     import keras
     import tensorflow as tf
 
-    from .targets import (HEATMAP_CHANNEL_GROUPS, PAF_CHANNEL_GROUPS,
+    from .targets import (HEATMAP_CHANNEL_GROUPS, PAF_CHANNEL_GROUPS, SIDE_GROUP_NAMES,
                           SWAPPED_HEATMAP_CHANNELS, SWAPPED_PAF_CHANNELS)
+
+    if groups is not None:
+        unknown = sorted(set(groups) - set(SIDE_GROUP_NAMES))
+        if unknown or not groups:
+            raise ValueError(f"side groups {unknown or '(none)'}: choose from "
+                             f"{', '.join(SIDE_GROUP_NAMES)}")
+        either_side = per_group = True
+    # per group (column 1 + its index in SIDE_GROUPS): 1 where it may swap, 0 where not
+    free = tf.constant([1.0 if groups is None or name in groups else 0.0
+                        for name in SIDE_GROUP_NAMES]) if per_group else None
 
     def one_hot(groups):  # (channels, 1 + groups): column 0 the channels without a side
         n = max(groups) + 2
@@ -105,7 +119,8 @@ def _loss_fn(either_side: bool = False, per_group: bool = False):
         if not per_group:
             return tf.minimum(tf.reduce_sum(plain, -1), tf.reduce_sum(other, -1))
         plain, other = plain @ group_of[channels], other @ group_of[channels]
-        return plain[:, 0] + tf.reduce_sum(tf.minimum(plain[:, 1:], other[:, 1:]), -1)
+        chosen = free * tf.minimum(plain[:, 1:], other[:, 1:]) + (1 - free) * plain[:, 1:]
+        return plain[:, 0] + tf.reduce_sum(chosen, -1)
 
     return masked_l2
 
@@ -176,13 +191,15 @@ def train(data: Sequence[PathLike], out: PathLike, *, builder: Optional[dict] = 
           val_data: Sequence[PathLike] = (), augment: Augment = Augment(),
           sigma: float = 1.0, limb_width: float = 1.0, command: str = "",
           init: Optional[PathLike] = None, verbose: Optional[int] = None,
-          either_side: bool = False, per_group: bool = False) -> Dict:
+          either_side: bool = False, per_group: bool = False,
+          side_groups: Optional[Sequence[str]] = None) -> Dict:
     """Train a pose net on COCO-format ``data`` and write the model directory ``out``.
 
     ``init``: a trained pose model directory with the same builder config whose weights
     start this run (fine-tuning, e.g. on teacher labels) instead of the seeded random ones.
     ``either_side``: the loss lets the net swap a person's left and right (``_loss_fn``);
-    ``per_group``: of the face, arms and legs apart (implies ``either_side``).
+    ``per_group``: of the face, arms and legs apart (implies ``either_side``);
+    ``side_groups``: only these groups may swap (implies ``per_group``).
 
     Returns the config written to ``out/config.json``.
     """
@@ -206,12 +223,16 @@ def train(data: Sequence[PathLike], out: PathLike, *, builder: Optional[dict] = 
          "augment": augment.__dict__}))
     if init is not None:  # only when given, so older checkpoints still resume
         settings["init"] = str(init)
+    side_groups = None if side_groups is None else sorted(set(side_groups))
+    per_group = per_group or side_groups is not None
     either_side = either_side or per_group
     if either_side:
         settings["either_side"] = True
     if per_group:
         settings["either_side_per_group"] = True
-    loss = _loss_fn(either_side, per_group)
+    if side_groups is not None:
+        settings["either_side_groups"] = side_groups
+    loss = _loss_fn(either_side, per_group, side_groups)
     if resume:
         if not ckpt.is_file() or not hist_path.is_file():
             raise DataError(f"{out}: nothing to resume (no checkpoint.keras/history.json)")
