@@ -48,6 +48,18 @@ def test_augment_keeps_shape_and_missing_joints():
                                atol=1e-4)
 
 
+def test_side_swap_swaps_labels_and_keeps_every_joint_where_it_was():
+    rng = np.random.default_rng(2)
+    kp = moving_clip(rng, 1, 6)
+    kp[..., 0] += rng.normal(0, 10, kp.shape[:2])  # left and right joints apart
+    s = augment_clip(kp, rng, Augment(0, 0, 0, 0, 0, 0, 0, side_swap=1.0))
+    f, fs = clip_features(kp), clip_features(s)
+    np.testing.assert_allclose(fs, f[:, list(FLIP)], atol=1e-4)
+    assert not np.allclose(fs, f, atol=1e-2)
+    kept = augment_clip(kp, rng, Augment(0, 0, 0, 0, 0, 0, 0, side_swap=0.0))
+    np.testing.assert_allclose(clip_features(kept), f, atol=1e-4)
+
+
 def test_mirror_swaps_sides_and_flips_velocity():
     rng = np.random.default_rng(1)
     kp = moving_clip(rng, 1, 6)

@@ -87,14 +87,18 @@ def group() -> None:
               type=click.FloatRange(0, 1),
               help="Fraction of the training clips (drawn anew each epoch) given the "
               "--pose-noise errors.")
+@click.option("--side-swap", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Probability of a clip with every left and right joint label swapped in "
+              "place (a person seen from behind; the pose stage often reads people so): "
+              "an action model that does not depend on which side is which.")
 @click.option("--no-augment", is_flag=True, help="Train without augmentation.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train_cmd(data: Tuple[Path, ...], out: Path, epochs: int, batch_size: int,
               learning_rate: float, seed: int, max_frames: int, hidden: int, clusters: int,
               lambda_joints: float, val_fraction: float, concat_nodes: bool,
               joint_embed: int, stats_head: bool, rate_augment: float,
-              pose_noise: Optional[Path], pose_noise_fraction: float, no_augment: bool,
-              quiet: bool) -> None:
+              pose_noise: Optional[Path], pose_noise_fraction: float, side_swap: float,
+              no_augment: bool, quiet: bool) -> None:
     """Train on the clips with test=0 (or a seeded 80/20 split per class when the file
     has no test column) and evaluate on the rest.
 
@@ -120,7 +124,8 @@ def train_cmd(data: Tuple[Path, ...], out: Path, epochs: int, batch_size: int,
     metrics = train(dataset, out, epochs=epochs, batch_size=batch_size,
                     learning_rate=learning_rate, seed=seed, max_frames=max_frames,
                     lambda_joints=lambda_joints, val_fraction=val_fraction,
-                    augment=NO_AUGMENT if no_augment else Augment(rate=rate_augment),
+                    augment=NO_AUGMENT if no_augment else Augment(rate=rate_augment,
+                                                           side_swap=side_swap),
                     pose_noise=noise, pose_noise_fraction=pose_noise_fraction,
                     pose_noise_file=None if pose_noise is None else str(pose_noise),
                     builder=builder,

@@ -13,7 +13,7 @@ import numpy as np
 
 from pipan.dataset import SkeletonDataset
 from pipan.errors import DatasetError
-from pipan.skeleton import (NUM_FEATURES, NUM_JOINTS, REFERENCE_FPS, body_frame,
+from pipan.skeleton import (FLIP, NUM_FEATURES, NUM_JOINTS, REFERENCE_FPS, body_frame,
                             clip_features, mirror)
 
 from .pose_noise import PoseNoise, apply_pose_noise
@@ -36,6 +36,11 @@ class Augment:
     # steps k times further apart
     rate: float = 0.0
     rate_max_step: int = 3
+    # probability of a person's left and right labels swapped where they are (a person seen
+    # from behind, and the pose stage's commonest error: on UP-Fall it reads a person
+    # facing the camera as seen from behind in over half the frames, and the action model
+    # trained without this read sitting people so as walking)
+    side_swap: float = 0.0
 
 
 NO_AUGMENT = Augment(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
@@ -80,6 +85,8 @@ def augment_clip(kp: np.ndarray, rng: np.random.Generator, aug: Augment) -> np.n
     kp[..., :2] = np.where(present[..., None], xy, 0.0)
     if aug.mirror and rng.random() < aug.mirror:
         kp = mirror(kp)  # about x = 0, the (centred) clip's torso centre
+    if aug.side_swap and rng.random() < aug.side_swap:
+        kp = kp[:, list(FLIP)]  # the labels swapped, every joint where it was
     if aug.speed:
         kp = change_speed(kp, rng.uniform(1 - aug.speed, 1 + aug.speed))
     drop = np.zeros(kp.shape[:2], bool)
