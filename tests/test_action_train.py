@@ -104,13 +104,14 @@ def test_train_and_evaluate_commands(tmp_path):
     r = runner.invoke(cli, ["action", "train", "--data", str(data), "--out", str(out),
                             "--epochs", "25", "--hidden", "16", "--seed", "1",
                             "--concat-nodes", "--joint-embed", "4", "--lambda-joints", "0.5",
-                            "--quiet"])
+                            "--side-swap", "0.5", "--quiet"])
     assert r.exit_code == 0, r.output
     config = json.loads((out / "config.json").read_text())
     assert config["kind"] == "action" and config["labels"] == ["down", "up"]
     assert config["builder"]["hidden"] == 16 and config["seed"] == 1
     assert config["builder"]["concat_nodes"] is True and config["builder"]["joint_embed"] == 4
     assert config["training"]["lambda_joints"] == 0.5
+    assert config["training"]["augment"]["side_swap"] == 0.5
     assert config["builder"]["stats_head"] is True  # the training default
     assert config["command"].startswith("python -m training action train")
     for f in ("model.keras", "curves.png", "confusion.png"):
