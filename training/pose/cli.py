@@ -8,6 +8,8 @@ import click
 
 from pipan.cli import PipanGroup
 
+from .targets import SIDE_GROUP_NAMES
+
 
 @click.group(name="pose", cls=PipanGroup)
 def group() -> None:
@@ -101,7 +103,7 @@ def _command(ctx: click.Context) -> str:
               "legs apart (a person's arms may read as seen from the front and their legs "
               "as seen from behind)")
 @click.option("--either-side-group", "side_groups", multiple=True,
-              type=click.Choice(["face", "arms", "legs"]),
+              type=click.Choice(list(SIDE_GROUP_NAMES)),
               help="--either-side-per-group for this group only (repeatable); the other "
               "groups keep the plain loss (e.g. legs: their two joints kept apart, the arms "
               "trained as before)")
